@@ -1,0 +1,151 @@
+"""One vendor's HTTP endpoint: sends authenticated requests with retries, budget and rate limit.
+
+`check` (per dialect) turns a received body into an error when the vendor's envelope says so, inside
+the retry loop, so an envelope "rate limited" is retried exactly like an HTTP 429.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from connectors.http.auth import Auth, Request
+from connectors.http.errors import AuthError, ParameterError, RetryableError, SourceError, Unauthorized
+from connectors.http.retry import RateLimiter, RequestBudget, RetryPolicy
+
+log = logging.getLogger(__name__)
+# httpx logs every full URL at INFO; query strings carry day tokens and signatures, so keep it quiet.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+Check = Callable[[bytes, str], Any]  # (body, what) -> decoded payload, or raise
+_SECRET_PARAMS = {"sign", "token", "client_secret", "password", "access_token"}
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    payload: Any  # what `check` returned (decoded JSON, or the body for XML)
+    attempts: int
+
+
+class HttpClient:
+    def __init__(
+        self,
+        base_url: str,
+        auth: Auth,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        budget: RequestBudget | None = None,
+        rate_limit: float | None = None,
+        source: str = "",
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.retry = retry or RetryPolicy()
+        self.budget = budget or RequestBudget(None)
+        self.limiter = RateLimiter(rate_limit)
+        self.source = source
+        self.requests = 0
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret value the auth holds replaced: for logs and exception messages."""
+        for value in self.auth.secret_values():
+            if value:
+                text = text.replace(value, "***")
+        return text
+
+    def _describe(self, request: Request) -> str:
+        shown = {k: ("***" if k in _SECRET_PARAMS else v) for k, v in request.params.items()}
+        query = "&".join(f"{k}={v}" for k, v in shown.items() if k not in {"appId", "timestamp", "nonce", "account"})
+        return self.scrub(f"{self.source} {request.method} {request.path}" + (f"?{query}" if query else ""))
+
+    def _send(self, request: Request) -> httpx.Response:
+        self.budget.spend(f"{request.method} {request.path}")
+        self.limiter.wait()
+        self.requests += 1
+        return self._http.request(
+            request.method,
+            self.base_url + request.path,
+            params=request.params,
+            headers=request.headers,
+            content=request.body or None,
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        check: Check,
+        authenticate: bool = True,
+    ) -> Response:
+        """Send until a body passes `check`; auth and parameter errors are raised at once."""
+        refreshed = False
+        attempt = 0
+        while True:
+            request = Request(method, path, {k: str(v) for k, v in (params or {}).items() if v is not None}, dict(headers or {}), body)
+            what = ""
+            try:
+                if authenticate:
+                    request = self.auth.apply(request)
+                what = self._describe(request)
+                try:
+                    response = self._send(request)
+                    raw = response.content
+                except httpx.TimeoutException as exc:
+                    raise RetryableError(f"{what}: timed out ({type(exc).__name__})") from None
+                except (httpx.TransportError, httpx.DecodingError) as exc:
+                    raise RetryableError(f"{what}: connection failed ({type(exc).__name__})") from None
+                status = response.status_code
+                if status == 401:
+                    raise Unauthorized(f"{what}: HTTP 401 (token expired or rejected)")
+                if status == 429:
+                    raise RetryableError(f"{what}: HTTP 429 rate limited", _retry_after(response))
+                if status >= 500:
+                    raise RetryableError(f"{what}: HTTP {status}", _retry_after(response))
+                if status == 403:
+                    raise AuthError(f"{what}: HTTP 403 forbidden: check the source's credentials")
+                if status >= 400:
+                    raise ParameterError(f"{what}: HTTP {status}: {self.scrub(raw[:200].decode('utf-8', 'replace'))}")
+                payload = check(raw, what)
+                return Response(status, raw, payload, attempt + 1)
+            except Unauthorized as exc:
+                if refreshed or not self.auth.refresh():
+                    raise AuthError(self.scrub(str(exc)) + ": credentials rejected after refresh") from None
+                refreshed = True
+                log.info("%s: refreshing credentials", what)
+                continue
+            except RetryableError as exc:
+                attempt += 1
+                if attempt >= self.retry.max_attempts:
+                    raise SourceError(f"{self.scrub(str(exc))}; gave up after {attempt} attempts") from None
+                pause = self.retry.delay(attempt - 1, exc.retry_after)
+                log.warning("%s; retry %d in %.2fs", self.scrub(str(exc)), attempt, pause)
+                self.retry.sleep(pause)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,71 @@
+"""When to try a request again, and when to stop: capped exponential backoff with jitter, and a budget.
+
+Vendors throttle and their gateways hiccup; a nightly sync should ride that out, but never hammer a
+vendor without end: the per-source request budget stops the sync before the vendor blocks us.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from connectors.http.errors import BudgetExceeded
+
+
+@dataclass
+class RetryPolicy:
+    """Attempt n (0-based) waits min(cap, base * 2**n) scaled by a random factor in [0.5, 1]."""
+
+    max_attempts: int = 6
+    base_seconds: float = 0.2
+    cap_seconds: float = 20.0
+    max_retry_after: float = 60.0
+    rng: random.Random = field(default_factory=random.Random)
+    sleep: Callable[[float], None] = time.sleep
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        ceiling = min(self.cap_seconds, self.base_seconds * (2**attempt))
+        return ceiling * (0.5 + self.rng.random() / 2)
+
+
+class RequestBudget:
+    """At most `limit` requests per sync (retries included); thread-safe."""
+
+    def __init__(self, limit: int | None):
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def spend(self, what: str) -> None:
+        with self._lock:
+            if self.limit is not None and self.used >= self.limit:
+                raise BudgetExceeded(f"request budget of {self.limit} spent before {what}")
+            self.used += 1
+
+
+class RateLimiter:
+    """Spaces requests to at most `per_second` (a vendor's published limit), shared across threads.
+
+    Runs 10% under the limit: vendors count over sliding windows with their own clock, and a
+    request exactly on the boundary comes back 429."""
+
+    def __init__(self, per_second: float | None, clock: Callable[[], float] = time.monotonic, margin: float = 0.9):
+        self.interval = 1.0 / (per_second * margin) if per_second else 0.0
+        self._next = 0.0
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)

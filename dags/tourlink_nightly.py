@@ -1,0 +1,109 @@
+"""Nightly sync DAGs: one per source registered in connectors/sources/*.yaml.
+
+Adding a registry file adds a DAG; no Python edit. The DAGs only wire tourlink's steps together
+(`tourlink.nightly`): extract → validate (bad rows staged for quarantine) → merge (one warehouse
+transaction, watermark included) → publish one Asset per entity the run loaded. No I/O at parse
+time beyond reading the registry and mapping YAML files.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, CronDataIntervalTimetable, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from connectors.registry import SourceConfig, load_sources
+from tourlink import nightly
+from tourlink.airflow_assets import entity_asset
+
+START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
+DEFAULT_SCHEDULE = "0 2 * * *"
+
+
+def _doc(source: SourceConfig, entities: list[str]) -> str:
+    return f"""
+### Nightly sync of `{source.name}` ({source.dialect})
+
+- **Source**: `{source.base_url or "see registry options"}`, registry file `connectors/sources/{source.path.name if source.path else source.name + '.yaml'}`, mapping `{source.mapping}`.
+- **Loads**: {", ".join(f"`{e}`" for e in entities) or "(see mapping)"} into the tourlink warehouse.
+- **Window**: the run's data interval; a backfill of a past night re-syncs that night. A source with no
+  watermark yet (first run) loads everything up to the interval's end.
+- **Failures**: bad rows go to quarantine (`tourlink quarantine list`, the stewards' daily report of
+  region `{source.region or "CN"}`); a run fails without retry on rejected credentials or configuration
+  (fix the registry file or the secret), and retries with exponential backoff on transient errors.
+- **Owner**: {source.owner or "tourlink"}.
+"""
+
+
+def _window() -> nightly.Window:
+    context = get_current_context()
+    return nightly.Window(since=context.get("data_interval_start"), until=context.get("data_interval_end"))
+
+
+def _guarded(step, *args, **kwargs):  # noqa: ANN001, ANN202
+    try:
+        return step(*args, **kwargs)
+    except nightly.ConfigurationError as exc:
+        raise AirflowFailException(f"not retrying: {exc}") from None
+
+
+def build_sync_dag(source: SourceConfig) -> DAG:
+    entities = nightly.entities_of(source.mapping)
+    default_args = {
+        "owner": source.owner or "tourlink",
+        "retries": 3,
+        "retry_delay": timedelta(seconds=int(source.option("retry_delay_seconds", 60))),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=30),
+        "execution_timeout": timedelta(minutes=int(source.option("execution_timeout_minutes", 60))),
+    }
+    with DAG(
+        dag_id=f"tourlink_sync__{source.name}",
+        schedule=CronDataIntervalTimetable(source.schedule or DEFAULT_SCHEDULE, timezone="Asia/Shanghai"),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        dagrun_timeout=timedelta(hours=3),
+        tags=["tourlink", "nightly", source.dialect, *source.tags],
+        default_args=default_args,
+        doc_md=_doc(source, entities),
+    ) as dag:
+        if source.dialect in nightly.FILE_BY_FILE_DIALECTS:
+
+            @task(task_id="sync")
+            def sync_files() -> dict:
+                return _guarded(nightly.sync_file_by_file, source.name, _window())
+
+            loaded = sync_files()
+        else:
+
+            @task
+            def extract() -> dict:
+                run_id = get_current_context()["run_id"]
+                return _guarded(nightly.extract, source.name, run_id, _window())
+
+            @task
+            def validate(_: dict) -> dict:
+                return nightly.validate(source.name, get_current_context()["run_id"])
+
+            @task
+            def merge(_: dict) -> dict:
+                return _guarded(nightly.merge, source.name, get_current_context()["run_id"])
+
+            loaded = merge(validate(extract()))
+
+        for entity in entities:
+
+            @task(task_id=f"publish_{entity}", outlets=[entity_asset(entity)], retries=0)
+            def publish(result: dict, entity: str = entity) -> None:
+                if not nightly.touched(result, entity):
+                    raise AirflowSkipException(f"no {entity} rows loaded in this run")
+
+            publish(loaded)
+    return dag
+
+
+for _source in load_sources().values():
+    globals()[f"tourlink_sync__{_source.name}"] = build_sync_dag(_source)

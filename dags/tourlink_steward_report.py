@@ -1,0 +1,33 @@
+"""The stewards' morning report: yesterday's validation failures, one report per region.
+
+Runs daily at 07:00 Asia/Shanghai, after the nightly syncs; writes HTML + xlsx per province into
+`$TOURLINK_HOME/reports/<date>/<region>/` (统一平台，分级管理: each region sees only its own rows).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, CronTriggerTimetable, get_current_context, task
+
+from tourlink import nightly
+
+with DAG(
+    dag_id="tourlink_steward_report",
+    schedule=CronTriggerTimetable("0 7 * * *", timezone="Asia/Shanghai"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["tourlink", "stewards"],
+    default_args={"owner": "tourlink", "retries": 1, "execution_timeout": timedelta(minutes=20)},
+    doc_md=__doc__,
+) as dag:
+
+    @task
+    def write_reports() -> list[str]:
+        context = get_current_context()
+        when = context.get("logical_date") or context["dag_run"].run_after
+        return nightly.steward_reports(when.in_timezone("Asia/Shanghai").strftime("%Y-%m-%d"))
+
+    write_reports()

@@ -1,0 +1,115 @@
+"""SPEC section 1 string normalisation, as polars expressions over whole columns.
+
+Polars has no Unicode normalisation, so NFKC/NFC run in Python on the *distinct* values that can
+change (non-ASCII for NFKC, combining marks for NFC) and are written back with one `replace`: on
+real data that is a handful of values, so the column stays column-wise.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import polars as pl
+
+NULL_PLACEHOLDERS = ("", "-", "—", "/", "无", "暂无", "n/a", "null", "未填写")
+DASHES = "－—–‑−‐"  # unified to "-" in codes (U+2010 is what NFKC makes of U+2011)
+MIDDLE_DOTS = "•・‧"  # unified to "·" (U+00B7) in names
+_CJK = r"[\p{Han}]"
+
+
+def _unicode_series(series: pl.Series, form: str, candidates: str) -> pl.Series:
+    """Apply `unicodedata.normalize(form)` to the distinct values matching `candidates` only."""
+    mask = series.str.contains(candidates).fill_null(False)
+    if not mask.any():
+        return series
+    distinct = series.filter(mask).unique().to_list()
+    changed = {v: unicodedata.normalize(form, v) for v in distinct}
+    changed = {k: v for k, v in changed.items() if k != v}
+    if not changed:
+        return series
+    return series.replace(changed)
+
+
+def nfkc(expr: pl.Expr) -> pl.Expr:
+    """NFKC (full-width → half-width and other compatibility forms) of a String column."""
+    return expr.map_batches(
+        lambda s: _unicode_series(s, "NFKC", r"[^\x00-\x7F]"), return_dtype=pl.String, is_elementwise=True
+    )
+
+
+def nfc(expr: pl.Expr) -> pl.Expr:
+    """NFC: composes decomposed accents (rare, so only values with combining marks are touched)."""
+    return expr.map_batches(
+        lambda s: _unicode_series(s, "NFC", r"\p{M}"), return_dtype=pl.String, is_elementwise=True
+    )
+
+
+def code_text(expr: pl.Expr) -> pl.Expr:
+    """Per-item part of `norm: code` (after NFKC): trim, upper-case, unified dashes, no spaces."""
+    return expr.str.replace_all(f"[{DASHES}]", "-").str.replace_all(r"\s+", "").str.to_uppercase()
+
+
+def name_text(expr: pl.Expr) -> pl.Expr:
+    """Per-item part of `norm: name` (after NFC): trim, one middle dot, no spaces in Chinese names."""
+    expr = expr.str.replace_all(f"[{MIDDLE_DOTS}]", "·").str.strip_chars()
+    chinese = expr.str.contains(_CJK).fill_null(False)
+    return pl.when(chinese).then(expr.str.replace_all(r"\s+", "")).otherwise(expr.str.replace_all(r"\s+", " "))
+
+
+def normalise(expr: pl.Expr, norm: str) -> pl.Expr:
+    """The field's `norm` applied to a String column; placeholders are not handled here."""
+    if norm == "code":
+        return code_text(nfkc(expr))
+    if norm == "name":
+        return name_text(nfc(expr))
+    return nfc(expr).str.strip_chars()
+
+
+# Values these patterns match are already normal and cannot be placeholders (codes: printable ASCII
+# without lower-case letters or spaces, 5+ characters; names: CJK unified ideographs only).
+_ALREADY_NORMAL = {"code": r"^[!-`{-~]{5,}$", "name": r"^[\u4e00-\u9fff]+$"}
+
+
+def _normalise_series(series: pl.Series, norm: str) -> pl.Series:
+    frame = series.alias("v").to_frame()
+    dirty = ~series.str.contains(_ALREADY_NORMAL[norm]).fill_null(True) | series.is_in(list(NULL_PLACEHOLDERS))
+    if not dirty.any():
+        return series
+    fixed = frame.filter(dirty).select(placeholders_to_null(normalise(pl.col("v"), norm))).to_series()
+    return series.scatter(dirty.arg_true(), fixed)
+
+
+def normalised_value(expr: pl.Expr, norm: str) -> pl.Expr:
+    """`norm` and null placeholders together. Clean values (most identifiers and Chinese names) are
+    recognised with one regex scan and left alone; only the others go through every step."""
+    if norm not in _ALREADY_NORMAL:
+        return placeholders_to_null(normalise(expr, norm))
+    return expr.map_batches(lambda s: _normalise_series(s, norm), return_dtype=pl.String, is_elementwise=True)
+
+
+def placeholders_to_null(expr: pl.Expr) -> pl.Expr:
+    """Null placeholders (`-`, `无`, `N/A`, empty, …) become null; compares trimmed and case-folded."""
+    key = expr.str.strip_chars().str.to_lowercase()
+    return pl.when(key.is_in(list(NULL_PLACEHOLDERS))).then(None).otherwise(expr)
+
+
+def code_key(value: str) -> str:
+    """Python twin of `norm: code`, for building the lookup dicts once (code lists, countries)."""
+    value = unicodedata.normalize("NFKC", str(value))
+    value = re.sub(f"[{DASHES}]", "-", value)
+    return re.sub(r"\s+", "", value).upper()
+
+
+_HEADER_NOTE = re.compile(r"[(（][^)）]*[)）]\s*$")
+
+
+def normalise_header(header: str) -> str:
+    """A header cell as templates compare it: NFKC, no whitespace, no `*`, no trailing `(必填)` notes."""
+    text = unicodedata.normalize("NFKC", str(header))
+    text = re.sub(r"\s+", "", text).replace("*", "")
+    while True:
+        stripped = _HEADER_NOTE.sub("", text)
+        if stripped == text or not stripped:
+            return text
+        text = stripped

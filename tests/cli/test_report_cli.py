@@ -1,0 +1,150 @@
+"""The stewards' desk end to end through the CLI: import bad rows → report → export → correct → replay.
+
+Real files (the demo's agencies and a 团队名单 template with two bad members), the real pipeline into
+the embedded SQLite warehouse, the correction workbook edited with openpyxl as an agency would.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from tourlink.cli import app
+from tourlink.demo.sample import make_ric, write_sample
+from tourlink.demo.spreadsheets import write_template_xlsx
+
+runner = CliRunner()
+
+ROSTER_HEADERS = ["团号", "团队类型", "组团社统一社会信用代码", "地接社统一社会信用代码", "线路名称", "出发日期", "返回日期",
+                  "目的地", "出境口岸", "入境口岸", "客源地", "游客人数", "团队状态", "报送时间",
+                  "序号", "姓名", "性别", "出生日期", "证件类型", "证件号码", "手机号码"]  # fmt: skip
+
+
+def _tourlink(*args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.fixture
+def bad_upload(tourlink_home, tmp_path):
+    """Agencies loaded; a Shenyang agency's roster with a wrong check digit (序号2) and a bad birth date (序号3)."""
+    sample = write_sample(tmp_path / "sample")
+    agency = sample.agencies[0]
+    _tourlink("import", str(sample.files[0]))
+    rng = random.Random(7)
+    births = [date(1980, 5, 6), date(1991, 2, 3), date(1975, 11, 12)]
+    ids = [make_ric(rng, "210102", b, "M") for b in births]
+    wrong = ids[1][:-1] + ("0" if ids[1][-1] != "0" else "1")
+    group = ["GN2610001", "国内", agency.uscc, agency.uscc, "辽东3日游", "2026-10-10", "2026-10-12", "辽宁省", "", "", "21", 3,
+             "已提交", "2026-10-05 09:00:00"]  # fmt: skip
+    rows = [
+        [*group, 1, "王伟", "男", births[0].isoformat(), "身份证", ids[0], "13812345678"],
+        [*group, 2, "李强", "男", births[1].isoformat(), "身份证", wrong, "13912345678"],
+        [*group, 3, "张军", "男", "1975-13-12", "身份证", ids[2], "13712345678"],
+    ]
+    roster = tmp_path / "团队名单_沈阳.xlsx"
+    write_template_xlsx(roster, ROSTER_HEADERS, rows, title="团队名单（2026年10月）")
+    _tourlink("import", str(roster))
+    return {"agency": agency, "ids": ids, "births": births, "wrong": wrong, "home": tourlink_home}
+
+
+def _engine(home):
+    return sa.create_engine(f"sqlite:///{home / 'warehouse.db'}")
+
+
+def test_bad_rows_are_exported_corrected_replayed_and_resolved(bad_upload, tmp_path):
+    agency = bad_upload["agency"]
+    entries = [json.loads(line) for line in _tourlink("quarantine", "list", "--json").splitlines()]
+    mine = [e for e in entries if e["agency_uscc"] == agency.uscc]
+    assert sorted(e["key"]["seq_no"] for e in mine if e["entity"] == "group_member") == [2, 3]
+    assert bad_upload["wrong"] not in json.dumps(entries, ensure_ascii=False)  # masked in the listing
+
+    out = tmp_path / "report"
+    _tourlink("report", "--out", str(out), "--region", "2101")
+    (xlsx,) = out.glob("failures-2101-*.xlsx")
+    assert "RIC_CHECKSUM" in openpyxl.load_workbook(xlsx).sheetnames
+
+    fix = tmp_path / "更正.xlsx"
+    _tourlink("quarantine", "export", "--agency", agency.uscc, "--out", str(fix))
+    wb = openpyxl.load_workbook(fix)
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    assert header[0] == "错误说明" and header[-3:] == ["隔离编号", "原文件", "原行号"]
+    assert ws.column_dimensions[openpyxl.utils.get_column_letter(len(header) - 2)].hidden
+    col = {h: i + 1 for i, h in enumerate(header)}
+    by_seq = {ws.cell(r, col["序号"]).value: r for r in range(2, ws.max_row + 1)}
+    assert set(by_seq) == {"2", "3"}
+    assert "请核对第18位" in ws.cell(by_seq["2"], 1).value
+    # the agency corrects its rows
+    ws.cell(by_seq["2"], col["证件号码"]).value = bad_upload["ids"][1]
+    ws.cell(by_seq["3"], col["出生日期"]).value = bad_upload["births"][2].isoformat()
+    wb.save(fix)
+
+    result = json.loads(_tourlink("replay", str(fix), "--json"))
+    exported = sorted(e["id"] for e in mine)
+    assert result["resolved"] == exported and result["still_open"] == []
+    engine = _engine(bad_upload["home"])
+    with engine.connect() as conn:
+        members = conn.execute(
+            sa.text("select seq_no, doc_no, birth_date from group_member where organizer_uscc = :a order by seq_no"), {"a": agency.uscc}
+        ).all()
+        statuses = conn.execute(
+            sa.text(f"select status, resolved_by_batch from quarantine where id in ({','.join(map(str, exported))})")
+        ).all()
+        history = conn.execute(sa.text("select count(*) from quarantine_history where status = 'resolved'")).scalar()
+        batch_source = conn.execute(sa.text("select source from batch where batch_id = :b"), {"b": result["batch_id"]}).scalar()
+    engine.dispose()
+    assert [m.seq_no for m in members] == [1, 2, 3]  # the member loaded first is kept: a replay patches the roster
+    assert members[1].doc_no == bad_upload["ids"][1]
+    assert {s.status for s in statuses} == {"resolved"} and {s.resolved_by_batch for s in statuses} == {result["batch_id"]}
+    assert history >= len(exported)
+    assert batch_source == "replay"
+    # nothing is deleted: the entries are still there, now resolved, and the open list no longer shows them
+    assert agency.uscc not in _tourlink("quarantine", "list", "--agency", agency.uscc)
+
+
+def test_a_row_still_wrong_after_correction_stays_open_with_its_reason(bad_upload, tmp_path):
+    agency = bad_upload["agency"]
+    fix = tmp_path / "更正.xlsx"
+    _tourlink("quarantine", "export", "--agency", agency.uscc, "--out", str(fix))
+    wb = openpyxl.load_workbook(fix)
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    col = {h: i + 1 for i, h in enumerate(header)}
+    for r in range(2, ws.max_row + 1):
+        if ws.cell(r, col["序号"]).value == "3":
+            ws.cell(r, col["出生日期"]).value = bad_upload["births"][2].isoformat()  # only 序号3 is fixed
+    wb.save(fix)
+    result = json.loads(_tourlink("replay", str(fix), "--json"))
+    assert len(result["resolved"]) == 1 and len(result["still_open"]) == 1
+    listed = [json.loads(line) for line in _tourlink("quarantine", "list", "--json", "--agency", agency.uscc).splitlines()]
+    assert [e["key"]["seq_no"] for e in listed if e["entity"] == "group_member"] == [2]
+
+
+def test_a_steward_waives_an_entry_with_a_reason_and_it_is_kept(bad_upload):
+    agency = bad_upload["agency"]
+    entry = next(json.loads(line) for line in _tourlink("quarantine", "list", "--json", "--agency", agency.uscc).splitlines())
+    _tourlink("quarantine", "waive", str(entry["id"]), "--reason", "游客已退团", "--actor", "steward-sy")
+    waived = [json.loads(line) for line in _tourlink("quarantine", "list", "--json", "--status", "waived").splitlines()]
+    assert [(e["id"], e["status_reason"]) for e in waived] == [(entry["id"], "游客已退团")]
+    again = runner.invoke(app, ["quarantine", "waive", str(entry["id"]), "--reason", "x"])
+    assert again.exit_code == 1
+
+
+def test_a_workbook_that_is_not_a_correction_template_is_refused(tourlink_home, tmp_path):
+    other = tmp_path / "other.xlsx"
+    write_template_xlsx(other, ["姓名"], [["张三"]])
+    result = runner.invoke(app, ["replay", str(other)])
+    assert result.exit_code == 2 and "更正模板" in result.output
+
+
+def test_a_report_with_a_bad_region_is_refused(tourlink_home, tmp_path):
+    result = runner.invoke(app, ["report", "--out", str(tmp_path), "--region", "21%"])
+    assert result.exit_code == 2

@@ -1,0 +1,53 @@
+"""Fixtures shared by every test: an isolated TOURLINK_HOME and a real PostgreSQL schema."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def tourlink_home(tmp_path, monkeypatch) -> Iterator:
+    """A fresh TOURLINK_HOME (embedded SQLite warehouse, landing folder, reports) per test."""
+    home = tmp_path / "tourlink-home"
+    home.mkdir()
+    monkeypatch.setenv("TOURLINK_HOME", str(home))
+    monkeypatch.delenv("TOURLINK_WAREHOUSE_URL", raising=False)
+    yield home
+
+
+def _pg_server_url() -> str:
+    return os.environ.get("TOURLINK_TEST_PG_URL", DEFAULT_PG_URL)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A SQLAlchemy URL whose search_path is a fresh schema of a real PostgreSQL, dropped afterwards.
+
+    In CI a PostgreSQL that cannot be reached fails the test: these tests must never be skipped there.
+    """
+    base = _pg_server_url()
+    engine = sa.create_engine(base)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("select 1")
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"no PostgreSQL at {base}: {exc}")
+    schema_name = f"t_{uuid.uuid4().hex[:12]}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'create schema "{schema_name}"')
+    url = sa.engine.make_url(base).update_query_dict({"options": f"-csearch_path={schema_name}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'drop schema if exists "{schema_name}" cascade')
+        engine.dispose()

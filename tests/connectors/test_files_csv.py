@@ -1,0 +1,149 @@
+"""Reading CSV uploads: GBK from Excel, UTF-8 with or without BOM, large files in chunks."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from connectors.encoding import detect_encoding
+from connectors.files import UnreadableFile, read_source
+from tourlink.demo.spreadsheets import write_template_csv
+from tourlink.frames import ROW
+
+KNOWN = ["导游证号", "姓名", "证件号码", "手机号码", "团号"]
+HEADERS = ["导游证号", "*姓名", "证件号码(必填)", "手机号码"]
+ROWS = [
+    ["D-2101-000001", "张三", "210102199001011234", "13800138000"],
+    ["D-2101-000002", "欧阳·娜娜", "21010219900101123X", None],
+    ["D-2101-000003", "李四 ", "210102199001014567", "13900139000"],
+]
+
+
+def test_a_gbk_csv_with_a_title_row_reads_with_chinese_headers(tmp_path):
+    path = tmp_path / "导游信息导入模板.csv"
+    lines = write_template_csv(path, HEADERS, ROWS, encoding="gbk", title="导游信息导入模板", total_row=True)
+    path.read_bytes().decode("gbk")  # really GBK, and not UTF-8
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")
+    (frame,) = read_source(path, known_headers=KNOWN)
+    assert frame.file == "导游信息导入模板.csv"
+    assert frame.sheet is None
+    assert frame.headers == ["导游证号", "姓名", "证件号码", "手机号码"]
+    assert frame.data.drop(ROW).rows() == [tuple(r) for r in ROWS]
+    assert frame.data[ROW].to_list() == lines == [3, 4, 5]
+    assert all(dtype == pl.String for name, dtype in frame.data.schema.items() if name != ROW)
+
+
+def test_a_utf8_csv_with_a_byte_order_mark_reads_its_first_header(tmp_path):
+    path = tmp_path / "bom.csv"
+    write_template_csv(path, HEADERS, ROWS, encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert detect_encoding(path) == "utf-8-sig"
+    (frame,) = read_source(path, known_headers=KNOWN)
+    assert frame.headers[0] == "导游证号"
+    assert frame.data["姓名"].to_list() == ["张三", "欧阳·娜娜", "李四 "]
+    assert frame.data[ROW].to_list() == [2, 3, 4]
+
+
+def test_encodings_are_told_apart_by_strict_decoding(tmp_path):
+    text = "团号,姓名\nT1,张三\n"
+    for encoding, expected in [("utf-8", "utf-8"), ("gbk", "gb18030"), ("gb18030", "gb18030")]:
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        assert detect_encoding(path) == expected
+
+
+def test_blank_lines_short_notes_lines_and_totals_keep_row_numbers_true_to_the_file(tmp_path):
+    path = tmp_path / "messy.csv"
+    path.write_text(
+        "导游信息导入模板\n"  # 1: title, one field only
+        "\n"  # 2
+        "导游证号,姓名,证件号码\n"  # 3: header
+        "D-1,张三,1\n"  # 4
+        "\n"  # 5: empty line
+        ",,\n"  # 6: blank row as Excel exports it
+        "D-2,李四,2\n"  # 7
+        "注：证件号码请填写为文本\n"  # 8: notes line without trailing commas
+        "说明,,\n"  # 9: notes row with trailing commas
+        "D-3,王五,3\n"  # 10
+        "合计,3人,\n",  # 11
+        encoding="utf-8",
+    )
+    (frame,) = read_source(path, known_headers=KNOWN)
+    assert frame.data.rows() == [("D-1", "张三", "1", 4), ("D-2", "李四", "2", 7), ("D-3", "王五", "3", 10)]
+
+
+def test_a_line_with_more_fields_than_the_header_is_an_error_naming_the_line(tmp_path):
+    path = tmp_path / "extra.csv"
+    path.write_text("导游证号,姓名\nD-1,张三\nD-2,李四,多余\n", encoding="utf-8")
+    with pytest.raises(UnreadableFile) as caught:
+        list(read_source(path, known_headers=KNOWN))
+    assert caught.value.file == "extra.csv"
+    assert "第3行" in caught.value.reason_zh
+
+
+def test_tab_separated_text_is_read_too(tmp_path):
+    path = tmp_path / "guides.txt"
+    path.write_text("导游证号\t姓名\nD-1\t张三, 导游\n", encoding="utf-8")
+    (frame,) = read_source(path, known_headers=KNOWN)
+    assert frame.data.rows() == [("D-1", "张三, 导游", 2)]
+
+
+def test_bytes_that_no_accepted_encoding_decodes_are_unreadable(tmp_path):
+    path = tmp_path / "binary.csv"
+    path.write_bytes(bytes([0x81, 0xFF, 0x80, 0xFF, 0x00, 0x07]) * 64)
+    with pytest.raises(UnreadableFile) as caught:
+        read_source(path, known_headers=KNOWN)
+    assert caught.value.file == "binary.csv"
+    assert caught.value.reason_zh.startswith("无法识别文件编码")
+
+
+def test_an_xlsx_renamed_to_csv_is_told_apart_from_a_broken_csv(tmp_path):
+    from tourlink.demo.spreadsheets import write_template_xlsx
+
+    path = tmp_path / "名单.csv"
+    write_template_xlsx(path, ["导游证号", "姓名"], [["D-1", "张三"]])
+    with pytest.raises(UnreadableFile) as caught:
+        read_source(path, known_headers=KNOWN)
+    assert "xlsx" in caught.value.reason_zh
+
+
+def test_a_csv_without_a_matching_header_is_unreadable(tmp_path):
+    path = tmp_path / "other.csv"
+    path.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
+    with pytest.raises(UnreadableFile, match="other.csv") as caught:
+        read_source(path, known_headers=KNOWN)
+    assert caught.value.reason_zh.startswith("无法识别表头")
+
+
+def test_a_large_csv_streams_in_chunks_with_continuous_row_numbers(tmp_path):
+    path = tmp_path / "large.csv"
+    n = 300_000
+    pl.select(
+        导游证号=pl.format("D-2101-{}", pl.int_range(n)),
+        姓名=pl.repeat("张三", n),
+        手机号码=(pl.int_range(n) + 13800000000).cast(pl.String),
+    ).write_csv(path)
+    frames = list(read_source(path, known_headers=KNOWN, chunk_rows=50_000))
+    assert [f.data.height for f in frames] == [50_000] * 6
+    rows = pl.concat([f.data[ROW] for f in frames])
+    assert rows.to_list() == list(range(2, n + 2))
+    assert frames[-1].data["导游证号"][-1] == f"D-2101-{n - 1}"
+
+
+def test_row_numbers_stay_true_after_a_short_line_skipped_in_a_later_chunk(tmp_path):
+    path = tmp_path / "notes-in-the-middle.csv"
+    body = [f"D-{i},张三" for i in range(1, 120_001)]
+    body.insert(90_000, "注：以下为补报")  # line 90_002: header is line 1
+    body.insert(100_000, "")  # an empty line further down, line 100_002
+    path.write_text("导游证号,姓名\n" + "\n".join(body) + "\n", encoding="utf-8")
+    frames = list(read_source(path, known_headers=KNOWN, chunk_rows=50_000))
+    data = pl.concat([f.data for f in frames])
+    assert data.height == 120_000
+    numbers = dict(zip(data["导游证号"], data[ROW], strict=True))
+    assert numbers["D-1"] == 2
+    assert numbers["D-90000"] == 90_001
+    assert numbers["D-90001"] == 90_003
+    assert numbers["D-99999"] == 100_001
+    assert numbers["D-100000"] == 100_003
+    assert numbers["D-120000"] == 120_003

@@ -1,0 +1,214 @@
+"""The `sftp-drop` connector against a real SFTP server (asyncssh) on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from connectors import sftp
+from connectors.registry import SourceConfig
+from connectors.sandbox.gov_portal_server import sandbox_uscc
+from connectors.sandbox.sftp_server import (
+    ROSTER_HEADERS,
+    SftpSandbox,
+    generate_key,
+    roster_rows,
+    seed_inbox,
+    write_client_key,
+)
+from tourlink.demo.spreadsheets import write_template_csv
+from warehouse import tables
+
+AGENCY, OTHER = sandbox_uscc(101), sandbox_uscc(102)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="session")
+def host_key():
+    """The server's host key, generated once per test session."""
+    return generate_key()
+
+
+@pytest.fixture(scope="session")
+def client_key():
+    return generate_key()
+
+
+@pytest.fixture
+def server(tmp_path, host_key, client_key):
+    with SftpSandbox(tmp_path / "sftp-root", client_keys=[client_key], host_key=host_key) as s:
+        yield s
+
+
+@pytest.fixture
+def source(server, tmp_path, client_key, monkeypatch) -> SourceConfig:
+    key_file = write_client_key(client_key, tmp_path / "id_ed25519")
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(server.known_hosts_entry + "\n")
+    monkeypatch.setenv("TEST_SFTP_PRIVATE_KEY", str(key_file))
+    return SourceConfig(
+        name="sftp_test",
+        dialect="sftp-drop",
+        base_url=f"sftp://tourlink@127.0.0.1:{server.port}",
+        credentials={"private_key": "env:TEST_SFTP_PRIVATE_KEY"},
+        options={"known_hosts": str(known_hosts), "settle_seconds": 0.3, "staging_dir": str(tmp_path / "staging")},
+    )
+
+
+@pytest.fixture
+def wh(pg_url, tmp_path):
+    from warehouse.load import Warehouse
+
+    return Warehouse(pg_url, landing_dir=tmp_path / "landing")
+
+
+def _count(wh, table: str) -> int:
+    with wh.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(tables.entity_tables[table])).scalar_one()
+
+
+def _batches(wh) -> int:
+    with wh.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(tables.batch).where(tables.batch.c.status == "committed")).scalar_one()
+
+
+def _archive(server) -> Path:
+    now = datetime.now(SHANGHAI)
+    return server.root / "archive" / f"{now:%Y}" / f"{now:%m}"
+
+
+def test_a_changed_host_key_is_refused_before_anything_is_touched(server, source, tmp_path, wh):
+    files = seed_inbox(server.root, AGENCY)
+    impostor = generate_key().export_public_key("openssh").decode().split()[:2]
+    Path(source.option("known_hosts")).write_text(f"[127.0.0.1]:{server.port} {' '.join(impostor)}\n")
+    with pytest.raises(sftp.HostKeyRejected, match="NOT the pinned key"):
+        sftp.run(source, warehouse=wh)
+    assert files["csv"].exists() and _batches(wh) == 0
+
+
+def test_an_unknown_host_is_refused_never_accepted(server, source, wh):
+    Path(source.option("known_hosts")).write_text("[127.0.0.1]:1 ssh-ed25519 " + server.known_hosts_entry.split()[2] + "\n")
+    with pytest.raises(sftp.HostKeyRejected, match="not in the pinned known_hosts"):
+        sftp.run(source, warehouse=wh)
+    assert Path(source.option("known_hosts")).read_text().count("\n") == 1  # nothing was added
+
+
+def test_one_run_imports_a_gbk_csv_and_an_xlsx_and_rejects_an_unreadable_file(server, source, wh):
+    files = seed_inbox(server.root, AGENCY)
+    run = sftp.run(source, warehouse=wh)
+    assert run.of("团队名单_国庆.csv").status == "imported"
+    assert run.of("团队名单_十月.xlsx").status == "imported"
+    assert run.of("报表.xlsx").status == "rejected"
+    assert (_archive(server) / "团队名单_国庆.csv").exists() and (_archive(server) / "团队名单_十月.xlsx").exists()
+    assert (_count(wh, "tour_group"), _count(wh, "group_member")) == (2, 6)
+    assert _batches(wh) == 2  # one batch per file
+    rejected = server.root / "rejected" / "报表.xlsx"
+    errors = (server.root / "rejected" / "报表.xlsx.errors.txt").read_text(encoding="utf-8-sig")
+    assert rejected.exists() and not files["unreadable"].exists()
+    assert "文件未导入" in errors and "xlsx" in errors and "请使用平台提供的导入模板" in errors
+    assert f"/inbox/{AGENCY}/" in errors
+
+
+def test_uploads_still_being_written_are_left_alone(server, source, wh):
+    files = seed_inbox(server.root, AGENCY)
+    growing = files["csv"]
+
+    done = threading.Event()
+
+    def keep_writing():  # the agency's client is still uploading it
+        while not done.is_set():
+            with growing.open("ab") as f:
+                f.write(b"\r\n")
+            time.sleep(0.05)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        run = sftp.run(source, warehouse=wh)
+    finally:
+        done.set()
+        writer.join()
+    assert run.of("团队名单_十一月.xlsx.part").status == "in_progress"
+    assert run.of("团队名单_国庆.csv").status == "growing"
+    assert files["part"].exists() and growing.exists()  # untouched, picked up by a later run
+    assert sftp.run(source, warehouse=wh).of("团队名单_国庆.csv").status == "imported"
+
+
+def test_a_connection_dropped_mid_download_resumes_on_the_next_run(server, source, wh):
+    folder = server.root / "inbox" / AGENCY
+    folder.mkdir(parents=True)
+    big = folder / "团队名单_大团.csv"
+    write_template_csv(big, ROSTER_HEADERS, roster_rows(AGENCY, "GN2610100", tourists=600, seed=5), encoding="gbk")
+    assert big.stat().st_size > 100_000
+    original = hashlib.sha256(big.read_bytes()).hexdigest()
+    server.drop_during_read("团队名单_大团.csv", after_bytes=70_000)
+
+    first = sftp.run(source, warehouse=wh)
+    assert first.of("团队名单_大团.csv").status == "interrupted"
+    assert big.exists() and _batches(wh) == 0
+    kept = Path(source.option("staging_dir")) / AGENCY / "团队名单_大团.csv.part"
+    assert 0 < kept.stat().st_size < big.stat().st_size
+
+    resumed_from = kept.stat().st_size
+    server.reads.clear()
+    second = sftp.run(source, warehouse=wh)
+    outcome = second.of("团队名单_大团.csv")
+    assert outcome.status == "imported" and outcome.sha256 == original
+    assert min(offset for path, offset in server.reads if path.endswith("大团.csv")) == resumed_from
+    assert _count(wh, "group_member") == 600 and wh.file_loaded(original)
+
+
+def test_a_rerun_imports_nothing_twice(server, source, wh):
+    files = seed_inbox(server.root, AGENCY)
+    csv_bytes = files["csv"].read_bytes()
+    sftp.run(source, warehouse=wh)
+    batches, members = _batches(wh), _count(wh, "group_member")
+
+    again = sftp.run(source, warehouse=wh)
+    assert [o for o in again.outcomes if o.status not in ("in_progress",)] == []
+    files["csv"].write_bytes(csv_bytes)  # the agency uploads the same file a second time
+    third = sftp.run(source, warehouse=wh)
+    assert third.of("团队名单_国庆.csv").status == "already_loaded"
+    assert not files["csv"].exists()  # archived all the same, under a name that does not overwrite the first
+    assert len(list(_archive(server).glob("团队名单_国庆*.csv"))) == 2
+    assert (_batches(wh), _count(wh, "group_member")) == (batches, members)
+
+
+def test_a_file_filing_for_another_agency_is_rejected(server, source, wh):
+    files = seed_inbox(server.root, AGENCY, other_agency=OTHER)
+    run = sftp.run(source, warehouse=wh)
+    assert run.of("代报团队.csv").status == "rejected"
+    assert run.of("团队名单_国庆.csv").status == "imported"  # one bad file never stops the others
+    errors = (server.root / "rejected" / "代报团队.csv.errors.txt").read_text(encoding="utf-8-sig")
+    assert "不能代其他旅行社报送" in errors
+    assert f"第2行：统一社会信用代码 {OTHER}" in errors and "组团社统一社会信用代码" in errors
+    assert not files["foreign"].exists()
+    with wh.engine.connect() as conn:
+        groups = tables.entity_tables["tour_group"]
+        organisers = conn.execute(sa.select(groups.c.organizer_uscc).distinct()).scalars().all()
+    assert organisers == [AGENCY]
+
+
+def test_the_registered_sandbox_source_syncs_through_the_registry_dispatch(tourlink_home, monkeypatch):
+    import dataclasses
+
+    from connectors import registry
+    from connectors.sandbox import start_for
+
+    declared = registry.get_source("sftp_sandbox")
+    sandbox = start_for(declared, port=0, export_env=False)
+    try:
+        for role, ref in declared.credentials.items():
+            monkeypatch.setenv(ref.removeprefix("env:"), sandbox.credentials[role])
+        source = dataclasses.replace(declared, base_url=f"sftp://tourlink@127.0.0.1:{sandbox.port}", options={"settle_seconds": 0.2})
+        result = registry.sync(source)
+    finally:
+        sandbox.stop()
+    assert result.streams["imported"] == 2 and result.streams["rejected"] == 2 and result.streams["in_progress"] == 1

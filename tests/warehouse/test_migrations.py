@@ -1,0 +1,98 @@
+"""Alembic migrations: the same schema as `warehouse.tables` on SQLite and PostgreSQL, from any revision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from tests.warehouse.entity_frames import ORGANIZER, at, entity_frame, group
+from warehouse import migrations, tables
+from warehouse.engine import make_engine
+from warehouse.load import MergeCounts, Warehouse
+
+
+def schema_drift(engine: sa.Engine, metadata: sa.MetaData = tables.metadata) -> list:
+    with engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+
+
+def test_an_empty_database_upgrades_to_exactly_the_declared_schema(warehouse_url, tmp_path):
+    wh = Warehouse(warehouse_url, landing_dir=tmp_path)
+    assert schema_drift(wh.engine) == []  # a table or column added to tables.py needs a migration
+    with wh.engine.connect() as conn:
+        assert migrations.current(conn) == migrations.head()
+    wh.upgrade()  # idempotent
+    assert schema_drift(wh.engine) == []
+    wh.engine.dispose()
+
+
+def test_a_column_declared_without_a_migration_is_caught(warehouse_url, tmp_path):
+    wh = Warehouse(warehouse_url, landing_dir=tmp_path)
+    extended = sa.MetaData()
+    for table in tables.metadata.sorted_tables:
+        table.to_metadata(extended)
+    extended.tables["tour_group"].append_column(sa.Column("visa_status", sa.Text))
+    sa.Table("new_report", extended, sa.Column("id", sa.Integer, primary_key=True))
+    drift = schema_drift(wh.engine, extended)
+    assert {d[0] for d in drift} == {"add_column", "add_table"}
+    wh.engine.dispose()
+
+
+def test_a_database_of_revision_0001_holding_data_upgrades_and_keeps_it(warehouse_url, tmp_path):
+    engine = make_engine(warehouse_url)
+    with engine.begin() as conn:
+        migrations.upgrade(conn, "0001")
+        assert "quarantine_history" not in sa.inspect(conn).get_table_names()
+        conn.execute(
+            sa.text(
+                "insert into batch (batch_id, source, status, started_at) values ('b0', 'old', 'committed', :t)"
+            ),
+            {"t": datetime(2026, 9, 1)},
+        )
+        conn.execute(
+            sa.text(
+                "insert into tour_group (group_code, organizer_uscc, route_name, updated_at, _source, _batch_id, _received_at)"
+                " values ('G1', :o, '旧线路', :t, 'old', 'b0', :t)"
+            ),
+            {"o": ORGANIZER, "t": datetime(2026, 9, 1)},
+        )
+        conn.execute(
+            sa.text(
+                "insert into quarantine (batch_id, source, entity, natural_key, raw, rules, status, created_at, updated_at)"
+                " values ('b0', 'old', 'tour_group', :k, '{}', '[]', 'open', :t, :t)"
+            ),
+            {"k": f'{{"organizer_uscc":"{ORGANIZER}","group_code":"G2"}}', "t": datetime(2026, 9, 1)},
+        )
+    engine.dispose()
+
+    wh = Warehouse(warehouse_url, landing_dir=tmp_path)
+    assert schema_drift(wh.engine) == []
+    with wh.batch("new") as b:
+        assert b.merge("tour_group", entity_frame("tour_group", [group("G1", updated=at(2)), group("G2")])) == MergeCounts(2, 0)
+    with wh.engine.connect() as conn:
+        assert conn.exec_driver_sql("select group_code, route_name from tour_group order by 1").all() == [("G1", "北京五日游"), ("G2", "北京五日游")]
+        assert conn.exec_driver_sql("select status from quarantine").scalars().all() == ["resolved"]
+        assert conn.exec_driver_sql("select count(*) from quarantine_history").scalar() == 1
+        indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("tour_group")}
+    assert {"ix_tour_group_submitted_at", "ix_tour_group_start_date"} <= indexes
+    wh.engine.dispose()
+
+
+@pytest.mark.parametrize("revision", ["0001", "0002"])
+def test_every_revision_downgrades_cleanly(warehouse_url, revision):
+    engine = make_engine(warehouse_url)
+    with engine.begin() as conn:
+        migrations.upgrade(conn, "head")
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.downgrade(migrations.config(conn), revision)
+        assert migrations.current(conn) == revision
+    with engine.begin() as conn:
+        migrations.upgrade(conn)
+    assert schema_drift(engine) == []
+    engine.dispose()

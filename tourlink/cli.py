@@ -1,0 +1,38 @@
+"""The `tourlink` command: every job runs from here without Airflow.
+
+Each command group lives in `tourlink/commands/<topic>.py` and exposes `register(app)`. Command
+modules import heavy libraries (polars, Great Expectations, pandas) inside the command functions, so
+quick commands such as `tourlink indicators` start fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from tourlink.commands import connector as connector_commands
+from tourlink.commands import files as files_commands
+from tourlink.commands import indicators as indicator_commands
+from tourlink.commands import report as report_commands
+from tourlink.commands import sources as source_commands
+
+app = typer.Typer(
+    name="tourlink",
+    help="tourlink: 全国旅游监管服务平台 data-exchange middleware (import, sync, validate, report, indicators).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+files_commands.register(app)
+indicator_commands.register(app)
+report_commands.register(app)
+source_commands.register(app)
+connector_commands.register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""`tourlink import`, `validate`, `db upgrade` and `demo`: the spine's commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+EXIT_UNREADABLE = 2
+
+
+def _print_json(payload: object) -> None:
+    typer.echo(json.dumps(payload, ensure_ascii=False, default=str))
+
+
+def _counts_table(result, title: str):  # noqa: ANN001, ANN202 - rich objects imported lazily
+    from rich.table import Table
+
+    from tourlink import schema
+
+    table = Table(title=title)
+    for column in ("实体 entity", "读取 read", "入库 loaded", "未变 unchanged", "隔离 quarantined"):
+        table.add_column(column, justify="right" if "entity" not in column else "left")
+    for name, c in result.entities.items():
+        label = f"{schema.entity(name).label} {name}"
+        table.add_row(label, f"{c.read:,}", f"{c.loaded:,}", f"{c.unchanged:,}", f"{c.quarantined:,}")
+    return table
+
+
+def import_command(
+    paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Files of one batch, in any order."),
+    entity: str | None = typer.Option(None, "--entity", help="Canonical entity, when headers alone cannot tell."),
+    mapping: str | None = typer.Option(None, "--mapping", help="Mapping name or YAML path (default: detected)."),
+    source: str = typer.Option("files", "--source", help="Source name recorded as lineage."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout, no progress bars."),
+) -> None:
+    """Import files as one batch: good rows merge into the warehouse, bad rows go to quarantine."""
+    from rich.console import Console
+
+    from tourlink.pipeline import UnreadableInput, import_files
+
+    try:
+        result = import_files(
+            paths, source=source, entity=entity, mapping=mapping, progress=sys.stderr.isatty() and not as_json
+        )
+    except UnreadableInput as exc:
+        typer.echo(f"error: cannot read {exc.file}: {exc.reason}\n错误：无法读取文件 {exc.file}：{exc.reason_zh}", err=True)
+        typer.echo("nothing of this batch was loaded / 本批次未入库任何数据", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    if as_json:
+        _print_json({k: v for k, v in result.to_json().items() if k in ("batch_id", "files", "entities")})
+        return
+    console = Console()
+    console.print(_counts_table(result, f"batch {result.batch_id}"))
+    quarantined = sum(c.quarantined for c in result.entities.values())
+    if quarantined:
+        console.print(f"{quarantined:,} rows quarantined: `tourlink quarantine list --batch {result.batch_id}`")
+
+
+def validate_command(
+    paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False),
+    entity: str | None = typer.Option(None, "--entity"),
+    mapping: str | None = typer.Option(None, "--mapping"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Run every check of `import` without writing anything; exit 1 when some row would be quarantined."""
+    from tourlink.masking import mask_value
+    from tourlink.pipeline import UnreadableInput, validate_files
+
+    try:
+        result = validate_files(paths, entity=entity, mapping=mapping)
+    except UnreadableInput as exc:
+        typer.echo(f"error: cannot read {exc.file}: {exc.reason}\n错误：无法读取文件 {exc.file}：{exc.reason_zh}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    failures = [
+        {
+            "file": item["file"],
+            "row": item["row"],
+            "entity": item["entity"],
+            "rules": [{**r, "value": mask_value(r.get("field"), r.get("value"))} for r in item["rules"]],
+        }
+        for item in result.failures
+    ]
+    rejected = sum(c.quarantined for c in result.entities.values())
+    if as_json:
+        _print_json({"files": result.files, "entities": {k: vars(v) for k, v in result.entities.items()}, "failures": failures})
+    else:
+        for item in failures:
+            for rule in item["rules"]:
+                typer.echo(
+                    f"{item['file']}:{item['row']} [{item['entity']}] {rule['severity']} {rule['rule']} "
+                    f"{rule.get('field') or ''} {rule['message']}"
+                )
+        typer.echo(f"{rejected:,} rows would be quarantined")
+    if rejected:
+        raise typer.Exit(1)
+
+
+def db_upgrade_command() -> None:
+    """Create or upgrade the warehouse schema (Alembic) at TOURLINK_WAREHOUSE_URL."""
+    from warehouse.load import Warehouse
+
+    wh = Warehouse()
+    wh.upgrade()
+    typer.echo(f"warehouse at {wh.engine.url.render_as_string(hide_password=True)} is at the latest revision")
+
+
+def demo_command(
+    month: str = typer.Option("2026-10", "--month", help="Month of the sample data (YYYY-MM)."),
+    fresh: bool = typer.Option(True, "--fresh/--keep", help="Start from an empty embedded warehouse."),
+) -> None:
+    """The main job on bundled sandbox data: nightly sync, indicators, failure report."""
+    from tourlink.demo.job import run_demo
+
+    run_demo(month=month, fresh=fresh)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
+    app.command("validate")(validate_command)
+    db = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
+    db.command("upgrade")(db_upgrade_command)
+    app.add_typer(db, name="db")
+    app.command("demo")(demo_command)

@@ -1,0 +1,226 @@
+"""`tourlink indicators`, `incentive`, `findings`: the warehouse's regulatory figures on the command line.
+
+Kept light (SQLAlchemy and rich only; warehouse modules imported inside the commands) so that these
+answer in about a second.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated
+
+import typer
+
+MonthOpt = Annotated[str, typer.Option("--month", help="月份 YYYY-MM")]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="区划代码: 21、2101、210000、210100；缺省为全国")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON")]
+
+
+def _engine():
+    import sqlalchemy as sa
+
+    from tourlink import settings
+
+    return sa.create_engine(settings.warehouse_url())
+
+
+def _region(code: str | None) -> str:
+    from warehouse.regions import normalise_region
+
+    try:
+        return normalise_region(code)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--region") from exc
+
+
+def _month(label: str) -> str:
+    from warehouse.regions import Month
+
+    try:
+        return Month.parse(label).label
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--month") from exc
+
+
+def _dump(data) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _fail_on_database(exc: Exception) -> None:
+    typer.secho(f"无法读取数仓（{exc.__class__.__name__}）：请先导入数据或检查 TOURLINK_WAREHOUSE_URL", err=True, fg="red")
+    raise typer.Exit(1)
+
+
+def _value_text(figure) -> str:
+    from warehouse.indicators import RATIO_INDICATORS
+
+    if figure.value is None:
+        return "—"
+    return f"{figure.value}%" if figure.indicator in RATIO_INDICATORS else str(figure.numerator)
+
+
+def _figure_table(title: str, figures):
+    from rich.table import Table
+
+    from warehouse.indicators import INDICATOR_NAMES, KEY_INDICATORS
+
+    table = Table(title=title)
+    for col, justify in (("指标", "right"), ("名称", "left"), ("分子", "right"), ("分母", "right"), ("值", "right")):
+        table.add_column(col, justify=justify)
+    for f in figures:
+        star = "★" if f.indicator in KEY_INDICATORS else ""
+        den = "" if f.denominator is None else str(f.denominator)
+        table.add_row(f"{f.indicator}{star}", INDICATOR_NAMES[f.indicator], str(f.numerator), den, _value_text(f))
+    return table
+
+
+def indicators(
+    month: MonthOpt,
+    region: RegionOpt = None,
+    as_json: JsonOpt = False,
+    publish: Annotated[bool, typer.Option("--publish", help="发布（冻结）该月全部区域的指标快照")] = False,
+    key_cities: Annotated[bool, typer.Option("--key-cities", help="指标9：本省重点城市（需 --region 省份）")] = False,
+    key_agencies: Annotated[bool, typer.Option("--key-agencies", help="指标10：重点企业填报情况")] = False,
+) -> None:
+    """附件2 指标 1–8（或 9、10）：分子、分母与比率。"""
+    import sqlalchemy as sa
+    from rich.console import Console
+
+    from warehouse import indicators as ind
+
+    m, r = _month(month), _region(region)
+    console = Console()
+    engine = _engine()
+    try:
+        with engine.connect() as conn:
+            if key_cities:
+                if len(r) != 2:
+                    raise typer.BadParameter("重点城市须指定省份，如 --region 21", param_hint="--region")
+                cities = ind.key_cities(conn, m, r)
+                if as_json:
+                    _dump([{"city_code": c.city_code, "name": c.name, "rank": c.rank,
+                            "indicators": [f.as_dict() for f in c.figures]} for c in cities])
+                for c in [] if as_json else cities:
+                    console.print(_figure_table(f"{m} 重点城市第{c.rank}名 {c.city_code} {c.name or ''}", c.figures))
+                if not cities and not as_json:
+                    console.print(f"{m[:4]}年 {r} 无重点城市名单")
+            elif key_agencies:
+                agencies = ind.key_agencies(conn, m, None if r == "CN" else r)
+                if as_json:
+                    _dump([{"uscc": a.uscc, "month": a.month, "filed": a.filed, "indicators": [
+                        {k: v for k, v in f.as_dict().items() if k not in ("month", "region")} for f in a.figures
+                    ]} for a in agencies])
+                else:
+                    from rich.table import Table
+
+                    table = Table(title=f"{m} 重点企业填报情况（{r}）")
+                    for col in ("排名", "统一社会信用代码", "名称", "出境团队", "出境合同", "团队", "合同", "游客签约率", "已填报"):
+                        table.add_column(col)
+                    for a in agencies:
+                        f = {x.indicator: x for x in a.figures}
+                        table.add_row(str(a.rank or ""), a.uscc, a.name or "", str(f[1].numerator), str(f[3].numerator),
+                                      str(f[5].numerator), str(f[6].numerator), _value_text(f[7]), "是" if a.filed else "否")
+                    console.print(table)
+            else:
+                figures = ind.compute_indicators(conn, m, r)
+                if as_json:
+                    _dump([f.as_dict() for f in figures])
+                else:
+                    console.print(_figure_table(f"{m} 指标（{'全国' if r == 'CN' else r}）", figures))
+        if publish:
+            from warehouse.snapshots import publish as publish_month
+
+            snap = publish_month(engine, m)
+            typer.echo(f"已发布 {snap.month} 第{snap.version}版（{snap.published_at:%Y-%m-%d %H:%M:%S} UTC，"
+                       f"{len(snap.figures)}项）", err=as_json)
+    except sa.exc.DBAPIError as exc:
+        _fail_on_database(exc)
+    finally:
+        engine.dispose()
+
+
+def incentive(
+    year: Annotated[int, typer.Option("--year", help="年度")],
+    province: Annotated[str, typer.Option("--province", help="省级区划代码")] = "21",
+    cutoff: Annotated[str | None, typer.Option("--cutoff", help="补录截止日期 YYYY-MM-DD，缺省为当年4月20日")] = None,
+    as_json: JsonOpt = False,
+    top: Annotated[int | None, typer.Option("--top", help="只显示前 N 家")] = None,
+) -> None:
+    """引客入辽：省内地接社接待的省外及境外游客人次。"""
+    import sqlalchemy as sa
+    from rich.console import Console
+    from rich.table import Table
+
+    from warehouse.incentive import incentive as count
+
+    try:
+        cut = date.fromisoformat(cutoff) if cutoff else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD: {cutoff!r}", param_hint="--cutoff") from exc
+    p = _region(province)
+    if len(p) != 2:
+        raise typer.BadParameter("须为省级区划代码，如 21", param_hint="--province")
+    engine = _engine()
+    try:
+        result = count(engine, year, p, cut)
+    except sa.exc.DBAPIError as exc:
+        _fail_on_database(exc)
+    finally:
+        engine.dispose()
+    result = result[:top] if top else result
+    if as_json:
+        _dump([a.as_dict() for a in result])
+        return
+    table = Table(title=f"{year}年 引客入辽（省份 {p}，补录截止 {cut or date(year, 4, 20)}）")
+    for col in ("统一社会信用代码", "旅行社名称", "有效团队", "逾期团队", "省外游客", "境外游客", "合计"):
+        table.add_column(col)
+    for a in result:
+        table.add_row(a.uscc, a.name or "", str(a.eligible_groups), str(a.late_groups), str(a.out_of_province),
+                      str(a.overseas), str(a.tourists))
+    Console().print(table)
+
+
+def findings(
+    month: Annotated[str | None, typer.Option("--month", help="月份 YYYY-MM；缺省为全部")] = None,
+    region: RegionOpt = None,
+    as_json: JsonOpt = False,
+    store: Annotated[bool, typer.Option("--store", help="写入 finding 表（替换该月原有比对结果）")] = False,
+) -> None:
+    """比对核查结果（第7节）：按旅行社、月份列出，不隔离数据。"""
+    import sqlalchemy as sa
+    from rich.console import Console
+    from rich.table import Table
+
+    from warehouse.cross_checks import RULE_NAMES, cross_checks, store_findings
+
+    m = _month(month) if month else None
+    r = _region(region)
+    engine = _engine()
+    try:
+        result = cross_checks(engine, m, None if r == "CN" else r)
+        if store:
+            if r != "CN":
+                raise typer.BadParameter("--store 只能用于全国范围", param_hint="--region")
+            n = store_findings(engine, result, m)
+            typer.echo(f"已写入 {n} 条比对结果", err=True)
+    except sa.exc.DBAPIError as exc:
+        _fail_on_database(exc)
+    finally:
+        engine.dispose()
+    if as_json:
+        _dump([f.as_dict() for f in result])
+        return
+    table = Table(title=f"比对核查 {m or '全部月份'}（{'全国' if r == 'CN' else r}）：{len(result)}条")
+    for col in ("旅行社", "月份", "规则", "对象", "说明"):
+        table.add_column(col)
+    for f in result:
+        key = "/".join(str(v) for v in f.natural_key.values())
+        table.add_row(f.agency_uscc or "", f.month or "", RULE_NAMES.get(f.rule, f.rule), key, f.message)
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("indicators")(indicators)
+    app.command("incentive")(incentive)
+    app.command("findings")(findings)

@@ -1,0 +1,196 @@
+"""`tourlink report`, `quarantine list|export|waive`, `replay`, `web`: the stewards' desk (issue 7).
+
+Heavy imports happen inside the commands. Every command reads the configured warehouse
+(`TOURLINK_WAREHOUSE_URL`, else the embedded SQLite under `TOURLINK_HOME`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+quarantine_app = typer.Typer(help="隔离区：查看、导出更正模板、豁免 (quarantine entries).", no_args_is_help=True)
+
+RegionOpt = Annotated[str | None, typer.Option("--region", help="2/4/6-digit division code: only this region's entries")]
+BatchOpt = Annotated[str | None, typer.Option("--batch", help="only entries of this batch id")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _engine():
+    from tourlink.report.publish import default_engine
+
+    return default_engine()
+
+
+def _statuses(status: str) -> tuple[str, ...]:
+    from tourlink.report.failures import STATUSES
+
+    if status == "all":
+        return STATUSES
+    parts = tuple(s.strip() for s in status.split(",") if s.strip())
+    bad = [s for s in parts if s not in STATUSES]
+    if bad:
+        _fail(f"unknown status {bad}: use open, resolved, waived, a comma list, or all")
+    return parts
+
+
+def _scope(region: str | None, **kwargs):
+    from tourlink.report.failures import Scope
+
+    try:
+        return Scope(region=region, **kwargs)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def report(
+    out: Annotated[Path, typer.Option("--out", help="folder for the HTML and xlsx files")],
+    batch: BatchOpt = None,
+    region: RegionOpt = None,
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (Asia/Shanghai): entries quarantined that day")] = None,
+    status: Annotated[str, typer.Option("--status", help="open (default), resolved, waived, a comma list, or all")] = "open",
+    as_json: Annotated[bool, typer.Option("--json", help="print the written paths as JSON")] = False,
+) -> None:
+    """Write the stewards' failure report (HTML + xlsx) for a region and day: Chinese labels, masked
+    identifiers, formula-safe cells, grouped by agency, file and rule."""
+    from tourlink.report.publish import publish_report
+
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        _fail(f"--date must be YYYY-MM-DD, got {day!r}")
+    scope = _scope(region, batch_id=batch, day=when, statuses=_statuses(status))
+    files = publish_report(_engine(), scope, out)
+    if as_json:
+        typer.echo(json.dumps(files.to_json(), ensure_ascii=False))
+    else:
+        typer.echo(f"{files.report.entry_count} entries, {len(files.report.failures)} failures ({scope.label_zh})")
+        typer.echo(f"HTML: {files.html}")
+        typer.echo(f"xlsx: {files.xlsx}")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    batch: BatchOpt = None,
+    status: Annotated[str, typer.Option("--status", help="open (default), resolved, waived, a comma list, or all")] = "open",
+    region: RegionOpt = None,
+    agency: Annotated[str | None, typer.Option("--agency", help="only this agency's USCC")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """List quarantine entries (values of personal fields masked)."""
+    from tourlink.report.stewardship import list_entries
+
+    scope = _scope(region, batch_id=batch, statuses=_statuses(status), agency=agency)
+    with _engine().connect() as conn:
+        entries = list_entries(conn, scope)
+    if as_json:
+        for e in entries:
+            typer.echo(json.dumps(e, ensure_ascii=False, default=str))
+        return
+    for e in entries:
+        rules = ", ".join(f"{r.get('rule')}({r.get('field') or '-'})" for r in e["rules"])
+        typer.echo(f"#{e['id']}\t{e['status']}\t{e['entity']}\t{e['file']}:{e['row']}\t{e['agency_uscc'] or '-'}\t{rules}")
+    typer.echo(f"{len(entries)} entries", err=True)
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    agency: Annotated[str, typer.Option("--agency", help="the agency's USCC")],
+    out: Annotated[Path, typer.Option("--out", help="xlsx file to write")],
+    region: RegionOpt = None,
+) -> None:
+    """Write an agency's open failures as a correction workbook in its import template (unmasked: send
+    it to that agency only); `tourlink replay` loads it back once corrected."""
+    from tourlink.report.fix_template import collect_rows, write_fix_template
+
+    _scope(region)  # validates the region code
+    with _engine().connect() as conn:
+        rows = collect_rows(conn, agency.strip().upper(), region=region)
+    if not rows:
+        _fail(f"agency {agency} has no open quarantine entries" + (f" in region {region}" if region else ""), code=1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    n = write_fix_template(rows, agency.strip().upper(), out)
+    typer.echo(f"{n} rows to correct ({sum(len(r.ids) for r in rows)} entries): {out}")
+
+
+@quarantine_app.command("waive")
+def quarantine_waive(
+    entry_id: Annotated[int, typer.Argument(metavar="ID", help="quarantine entry id")],
+    reason: Annotated[str, typer.Option("--reason", help="why this entry needs no correction (kept in history)")],
+    actor: Annotated[str | None, typer.Option("--actor", help="who waives it (default: $USER)")] = None,
+) -> None:
+    """Mark an open entry `waived` with a reason; the entry and its history are kept."""
+    import getpass
+
+    from tourlink.report.stewardship import EntryError, waive
+
+    try:
+        with _engine().begin() as conn:
+            waive(conn, entry_id, reason, actor=actor or getpass.getuser())
+    except EntryError as exc:
+        _fail(f"{exc} ({exc.reason_zh})", code=1)
+    typer.echo(f"#{entry_id} waived")
+
+
+def replay(
+    file: Annotated[Path, typer.Argument(help="a corrected workbook from `tourlink quarantine export`")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Re-validate and load the corrected rows as one batch (source `replay`); the entries they fix
+    become `resolved`, rows that fail again stay in quarantine with their new reasons."""
+    from tourlink.pipeline import UnreadableInput
+    from tourlink.report.fix_template import NotAFixTemplate
+    from tourlink.report.replay import replay as run
+
+    if not file.is_file():
+        _fail(f"{file}: no such file")
+    try:
+        result = run(file)
+    except NotAFixTemplate as exc:
+        _fail(f"{exc} ({exc.reason_zh})")
+    except UnreadableInput as exc:
+        _fail(f"{exc} ({exc.reason_zh})")
+    except Exception as exc:  # ForeignAgencyRows and the like carry a Chinese reason
+        reason = getattr(exc, "reason_zh", None)
+        if reason is None:
+            raise
+        _fail(f"{exc} ({reason})")
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    typer.echo(f"batch {result.batch_id}: {len(result.resolved)} entries resolved, {len(result.still_open)} still open")
+    for entity, c in result.entities.items():
+        typer.echo(f"  {entity}: read {c['read']}, loaded {c['loaded']}, unchanged {c['unchanged']}, quarantined {c['quarantined']}")
+
+
+def web(
+    host: Annotated[str, typer.Option("--host", help="listen address; loopback by default")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8787,
+    users: Annotated[Path | None, typer.Option("--users", help="stewards YAML (default $TOURLINK_HOME/stewards.yaml)")] = None,
+) -> None:
+    """Serve the stewards' web view (browse, filter, download, waive), scoped to each steward's region."""
+    import uvicorn
+
+    from tourlink.web.app import create_app
+    from tourlink.web.stewards import default_users_path, load_stewards
+
+    path = users or default_users_path()
+    if not path.is_file():
+        _fail(f"{path}: no stewards file; see `python -m tourlink.web.stewards --help`")
+    app = create_app(engine=_engine(), stewards=load_stewards(path))
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+    app.add_typer(quarantine_app, name="quarantine")
+    app.command("replay")(replay)
+    app.command("web")(web)

@@ -1,0 +1,1 @@
+"""Sample data for the demo and the tests: realistic, messy agency uploads."""

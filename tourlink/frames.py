@@ -1,0 +1,50 @@
+"""The shapes data takes between the stages: connector → mapping → validator → warehouse.
+
+Every stage works on whole columns (polars DataFrames); these names are the contract between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+# Row number as the source shows it: the spreadsheet row (1-based, header row included in the
+# count), the CSV line, or the record's position in an API page. Added by the connector.
+ROW = "__row"
+
+# Lineage and bookkeeping columns of a mapped entity frame (beside the canonical fields).
+FILE = "_file"  # the raw input's name as a steward knows it
+ROW_NO = "_row"  # copied from ROW
+RAW = "_raw"  # JSON object text: the source row as received (what quarantine keeps)
+ISSUES = "_issues"  # list of ISSUE structs: every rule the row failed so far
+
+ISSUE = pl.Struct(
+    {
+        "rule": pl.String,  # rule id, e.g. RIC_CHECKSUM
+        "severity": pl.String,  # ERROR or WARN
+        "field": pl.String,  # canonical field name (null for row-level rules)
+        "value": pl.String,  # the offending value as received (unmasked: masking is for output)
+        "message": pl.String,  # plain Chinese, for the stewards
+    }
+)
+ISSUES_DTYPE = pl.List(ISSUE)
+
+
+@dataclass
+class SourceFrame:
+    """Rows read from one raw input (a file, or one page of an API), before mapping.
+
+    `data` has the source's own column names (header cells for spreadsheets, all `pl.String`;
+    record fields for APIs, possibly nested structs and lists) plus `ROW`. `numeric_cells` flags,
+    per column, the xlsx cells that held numbers rather than text (SPEC `EXCEL_NUMERIC_ID`).
+    """
+
+    data: pl.DataFrame
+    file: str
+    sheet: str | None = None
+    numeric_cells: dict[str, pl.Series] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> list[str]:
+        return [c for c in self.data.columns if c != ROW]

@@ -1,0 +1,162 @@
+"""Personal data out of sight, formulas out of spreadsheets.
+
+SPEC section 1 (PII): ID, passport and permit numbers, phones and birth dates are masked in logs and
+reports (`2101**********123X`, `138****5678`). Which fields are personal comes from the schemas'
+`pii` flags, so a new personal field is masked by one edit in `tourlink/schemas/`.
+
+Spreadsheet cells that start with `= + - @` (or a tab / carriage return, which some spreadsheet
+programs strip before evaluating) are prefixed with `'` so Excel, WPS and LibreOffice show them as text
+and never evaluate them (CSV / formula injection).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import cache
+
+from tourlink import schema
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+ESCAPE = "'"
+
+# 18-digit (last may be X) and legacy 15-digit resident ID numbers, and mainland mobiles, as whole
+# tokens (not inside a longer run of digits such as a USCC or an order number).
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:\+86|0086)?(1[3-9]\d{9})(?![0-9A-Za-z])")
+_DATE = re.compile(r"^(\d{4})([-/.年]?)(\d{1,2})([-/.月]?)(\d{1,2})(日?)(.*)$")
+
+_PHONE_FIELDS = {"mobile", "phone"}
+_DATE_TYPES = {"date", "timestamp"}
+
+
+def mask_id(value: str | None) -> str | None:
+    """Keep the first 4 and last 4 characters of an ID, passport or permit number.
+
+    Short numbers (passports are 9 characters) keep fewer so at least half is hidden.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    n = len(text)
+    if n == 0:
+        return text
+    if n >= 12:
+        keep = 4
+    elif n >= 6:
+        keep = 2
+    else:
+        return "*" * n
+    return text[:keep] + "*" * (n - 2 * keep) + text[-keep:]
+
+
+def mask_phone(value: str | None) -> str | None:
+    """`13812345678` → `138****5678`; any other phone keeps its first 3 and last 4 digits."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    n = len(text)
+    if n >= 8:
+        return text[:3] + "*" * (n - 7) + text[-4:]
+    return "*" * n
+
+
+def mask_date(value: str | None) -> str | None:
+    """A birth date keeps its year only: `1990-01-01` → `1990-**-**`."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    m = _DATE.match(text)
+    if not m:
+        return "*" * len(text)
+    year, sep1, month, sep2, day, suffix, _rest = m.groups()
+    return f"{year}{sep1}{'*' * len(month)}{sep2}{'*' * len(day)}{suffix}"
+
+
+def mask_text(text: str | None) -> str | None:
+    """Mask ID numbers and mobiles wherever they appear in free text (messages, log lines)."""
+    if text is None:
+        return None
+    text = _ID_IN_TEXT.sub(lambda m: mask_id(m.group(1)) or "", str(text))
+    return _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(1)) or "", text)
+
+
+@cache
+def _pii_fields() -> dict[tuple[str | None, str], schema.Field]:
+    """(entity, field) → Field for every personal field, plus (None, field) for any entity."""
+    found: dict[tuple[str | None, str], schema.Field] = {}
+    for entity in schema.entities().values():
+        for f in entity.fields:
+            if f.pii:
+                found[(entity.name, f.name)] = f
+                found.setdefault((None, f.name), f)
+    return found
+
+
+def is_pii(field: str | schema.Field | None, entity: str | None = None) -> bool:
+    """Whether a field holds personal data according to the schemas."""
+    if field is None:
+        return False
+    if isinstance(field, schema.Field):
+        return field.pii
+    return (entity, field) in _pii_fields() or (entity is None and (None, field) in _pii_fields())
+
+
+def mask_value(field: str | schema.Field | None, value: object, entity: str | None = None) -> str | None:
+    """Mask `value` as the schema says for `field`; non-personal values pass through (as text).
+
+    Values of unknown or row-level fields (`field` None) still get ID numbers and mobiles masked
+    inside them, so a rule message quoting a number never leaks it.
+    """
+    if value is None:
+        return None
+    text = str(value)
+    name = field.name if isinstance(field, schema.Field) else field
+    f = field if isinstance(field, schema.Field) else _pii_fields().get((entity, name or "")) or _pii_fields().get((None, name or ""))
+    if f is None or not f.pii:
+        return mask_text(text)
+    if f.name in _PHONE_FIELDS or "mobile" in f.name or "phone" in f.name:
+        return mask_phone(text)
+    if f.type in _DATE_TYPES:
+        return mask_date(text)
+    return mask_id(text)
+
+
+def escape_formula(value: object) -> object:
+    """Prefix `'` to a text that a spreadsheet would evaluate; other values are returned unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return ESCAPE + value
+    return value
+
+
+def unescape_formula(value: object) -> object:
+    """Undo `escape_formula` (for files we wrote and an agency sends back corrected)."""
+    if isinstance(value, str) and value.startswith(ESCAPE) and value[1:].startswith(FORMULA_PREFIXES):
+        return value[1:]
+    return value
+
+
+class MaskingFilter(logging.Filter):
+    """A logging filter that masks ID numbers and mobiles in every record's rendered message.
+
+    Install once on the handlers (`install_log_masking()`); records keep flowing, only masked.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_text(message)
+        if masked != message:
+            record.msg = masked
+            record.args = None
+        return True
+
+
+def install_log_masking(logger: logging.Logger | None = None) -> MaskingFilter:
+    """Add a `MaskingFilter` to every handler of `logger` (root by default) and to the logger itself."""
+    target = logger or logging.getLogger()
+    flt = MaskingFilter()
+    target.addFilter(flt)
+    for handler in target.handlers:
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(flt)
+    return flt

@@ -1,0 +1,194 @@
+"""The steps of a nightly sync and of the monthly close, as plain functions.
+
+Airflow's DAGs call these and nothing else, so every step also runs from the CLI or a test without
+Airflow. Each step reads and writes one run folder (`$TOURLINK_HOME/runs/<source>/<run id>/`), which
+makes the steps restartable on their own: re-running `extract` refetches, re-running `merge` after
+a crash commits the same staged batch again (the warehouse merge is idempotent).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tourlink import settings
+
+# Dialects whose connector loads file by file (archive/reject on the server after each commit):
+# their DAG runs one `sync` step instead of extract → validate → merge.
+FILE_BY_FILE_DIALECTS = {"sftp-drop"}
+
+
+class ConfigurationError(RuntimeError):
+    """A source cannot run as configured (unknown source, missing secret, rejected credentials):
+    retrying will not help, a person must act."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """The incremental window of one run: Airflow's data interval, or since/until from the CLI."""
+
+    since: datetime | None
+    until: datetime | None
+
+
+def run_dir(source: str, run_id: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
+    return settings.home() / "runs" / source / safe
+
+
+def entities_of(mapping: str | None) -> list[str]:
+    """Entities a source's mapping can produce: read from its YAML without importing the engine,
+    so the DAG files stay cheap to parse."""
+    if not mapping:
+        return []
+    root = Path(__file__).resolve().parent.parent / "mappings"
+    for folder in ("sources", "templates"):
+        path = root / folder / f"{mapping}.yaml"
+        if path.exists():
+            return list((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("entities", {}))
+    return []
+
+
+def incremental_since(source: Any, window: Window) -> datetime | None:
+    """The window's start, unless the source has never synced (None: load everything up to the
+    window's end) or its watermark is older (None: catch up from the watermark after missed nights).
+    Watermarks that are not timestamps (the portal's last event id) leave the choice to the connector."""
+    from warehouse.load import Warehouse
+
+    if window.since is None:
+        return None
+    warehouse = Warehouse()
+    marks = [warehouse.watermark(source.name, stream) for stream in source.streams or ("default",)]
+    try:
+        parsed = [datetime.fromisoformat(m) for m in marks if m is not None]
+    except ValueError:
+        return None
+    if len(parsed) < len(marks):
+        return None
+    since = window.since
+    for mark in parsed:
+        mark = mark if mark.tzinfo else mark.replace(tzinfo=since.tzinfo)
+        if mark < since:
+            return None
+    return since
+
+
+def _fail_fast(exc: Exception) -> Exception:
+    """Auth and configuration errors become ConfigurationError (no retry); others stay transient."""
+    from connectors.http.errors import AuthError, ParameterError
+    from connectors.registry import RegistryError, SecretError
+
+    if isinstance(exc, AuthError | ParameterError | RegistryError | SecretError):
+        return ConfigurationError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def extract(source_name: str, run_id: str, window: Window, *, full_refresh: bool = False) -> dict[str, Any]:
+    """Fetch the window's records and keep them (frames, raw bodies, watermarks) in the run folder."""
+    from connectors import registry
+    from tourlink.pipeline import extract_only
+
+    folder = run_dir(source_name, run_id)
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        source = registry.get_source(source_name)
+        since = incremental_since(source, window)
+        with extract_only(folder):
+            result = registry.sync(source, full_refresh=full_refresh, since=since, until=window.until)
+    except Exception as exc:
+        raise _fail_fast(exc) from exc
+    return {"run_dir": str(folder), "pages": result.pages, "requests": result.requests, "streams": result.streams}
+
+
+def validate(source_name: str, run_id: str) -> dict[str, Any]:
+    """Map and validate the extracted records; bad rows are staged for quarantine."""
+    from tourlink.pipeline import stage_extracted
+
+    folder = run_dir(source_name, run_id)
+    if not (folder / "extraction.json").exists():
+        return {"entities": {}, "nothing_extracted": True}
+    staged = stage_extracted(folder)
+    bad = {entity: sum(1 for e, kind, _ in staged.parts if e == entity and kind == "bad") for entity in staged.read}
+    return {"read": staged.read, "bad_parts": bad, "batch_id": staged.batch_id}
+
+
+def merge(source_name: str, run_id: str) -> dict[str, Any]:
+    """Commit the staged batch in one transaction (rows, quarantine, findings, watermarks)."""
+    from connectors import registry
+    from tourlink.pipeline import StagedBatch, commit
+
+    folder = run_dir(source_name, run_id)
+    if not (folder / "staged" / "manifest.json").exists():
+        return {"entities": {}}
+    result = commit(StagedBatch.load(folder / "staged"))
+    source = registry.get_source(source_name)
+    _after_commit(source)
+    shutil.rmtree(folder, ignore_errors=True)
+    return result.to_json()
+
+
+def _after_commit(source: Any) -> None:
+    """Some dialects derive state after their rows land (the portal folds licensing events)."""
+    from connectors.registry import DIALECT_SYNC
+
+    module = importlib.import_module(DIALECT_SYNC[source.dialect].partition(":")[0])
+    hook = getattr(module, "after_commit", None)
+    if hook is not None:
+        hook(source)
+
+
+def sync_file_by_file(source_name: str, window: Window) -> dict[str, Any]:
+    """The one step of file-drop sources: each file is its own batch, archived or rejected after it."""
+    from connectors import registry
+
+    try:
+        result = registry.sync(registry.get_source(source_name), since=window.since, until=window.until)
+    except Exception as exc:
+        raise _fail_fast(exc) from exc
+    return {"entities": result.entities}
+
+
+def touched(result: dict[str, Any], entity: str) -> bool:
+    counts = (result or {}).get("entities", {}).get(entity) or {}
+    if isinstance(counts, dict):
+        return bool(counts.get("loaded"))
+    return bool(getattr(counts, "loaded", 0))
+
+
+def previous_month(logical: datetime) -> str:
+    first = logical.replace(day=1)
+    return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+def monthly_close(month: str) -> dict[str, Any]:
+    """Compute and publish the month's indicators, store the cross-check findings."""
+    import sqlalchemy as sa
+
+    from warehouse.cross_checks import cross_checks, store_findings
+    from warehouse.snapshots import publish
+
+    engine = sa.create_engine(settings.warehouse_url())
+    with engine.begin() as conn:
+        snapshot = publish(conn, month)
+        findings = cross_checks(conn, month=month)
+        store_findings(conn, findings, month=month)
+    return {"month": month, "version": snapshot.version, "figures": len(snapshot.figures), "findings": len(findings)}
+
+
+def steward_reports(day: str | None = None) -> list[str]:
+    """Write the failure report for the nation and for each province with failures: the failures
+    quarantined on `day` (YYYY-MM-DD, Asia/Shanghai), or every open one when no day is given."""
+    from tourlink.report.failures import regions_with_failures, write_failure_report
+
+    out = settings.reports_dir() / (day or "open")
+    written = [str(write_failure_report(out / "CN", day=day))]
+    for region in regions_with_failures(day):
+        written.append(str(write_failure_report(out / region, region=region, day=day)))
+    return written

@@ -1,0 +1,177 @@
+"""The platform's canonical entities (SPEC section 4), loaded from `tourlink/schemas/*.yaml`.
+
+Everything downstream derives from these objects: mapping templates take their Chinese headers,
+validators their rules, the warehouse its tables. Keep this module free of heavy imports: the CLI's
+fast commands load it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+
+FIELD_TYPES = {"str", "int", "decimal", "date", "timestamp", "bool", "json", "list", "set"}
+NORMS = {"code", "name", "text"}
+REQUIRED = {"R", "C", "O"}
+
+# Where sets and lists are stored as text (canonical CSV and warehouse columns).
+LIST_SEPARATOR = "|"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`required_when` / `default.when`: a test on another field of the same row."""
+
+    field: str
+    op: str  # "in", "not_in" or "contains"
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    header: str
+    type: str
+    required: str = "O"
+    norm: str = "text"
+    codes: str | None = None
+    rules: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    max_len: int | None = None
+    pii: bool = False
+    required_when: Condition | None = None
+    default: Any = None
+    default_when: Condition | None = None
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The Chinese header and every accepted variant."""
+        return (self.header, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    label: str
+    natural_key: tuple[str, ...]
+    fields: tuple[Field, ...]
+    parent: str | None = None
+    parent_key: tuple[str, ...] = ()
+    batch_rules: tuple[str, ...] = ()
+    _by_name: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
+
+    def field(self, name: str) -> Field:
+        return self._by_name[name]
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def has_updated_at(self) -> bool:
+        return "updated_at" in self._by_name
+
+
+@dataclass(frozen=True)
+class CodeList:
+    name: str
+    labels: dict[str, tuple[str, ...]]  # canonical value -> (Chinese label, synonyms...)
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(self.labels)
+
+    def label(self, value: str) -> str:
+        return self.labels[value][0]
+
+
+def _condition(spec: dict[str, Any] | None) -> Condition | None:
+    if not spec:
+        return None
+    for op in ("in", "not_in", "contains"):
+        if op in spec:
+            raw = spec[op]
+            values = tuple(raw) if isinstance(raw, list) else (raw,)
+            return Condition(field=spec["field"], op=op, values=tuple(str(v) for v in values))
+    raise ValueError(f"condition {spec!r} needs one of in / not_in / contains")
+
+
+def _field(entity: str, spec: dict[str, Any]) -> Field:
+    where = f"{entity}.{spec.get('name')}"
+    if spec.get("type") not in FIELD_TYPES:
+        raise ValueError(f"{where}: type must be one of {sorted(FIELD_TYPES)}")
+    if spec.get("required", "O") not in REQUIRED:
+        raise ValueError(f"{where}: required must be R, C or O")
+    if spec.get("norm", "text") not in NORMS:
+        raise ValueError(f"{where}: norm must be one of {sorted(NORMS)}")
+    default = spec.get("default") or {}
+    return Field(
+        name=spec["name"],
+        header=spec["header"],
+        type=spec["type"],
+        required=spec.get("required", "O"),
+        norm=spec.get("norm", "text"),
+        codes=spec.get("codes"),
+        rules=tuple(spec.get("rules", ())),
+        aliases=tuple(spec.get("aliases", ())),
+        max_len=spec.get("max_len"),
+        pii=bool(spec.get("pii", False)),
+        required_when=_condition(spec.get("required_when")),
+        default=default.get("value"),
+        default_when=_condition(default.get("when")),
+    )
+
+
+def _entity(spec: dict[str, Any]) -> Entity:
+    name = spec["entity"]
+    fields = tuple(_field(name, f) for f in spec["fields"])
+    by_name = {f.name: f for f in fields}
+    missing = [k for k in spec["natural_key"] if k not in by_name]
+    if missing:
+        raise ValueError(f"{name}: natural key fields {missing} are not declared")
+    parent = spec.get("parent") or {}
+    return Entity(
+        name=name,
+        label=spec["label"],
+        natural_key=tuple(spec["natural_key"]),
+        fields=fields,
+        parent=parent.get("entity"),
+        parent_key=tuple(parent.get("key", ())),
+        batch_rules=tuple(spec.get("batch_rules", ())),
+        _by_name=by_name,
+    )
+
+
+@cache
+def entities() -> dict[str, Entity]:
+    """Every canonical entity by name, in a stable order (parents before children)."""
+    loaded = {}
+    for path in sorted(SCHEMA_DIR.glob("*.yaml")):
+        if path.name == "code_lists.yaml":
+            continue
+        entity = _entity(yaml.safe_load(path.read_text(encoding="utf-8")))
+        loaded[entity.name] = entity
+    ordered = sorted(loaded.values(), key=lambda e: (e.parent is not None, e.name))
+    return {e.name: e for e in ordered}
+
+
+def entity(name: str) -> Entity:
+    try:
+        return entities()[name]
+    except KeyError:
+        raise KeyError(f"unknown entity {name!r}; known: {', '.join(entities())}") from None
+
+
+@cache
+def code_lists() -> dict[str, CodeList]:
+    raw = yaml.safe_load((SCHEMA_DIR / "code_lists.yaml").read_text(encoding="utf-8"))
+    return {
+        name: CodeList(name=name, labels={str(k): tuple(str(x) for x in v) for k, v in values.items()})
+        for name, values in raw.items()
+    }

@@ -1,0 +1,1 @@
+"""The stewards' web view (issue 7): `tourlink.web.app.create_app`, served by `tourlink web`."""

@@ -1,0 +1,228 @@
+"""The stewards' web view: browse the open failures of one's region, filter, download, waive.
+
+Why a standalone FastAPI app (served by uvicorn on 127.0.0.1) rather than an Airflow 3 plugin:
+- stewards are not Airflow users: an Airflow login would hand them DAGs, logs and connections, and
+  Airflow's auth managers have no notion of a region, which is the one permission this view needs
+  (统一平台，分级管理);
+- it must run where Airflow does not (the CLI-only deployment of `make demo`, a province's own
+  server) and start in a second for tests in a real browser;
+- it reads the same warehouse and the same report code (`tourlink.report`), so the page, the xlsx and
+  the daily report cannot disagree. In production it sits behind the platform's SSO reverse proxy.
+
+Security: loopback by default; scrypt password hashes; a session cookie signed with itsdangerous
+(HttpOnly, SameSite=Strict, 8 h); a per-session CSRF token on every POST; every entry id a steward
+sends is checked against the steward's region in SQL (another region's entry: HTTP 403); the region
+comes from the session, never from the request.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from io import BytesIO
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup, escape
+
+from tourlink.report.failures import Failure, Scope, load_report
+from tourlink.report.html import render_html
+from tourlink.report.stewardship import (
+    EntryError,
+    EntryNotFound,
+    NotOpen,
+    OutsideRegion,
+    check_region,
+    list_entries,
+    waive,
+)
+from tourlink.report.workbook import write_workbook
+from tourlink.web.stewards import Steward, Stewards
+
+COOKIE = "tourlink_steward"
+SESSION_SECONDS = 8 * 3600
+FILTERS = ("agency", "rule", "source", "date")
+
+LOGIN_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>数据管理员登录</title>
+<style>body{{font-family:sans-serif;margin:4em auto;max-width:22em}}label{{display:block;margin:.6em 0}}
+input{{width:100%;padding:.3em}}.error{{color:#b00}}</style></head><body>
+<h1>旅游监管数据 · 管理员登录</h1>{error}
+<form id="login" method="post" action="/login">
+<label>用户名 <input name="username" autocomplete="username" required></label>
+<label>密码 <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">登录</button></form>
+<p style="color:#777;font-size:.85em">正式环境通过平台统一身份认证登录。</p></body></html>"""
+
+
+def _session(request: Request) -> tuple[Steward, str] | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        data = request.app.state.signer.loads(token, max_age=SESSION_SECONDS)
+    except BadSignature:
+        return None
+    steward = request.app.state.stewards.by_username.get(data.get("u"))
+    return (steward, data["c"]) if steward else None
+
+
+def current_steward(request: Request) -> tuple[Steward, str]:
+    """The logged-in steward and the session's CSRF token; HTML pages redirect to the login form."""
+    found = _session(request)
+    if found is None:
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            raise HTTPException(status_code=303, headers={"Location": "/login"})
+        raise HTTPException(status_code=401, detail="请先登录")
+    return found
+
+
+Current = Annotated[tuple[Steward, str], Depends(current_steward)]
+
+
+def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
+    app = FastAPI(title="tourlink stewards", docs_url=None, redoc_url=None, openapi_url=None)
+    signer = URLSafeTimedSerializer(stewards.secret, salt="tourlink-steward-session")
+    app.state.signer = signer
+    app.state.stewards = stewards
+
+    def scope_of(steward: Steward, params: dict[str, str]) -> Scope:
+        try:
+            day = date.fromisoformat(params["date"]) if params.get("date") else None
+        except ValueError:
+            raise HTTPException(status_code=400, detail="日期格式应为 YYYY-MM-DD") from None
+        return Scope(
+            region=steward.region,  # from the session only
+            day=day,
+            agency=params.get("agency") or None,
+            rule=params.get("rule") or None,
+            source=params.get("source") or None,
+        )
+
+    def filters(request: Request) -> dict[str, str]:
+        return {k: request.query_params[k] for k in FILTERS if request.query_params.get(k)}
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form() -> str:
+        return LOGIN_PAGE.format(error="")
+
+    @app.post("/login")
+    def login(username: Annotated[str, Form()], password: Annotated[str, Form()]) -> Response:
+        steward = stewards.authenticate(username, password)
+        if steward is None:
+            return HTMLResponse(LOGIN_PAGE.format(error='<p class="error" id="login-error">用户名或密码错误</p>'), status_code=401)
+        response = RedirectResponse("/", status_code=303)
+        token = signer.dumps({"u": steward.username, "c": secrets.token_urlsafe(16)})
+        response.set_cookie(COOKIE, token, max_age=SESSION_SECONDS, httponly=True, samesite="strict", path="/")
+        return response
+
+    @app.post("/logout")
+    def logout() -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    @app.get("/", response_class=HTMLResponse)
+    def failures_page(request: Request, current: Current) -> str:
+        steward, csrf = current
+        params = filters(request)
+        with engine.connect() as conn:
+            report = load_report(conn, scope_of(steward, params))
+        query = urlencode(params)
+
+        def actions(f: Failure) -> Markup:
+            return Markup(
+                '<form class="waive" method="post" action="/entries/{id}/waive">'
+                '<input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="back" value="{back}">'
+                '<input name="reason" required placeholder="豁免原因" size="10"> <button type="submit">豁免</button></form>'
+            ).format(id=f.quarantine_id, csrf=csrf, back="/?" + query if query else "/")
+
+        banner = Markup(
+            '<nav id="steward-bar" style="display:flex;gap:1.5em;align-items:center;background:#17324d;color:#fff;padding:.5em 1em">'
+            '<span id="steward">{name}</span><span id="region">{region}</span>'
+            '<a id="download" style="color:#fff" href="/failures.xlsx{q}">下载 xlsx</a>'
+            '<form method="post" action="/logout" style="margin:0"><button type="submit">退出</button></form></nav>'
+        ).format(name=steward.name, region=steward.region_zh, q=("?" + query) if query else "")
+        page = render_html(report, actions=actions)
+        return page.replace("<body>", "<body>" + str(banner), 1)
+
+    @app.get("/failures.xlsx")
+    def failures_xlsx(request: Request, current: Current) -> Response:
+        steward, _ = current
+        scope = scope_of(steward, filters(request))
+        with engine.connect() as conn:
+            report = load_report(conn, scope)
+        buffer = BytesIO()
+        write_workbook(report, buffer)
+        name = f"failures-{scope.region or 'all'}.xlsx"
+        return Response(
+            buffer.getvalue(),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+        )
+
+    @app.get("/api/entries")
+    def entries(request: Request, current: Current) -> list[dict[str, Any]]:
+        steward, _ = current
+        status = request.query_params.get("status") or "open"
+        params = filters(request)
+        scope = scope_of(steward, params)
+        scope = Scope(region=scope.region, day=scope.day, agency=scope.agency, rule=scope.rule, source=scope.source,
+                      statuses=tuple(status.split(",")) if status != "all" else ("open", "resolved", "waived"))
+        with engine.connect() as conn:
+            return list_entries(conn, scope)
+
+    @app.get("/api/entries/{entry_id}")
+    def entry(entry_id: int, current: Current) -> dict[str, Any]:
+        steward, _ = current
+        with engine.connect() as conn:
+            _guard(conn, entry_id, steward)
+            found = [e for e in list_entries(conn, Scope(region=steward.region, statuses=("open", "resolved", "waived"))) if e["id"] == entry_id]
+        return found[0]
+
+    @app.post("/entries/{entry_id}/waive")
+    def waive_entry(
+        entry_id: int,
+        current: Current,
+        reason: Annotated[str, Form()],
+        csrf: Annotated[str, Form()],
+        back: Annotated[str, Form()] = "/",
+    ) -> Response:
+        steward, token = current
+        if not secrets.compare_digest(csrf, token):
+            raise HTTPException(status_code=403, detail="页面已过期，请刷新后重试")
+        try:
+            with engine.begin() as conn:
+                _guard(conn, entry_id, steward)
+                waive(conn, entry_id, reason, actor=steward.username, region=steward.region)
+        except NotOpen as exc:
+            raise HTTPException(status_code=409, detail=exc.reason_zh) from exc
+        except EntryError as exc:
+            raise HTTPException(status_code=400, detail=exc.reason_zh) from exc
+        return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 303:
+            return RedirectResponse(exc.headers["Location"], status_code=303)
+        if "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(
+                f'<!doctype html><meta charset="utf-8"><p id="error">{escape(exc.detail)}</p><p><a href="/">返回</a></p>',
+                status_code=exc.status_code,
+            )
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    return app
+
+
+def _guard(conn: sa.Connection, entry_id: int, steward: Steward) -> None:
+    """404 for an unknown entry, 403 for another region's."""
+    try:
+        check_region(conn, entry_id, steward.region)
+    except EntryNotFound as exc:
+        raise HTTPException(status_code=404, detail=exc.reason_zh) from exc
+    except OutsideRegion as exc:
+        raise HTTPException(status_code=403, detail=exc.reason_zh) from exc

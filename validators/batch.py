@@ -1,0 +1,192 @@
+"""Batch rules: checks that need several rows or several entities of one batch.
+
+They run after the row rules, in dependency order: duplicates inside a group, parents that disagree
+with themselves, then children whose parent is missing or rejected (ORPHAN), then the warnings
+that compare children with their parents. The warehouse is never queried here: `existing_keys`
+(supplied by the pipeline) answers which parent keys are already stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import polars as pl
+
+from tourlink.frames import ISSUES
+from tourlink.schema import Entity, entities, entity as schema_entity
+
+from validators.catalogue import message
+from validators.rules import Check, append_issues, has_error, is_missing, validate
+
+ExistingKeys = Callable[[str, pl.DataFrame], pl.DataFrame]
+
+# Batch warnings the schemas do not declare (they compare two entities): the rule, the entity that
+# gets the issue, the field it names, and the related entity.
+CONTRACT_TOURIST_COUNT = ("e_contract", "tourist_count", "contract_tourist")
+ITINERARY_OUTSIDE_DATES = ("group_itinerary", "date", "tour_group")
+MARK = "__batch_mark"
+
+
+def validate_batch(
+    frames: dict[str, pl.DataFrame], *, existing_keys: ExistingKeys, today: date
+) -> dict[str, pl.DataFrame]:
+    """Row rules on each frame, then the batch rules across them; returns the frames with `_issues`."""
+    out = {name: validate(name, df, today=today) for name, df in frames.items()}
+    order = [name for name in entities() if name in out]
+    for name in order:
+        if "DUPLICATE_IN_GROUP" in schema_entity(name).batch_rules:
+            out[name] = duplicate_in_group(schema_entity(name), out[name])
+    disagreeing: dict[str, pl.DataFrame] = {}
+    for name in order:
+        if children_of(name):
+            out[name], disagreeing[name] = group_columns_disagree(schema_entity(name), out[name])
+    for name in order:
+        ent = schema_entity(name)
+        if ent.parent and ent.parent in disagreeing:
+            out[name] = child_of_disagreeing(ent, out[name], disagreeing[ent.parent])
+    for name in order:
+        ent = schema_entity(name)
+        if ent.parent and "ORPHAN" in ent.batch_rules:
+            out[name] = orphan(ent, out[name], out.get(ent.parent), existing_keys)
+    for name in order:
+        ent = schema_entity(name)
+        if ent.parent in out and any("PINYIN_MISSING" in f.rules for f in ent.fields):
+            out[name] = pinyin_missing(ent, out[name], out[ent.parent])
+    contract, count_field, tourist = CONTRACT_TOURIST_COUNT
+    if contract in out and tourist in out:
+        out[contract] = contract_tourist_count(out[contract], out[tourist], count_field)
+    itinerary, date_field, group = ITINERARY_OUTSIDE_DATES
+    if itinerary in out and group in out:
+        out[itinerary] = itinerary_outside_dates(schema_entity(itinerary), out[itinerary], out[group], date_field)
+    return out
+
+
+def children_of(name: str) -> list[Entity]:
+    return [e for e in entities().values() if e.parent == name]
+
+
+
+
+def parent_key_frame(child: Entity, df: pl.DataFrame) -> pl.DataFrame:
+    """The child's parent-key columns named as the parent's natural key."""
+    parent = schema_entity(child.parent)
+    return df.select(pl.col(c).alias(p) for c, p in zip(child.parent_key, parent.natural_key))
+
+
+def mark_keys(df: pl.DataFrame, left_on: list[str], keys: pl.DataFrame) -> pl.DataFrame:
+    """Adds boolean column MARK: the row's key is among `keys` (null keys never match)."""
+    flagged = keys.unique().with_columns(pl.lit(True).alias(MARK))
+    right = list(keys.columns)
+    flagged = flagged.with_columns(pl.col(r).cast(df.schema[l]) for l, r in zip(left_on, right))
+    joined = df.join(flagged, left_on=left_on, right_on=right, how="left", maintain_order="left")
+    if len(joined) != len(df):
+        raise AssertionError("key frame must be unique")  # unreachable: keys are deduplicated
+    return joined.with_columns(pl.col(MARK).fill_null(False))
+
+
+def key_present(cols: tuple[str, ...] | list[str]) -> pl.Expr:
+    return pl.all_horizontal(pl.col(c).is_not_null() for c in cols)
+
+
+def duplicate_in_group(ent: Entity, df: pl.DataFrame) -> pl.DataFrame:
+    """The same document (doc_type + doc_no) twice in one group or contract: ERROR on every copy."""
+    keys = [*ent.parent_key, "doc_type", "doc_no"]
+    failed = key_present(keys) & pl.struct(keys).is_duplicated()
+    parent = schema_entity(ent.parent)
+    doc = ent.field("doc_no")
+    check = Check("DUPLICATE_IN_GROUP", "doc_no", failed, pl.col("doc_no"),
+                  message("DUPLICATE_IN_GROUP", header=doc.header, parent=parent.label))
+    return append_issues(df, [check])
+
+
+def group_columns_disagree(ent: Entity, df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Several differing rows with one natural key: the batch cannot say which is true, so all are
+    rejected. Returns the frame and the disagreeing keys."""
+    key = list(ent.natural_key)
+    versions = df.select(*key, pl.struct(ent.field_names).hash().alias("__version")).unique()
+    keys = versions.filter(key_present(key) & pl.struct(key).is_duplicated()).select(key).unique()
+    df = mark_keys(df, key, keys)
+    check = Check("GROUP_COLUMNS_DISAGREE", None, pl.col(MARK), pl.concat_str(key, separator="|"),
+                  message("GROUP_COLUMNS_DISAGREE", label=ent.label))
+    return append_issues(df, [check]).drop(MARK), keys
+
+
+def child_of_disagreeing(ent: Entity, df: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    if keys.is_empty():
+        return df
+    parent = schema_entity(ent.parent)
+    df = mark_keys(df, list(ent.parent_key), keys)
+    check = Check("GROUP_COLUMNS_DISAGREE", None, pl.col(MARK), pl.concat_str(list(ent.parent_key), separator="|"),
+                  message("GROUP_COLUMNS_DISAGREE", variant="child", parent=parent.label))
+    return append_issues(df, [check]).drop(MARK)
+
+
+def orphan(ent: Entity, df: pl.DataFrame, parents: pl.DataFrame | None, existing_keys: ExistingKeys) -> pl.DataFrame:
+    """A child needs a parent that is loaded now (a good row of this batch) or already stored."""
+    parent = schema_entity(ent.parent)
+    nk = list(parent.natural_key)
+    link = list(ent.parent_key)
+    key_field = ent.field(link[-1])
+    if parents is not None:
+        good = parents.filter(~has_error()).select(nk).unique()
+        rejected = parents.filter(has_error()).select(nk).unique().join(good, on=nk, how="anti", nulls_equal=False)
+    else:
+        good = rejected = pl.DataFrame(schema={k: pl.String for k in nk})
+    already = pl.col(ISSUES).list.eval(pl.element().struct.field("rule") == "GROUP_COLUMNS_DISAGREE").list.any()
+
+    df = mark_keys(df, link, rejected).rename({MARK: "__rejected"})
+    df = mark_keys(df, link, good).rename({MARK: "__good"})
+    candidates = df.filter(key_present(link) & ~pl.col("__good") & ~pl.col("__rejected"))
+    asked = parent_key_frame(ent, candidates).unique()
+    stored = existing_keys(parent.name, asked).select(nk) if not asked.is_empty() else asked
+    df = mark_keys(df, link, stored).rename({MARK: "__stored"})
+    missing = key_present(link) & ~pl.col("__good") & ~pl.col("__rejected") & ~pl.col("__stored")
+    checks = [
+        Check("ORPHAN", key_field.name, missing, pl.col(key_field.name), message("ORPHAN", parent=parent.label)),
+        Check("ORPHAN", key_field.name, pl.col("__rejected") & ~already, pl.col(key_field.name),
+              message("ORPHAN", variant="parent_rejected", parent=parent.label)),
+    ]
+    return append_issues(df, checks).drop("__rejected", "__good", "__stored")
+
+
+def pinyin_missing(ent: Entity, df: pl.DataFrame, parents: pl.DataFrame) -> pl.DataFrame:
+    """Members of OUTBOUND groups (as the batch describes them) should carry their passport pinyin."""
+    parent = schema_entity(ent.parent)
+    outbound = parents.filter(pl.col("group_type") == "OUTBOUND").select(parent.natural_key)
+    df = mark_keys(df, list(ent.parent_key), outbound)
+    checks = [
+        Check("PINYIN_MISSING", f.name, pl.col(MARK) & is_missing(f), pl.lit(None, pl.String),
+              message("PINYIN_MISSING", header=f.header))
+        for f in ent.fields if "PINYIN_MISSING" in f.rules
+    ]
+    return append_issues(df, checks).drop(MARK)
+
+
+def contract_tourist_count(contracts: pl.DataFrame, tourists: pl.DataFrame, count_field: str) -> pl.DataFrame:
+    """A contract's declared head count against its tourist rows in the same batch."""
+    ent = schema_entity(CONTRACT_TOURIST_COUNT[0])
+    key = list(ent.natural_key)
+    counts = tourists.group_by(key).agg(pl.len().alias("__n"))
+    df = contracts.join(counts, on=key, how="left", maintain_order="left", nulls_equal=False)
+    n = pl.col("__n").fill_null(0)
+    failed = pl.col(count_field).is_not_null() & (pl.col(count_field) != n)
+    check = Check("CONTRACT_TOURIST_COUNT", count_field, failed, pl.col(count_field).cast(pl.String),
+                  message("CONTRACT_TOURIST_COUNT", header=ent.field(count_field).header))
+    return append_issues(df, [check]).drop("__n")
+
+
+def itinerary_outside_dates(ent: Entity, df: pl.DataFrame, groups: pl.DataFrame, date_field: str) -> pl.DataFrame:
+    """An itinerary day outside its group's start and end dates (group from the batch)."""
+    parent = schema_entity(ent.parent)
+    nk = list(parent.natural_key)
+    spans = groups.filter(key_present(nk)).group_by(nk).agg(
+        pl.col("start_date").min().alias("__start"), pl.col("end_date").max().alias("__end")
+    )
+    spans = spans.rename(dict(zip(nk, ent.parent_key)))
+    df = df.join(spans, on=list(ent.parent_key), how="left", maintain_order="left", nulls_equal=False)
+    d = pl.col(date_field)
+    failed = d.is_not_null() & ((d < pl.col("__start")) | (d > pl.col("__end")))
+    check = Check("ITINERARY_OUTSIDE_DATES", date_field, failed, d.cast(pl.String),
+                  message("ITINERARY_OUTSIDE_DATES", header=ent.field(date_field).header))
+    return append_issues(df, [check]).drop("__start", "__end")

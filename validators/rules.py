@@ -1,0 +1,437 @@
+"""Row rules: each schema declaration (`required`, `required_when`, `codes`, `rules`) becomes polars
+expressions over whole columns, and every failure becomes an issue struct appended to `_issues`.
+
+Adding a field with known rules to a schema needs no edit here; a new rule id needs a builder in
+`ROW_RULES` and an entry in `catalogue.yaml`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+import polars as pl
+
+from tourlink.frames import ISSUES, ISSUES_DTYPE
+from tourlink.schema import LIST_SEPARATOR, Condition, Entity, Field, code_lists, entity as schema_entity
+
+from validators import divisions, identifiers as ids
+from validators.catalogue import message, rule_info
+
+DTYPES = {
+    "str": pl.String,
+    "int": pl.Int64,
+    "decimal": pl.Decimal(14, 2),
+    "date": pl.Date,
+    "timestamp": pl.Datetime("us", "UTC"),
+    "bool": pl.Boolean,
+    "json": pl.String,
+    "list": pl.List(pl.String),
+    "set": pl.List(pl.String),
+}
+PARSE_RULES = ("TYPE", "CODE_LIST", "EXCEL_NUMERIC_ID")  # mapping's: the field is already reported
+LOCAL_TZ = "Asia/Shanghai"
+RIC_DOC_TYPE = "CN_RIC"
+MIN_BIRTH_YEAR = 1880
+# DATE_ORDER compares a field with the start of its period.
+PERIOD_STARTS = {"end_date": "start_date", "service_to": "service_from"}
+# Handled with another rule or in batch.py, so nothing to do per field here.
+ELSEWHERE = {"RIC_GENDER_MISMATCH", "RIC_BIRTH_MISMATCH", "PINYIN_MISSING"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule on one field: `failed` is true on the rows that get the issue."""
+
+    rule: str
+    field: str | None
+    failed: pl.Expr
+    value: pl.Expr
+    message: str
+
+    def issue(self) -> pl.Expr:
+        return pl.struct(
+            rule=pl.lit(self.rule, pl.String),
+            severity=pl.lit(rule_info(self.rule).severity, pl.String),
+            field=pl.lit(self.field, pl.String),
+            value=self.value.cast(pl.String),
+            message=pl.lit(self.message, pl.String),
+        )
+
+
+ROW_INDEX = "__row_index"
+
+
+def append_issues(df: pl.DataFrame, checks: list[Check]) -> pl.DataFrame:
+    """Append the issues of `checks` to `_issues`, in check order.
+
+    Each check filters its failing rows and only those build issue structs; the issues are grouped
+    per row and joined back (a per-row concat of mostly-null structs over every check is ~50x slower).
+    """
+    if not checks:
+        return df
+    lf = df.lazy().with_row_index(ROW_INDEX)
+    found = pl.concat(
+        [lf.filter(c.failed.fill_null(False)).select(pl.col(ROW_INDEX), c.issue().alias("__issue")) for c in checks]
+    )
+    # Long form, then regroup: concatenating lists of structs row by row is very slow in polars.
+    earlier = (
+        lf.join(found.select(ROW_INDEX).unique(), on=ROW_INDEX, how="semi")
+        .select(ROW_INDEX, pl.col(ISSUES).alias("__issue"))
+        .explode("__issue")
+        .filter(pl.col("__issue").is_not_null())
+    )
+    per_row = pl.concat([earlier, found]).group_by(ROW_INDEX, maintain_order=True).agg(pl.col("__issue"))
+    merged = lf.join(per_row, on=ROW_INDEX, how="left", maintain_order="left").with_columns(
+        pl.coalesce("__issue", ISSUES).alias(ISSUES)
+    )
+    return merged.drop(ROW_INDEX, "__issue").collect()
+
+
+def as_text(f: Field, expr: pl.Expr | None = None) -> pl.Expr:
+    """A field's value as text, the way an issue records it."""
+    expr = pl.col(f.name) if expr is None else expr
+    if f.type in ("list", "set"):
+        return expr.list.join(LIST_SEPARATOR)
+    return expr.cast(pl.String)
+
+
+def is_missing(f: Field) -> pl.Expr:
+    col = pl.col(f.name)
+    if f.type in ("list", "set"):
+        return col.is_null() | (col.list.len() == 0)
+    if f.type in ("str", "json"):
+        return col.is_null() | (col.str.strip_chars() == "")
+    return col.is_null()
+
+
+def condition_holds(ent: Entity, cond: Condition) -> pl.Expr:
+    other = ent.field(cond.field)
+    col = pl.col(cond.field)
+    if other.type not in ("str", "list", "set"):
+        col = col.cast(pl.String)  # condition values are text in the YAML (`in: [2026]` → "2026")
+    if cond.op == "contains":
+        if other.type in ("list", "set"):
+            return pl.any_horizontal(col.list.contains(v) for v in cond.values)
+        return col.is_in(cond.values)
+    if cond.op == "in":
+        return col.is_in(cond.values)
+    return col.is_not_null() & ~col.is_in(cond.values)
+
+
+def on_day(f: Field) -> pl.Expr:
+    """Dates as they are; timestamps as the calendar day in Asia/Shanghai (SPEC section 1)."""
+    if f.type == "timestamp":
+        return pl.col(f.name).dt.convert_time_zone(LOCAL_TZ).dt.date()
+    return pl.col(f.name)
+
+
+# --- code lists ----------------------------------------------------------------------------------
+
+
+@cache
+def country_codes() -> tuple[str, ...]:
+    import pycountry
+
+    return tuple(sorted(c.alpha_3 for c in pycountry.countries))
+
+
+def code_values(codes: str) -> tuple[str, ...] | None:
+    """The canonical values of a `codes:` name (None: checked by a rule of its own)."""
+    if codes == "country":
+        return country_codes()
+    if codes == "province":
+        return divisions.province_codes()
+    if codes in ("division", "destination"):
+        return None
+    return code_lists()[codes].values
+
+
+def code_checks(ent: Entity, f: Field) -> list[Check]:
+    col = pl.col(f.name)
+    msg = message("CODE_LIST", header=f.header)
+    if f.codes == "destination":
+        return [destination_check(ent, f, msg)]
+    values = code_values(f.codes)
+    if values is None:
+        return []
+    if f.type in ("list", "set"):
+        failed = col.list.eval(~pl.element().is_in(values)).list.any()
+    else:
+        failed = ~col.is_in(values)
+    return [Check("CODE_LIST", f.name, col.is_not_null() & failed, as_text(f), msg)]
+
+
+def destination_check(ent: Entity, f: Field, msg: str) -> Check:
+    """OUTBOUND groups go to countries (ISO alpha-3); others to division codes or provinces."""
+    domestic = (
+        divisions.current_codes().to_list()
+        + list(divisions.province_codes())
+        + list(divisions.province_names())
+    )
+    col = pl.col(f.name)
+    outbound = pl.col("group_type") == "OUTBOUND"
+    bad_country = col.list.eval(~pl.element().is_in(country_codes())).list.any()
+    bad_domestic = col.list.eval(~pl.element().is_in(domestic)).list.any()
+    failed = (
+        pl.when(pl.col("group_type").is_null())
+        .then(False)
+        .when(outbound)
+        .then(bad_country)
+        .otherwise(bad_domestic)
+    )
+    return Check("CODE_LIST", f.name, col.is_not_null() & failed, as_text(f), msg)
+
+
+# --- identifier rules ----------------------------------------------------------------------------
+
+
+def original(name: str) -> str:
+    return f"__received_{name}"
+
+
+def ric_scope(f: Field) -> pl.Expr:
+    """Rows whose value in `f` is a resident ID number."""
+    if "DOCUMENT" in f.rules:
+        return pl.col("doc_type") == RIC_DOC_TYPE
+    return pl.lit(True)
+
+
+def ric_checks(ent: Entity, f: Field, today: date) -> list[Check]:
+    """RIC rules on `f`, whose column already holds the upgraded (18-digit) form."""
+    v = pl.col(f.name)
+    received = pl.col(original(f.name))
+    scope = ric_scope(f) & v.is_not_null()
+    well_formed = scope & pl.col(derived(f.name, "well_formed"))
+    checksum_bad = well_formed & ~pl.col(derived(f.name, "check_ok"))
+    birth = pl.col(derived(f.name, "birth"))
+    birth_bad = well_formed & (birth.is_null() | (birth > today) | (birth.dt.year() < MIN_BIRTH_YEAR))
+    province_bad = well_formed & ~v.str.slice(0, 2).is_in(divisions.ric_province_codes())
+    county_known = v.str.slice(0, 6).is_in(ric_address_codes())
+    h = f.header
+    checks = [
+        Check("RIC_LEGACY_15", f.name, scope & received.str.contains(ids.RIC_LEGACY_PATTERN), received,
+              message("RIC_LEGACY_15", header=h)),
+        Check("RIC_FORMAT", f.name, scope & ~v.str.contains(ids.RIC_PATTERN), received, message("RIC_FORMAT", header=h)),
+        Check("RIC_CHECKSUM", f.name, checksum_bad, received, message("RIC_CHECKSUM", header=h)),
+        Check("RIC_BIRTH_DATE", f.name, birth_bad, received, message("RIC_BIRTH_DATE", header=h)),
+        Check("RIC_PROVINCE", f.name, province_bad, received, message("RIC_PROVINCE", header=h)),
+        Check("RIC_COUNTY_UNKNOWN", f.name, well_formed & ~province_bad & ~county_known, received,
+              message("RIC_COUNTY_UNKNOWN", header=h)),
+    ]
+    # Mismatches are only meaningful when the number itself is sound (a typo explains the rest).
+    sound = well_formed & ~checksum_bad
+    names = set(ent.field_names)
+    if "gender" in names:
+        gender = pl.col("gender")
+        checks.append(Check("RIC_GENDER_MISMATCH", "gender", sound & gender.is_not_null() & (ids.ric_gender(v) != gender),
+                            gender, message("RIC_GENDER_MISMATCH", header=h)))
+    if "birth_date" in names:
+        declared = pl.col("birth_date")
+        checks.append(Check("RIC_BIRTH_MISMATCH", "birth_date", sound & ~birth_bad & declared.is_not_null() & (birth != declared),
+                            declared.cast(pl.String), message("RIC_BIRTH_MISMATCH", header=h)))
+    return checks
+
+
+def derived(name: str, part: str) -> str:
+    return f"__ric_{part}_{name}"
+
+
+def ric_parts(f: Field) -> list[pl.Expr]:
+    """Per-row facts several RIC rules share, computed once (the column holds the upgraded form)."""
+    v = pl.col(f.name)
+    return [
+        v.str.contains(ids.RIC_PATTERN).alias(derived(f.name, "well_formed")),
+        (v.str.slice(17, 1) == ids.mod11_2_check(v)).fill_null(False).alias(derived(f.name, "check_ok")),
+        ids.ric_birth_date(v).alias(derived(f.name, "birth")),
+    ]
+
+
+@cache
+def ric_address_codes() -> tuple[str, ...]:
+    """Ever-valid address codes plus the residence-permit prefixes 810000 / 820000 / 830000."""
+    prefixes = tuple(p + "0000" for p in divisions.RESIDENCE_PERMIT_PREFIXES)
+    return tuple(sorted(set(divisions.ever_valid_codes().to_list()) | set(prefixes)))
+
+
+def document_checks(ent: Entity, f: Field, today: date) -> list[Check]:
+    """`DOCUMENT`: RIC rules for CN_RIC, the document type's format otherwise."""
+    checks = ric_checks(ent, f, today)
+    v = pl.col(f.name)
+    labels = code_lists()["doc_type"]
+    mod11_2_ok = pl.col(derived(f.name, "well_formed")) & pl.col(derived(f.name, "check_ok"))
+    for doc_type, pattern in ids.DOC_PATTERNS.items():
+        ok = mod11_2_ok if pattern == ids.MOD11_2 else v.str.contains(pattern)
+        failed = (pl.col("doc_type") == doc_type) & v.is_not_null() & ~ok
+        checks.append(Check("DOC_FORMAT", f.name, failed, v,
+                            message("DOC_FORMAT", header=f.header, doc=labels.label(doc_type))))
+    return checks
+
+
+def pattern_check(rule: str, pattern: str) -> Callable[[Entity, Field, date], list[Check]]:
+    def build(ent: Entity, f: Field, today: date) -> list[Check]:
+        v = pl.col(f.name)
+        return [Check(rule, f.name, v.is_not_null() & ~v.str.contains(pattern), v, message(rule, header=f.header))]
+
+    return build
+
+
+def uscc_checks(ent: Entity, f: Field, today: date) -> list[Check]:
+    v = pl.col(f.name)
+    return [Check("USCC_CHECKSUM", f.name, v.is_not_null() & ~ids.uscc_valid(v), v, message("USCC_CHECKSUM", header=f.header))]
+
+
+def mobile_checks(ent: Entity, f: Field, today: date) -> list[Check]:
+    v = pl.col(f.name)
+    failed = v.is_not_null() & ~v.str.contains(ids.MOBILE_AS_RECEIVED_PATTERN)
+    return [Check("MOBILE_FORMAT", f.name, failed, v, message("MOBILE_FORMAT", header=f.header))]
+
+
+def division_checks(ent: Entity, f: Field, today: date) -> list[Check]:
+    v = pl.col(f.name)
+    valid = v.str.contains(ids.DIVISION_PATTERN) & v.is_in(divisions.current_codes().to_list())
+    return [Check("DIVISION_CODE", f.name, v.is_not_null() & ~valid, v, message("DIVISION_CODE", header=f.header))]
+
+
+# --- value rules ---------------------------------------------------------------------------------
+
+
+def date_order_checks(ent: Entity, f: Field, today: date) -> list[Check]:
+    start = ent.field(PERIOD_STARTS.get(f.name) or f.name.replace("end", "start").replace("_to", "_from"))
+    failed = on_day(f) < on_day(start)
+    return [Check("DATE_ORDER", f.name, failed, as_text(f), message("DATE_ORDER", header=f.header, other=start.header))]
+
+
+def scope_checks(ent: Entity, f: Field, today: date) -> list[Check]:
+    col = pl.col(f.name)
+    failed = col.list.contains("TAIWAN") & ~col.list.contains("OUTBOUND")
+    return [Check("SCOPE_INCONSISTENT", f.name, failed, as_text(f), message("SCOPE_INCONSISTENT", header=f.header))]
+
+
+def comparison(rule: str, fails: Callable[[pl.Expr], pl.Expr]) -> Callable[[Entity, Field, date], list[Check]]:
+    def build(ent: Entity, f: Field, today: date) -> list[Check]:
+        return [Check(rule, f.name, fails(pl.col(f.name)), as_text(f), message(rule, header=f.header))]
+
+    return build
+
+
+def not_future_checks(ent: Entity, f: Field, today: date) -> list[Check]:
+    return [Check("NOT_FUTURE", f.name, on_day(f) > today, as_text(f), message("NOT_FUTURE", header=f.header))]
+
+
+RuleBuilder = Callable[[Entity, Field, date], list[Check]]
+ROW_RULES: dict[str, RuleBuilder] = {
+    "RIC": lambda ent, f, today: ric_checks(ent, f, today),
+    "DOCUMENT": document_checks,
+    "USCC_CHECKSUM": uscc_checks,
+    "LICENCE_FORMAT": pattern_check("LICENCE_FORMAT", ids.LICENCE_PATTERN),
+    "GUIDE_CARD_FORMAT": pattern_check("GUIDE_CARD_FORMAT", ids.GUIDE_CARD_PATTERN),
+    "MOBILE_FORMAT": mobile_checks,
+    "DIVISION_CODE": division_checks,
+    "DATE_ORDER": date_order_checks,
+    "SCOPE_INCONSISTENT": scope_checks,
+    "POSITIVE": comparison("POSITIVE", lambda v: v <= 0),
+    "NON_NEGATIVE": comparison("NON_NEGATIVE", lambda v: v < 0),
+    "NOT_FUTURE": not_future_checks,
+    "PERIOD_FORMAT": pattern_check("PERIOD_FORMAT", ids.PERIOD_PATTERN),
+    "CITY_CODE": pattern_check("CITY_CODE", ids.CITY_CODE_PATTERN),
+}
+RIC_RULES = ("RIC", "DOCUMENT")
+
+
+def declared_rules() -> set[str]:
+    """Every rule id a field can declare (schema `rules:`)."""
+    return set(ROW_RULES) | ELSEWHERE
+
+
+# --- the engine ----------------------------------------------------------------------------------
+
+
+def conform(ent: Entity, df: pl.DataFrame) -> pl.DataFrame:
+    """Add canonical fields the frame lacks (null, typed) and an empty `_issues`, so rules can run."""
+    missing = [pl.lit(None, DTYPES[f.type]).alias(f.name) for f in ent.fields if f.name not in df.columns]
+    if ISSUES not in df.columns:
+        missing.append(pl.lit([], ISSUES_DTYPE).alias(ISSUES))
+    df = df.with_columns(missing) if missing else df
+    return df.with_columns(pl.col(ISSUES).cast(ISSUES_DTYPE).fill_null(pl.lit([], ISSUES_DTYPE)))
+
+
+def checks_for(ent: Entity, today: date) -> list[Check]:
+    """Every row check the schema declares for `ent`."""
+    checks: list[Check] = []
+    for f in ent.fields:
+        if f.required == "R":
+            checks.append(Check("REQUIRED", f.name, is_missing(f), pl.lit(None, pl.String), message("REQUIRED", header=f.header)))
+        elif f.required == "C" and f.required_when is not None:
+            failed = condition_holds(ent, f.required_when) & is_missing(f)
+            checks.append(Check("REQUIRED", f.name, failed, pl.lit(None, pl.String), message("REQUIRED", header=f.header)))
+        if f.codes:
+            checks.extend(code_checks(ent, f))
+        for rule in f.rules:
+            if rule in ELSEWHERE:
+                continue
+            try:
+                build = ROW_RULES[rule]
+            except KeyError:
+                raise ValueError(f"{ent.name}.{f.name}: rule {rule} has no validator") from None
+            checks.extend(build(ent, f, today))
+    return checks
+
+
+def flagged_column(f: str) -> str:
+    return f"__flagged_{f}"
+
+
+def mapping_flags(df: pl.DataFrame) -> dict[str, pl.Series]:
+    """Per field, the rows mapping already reported (TYPE / CODE_LIST / EXCEL_NUMERIC_ID)."""
+    if df.height == 0 or not df[ISSUES].list.len().max():
+        return {}
+    found = (
+        df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW_INDEX), ISSUES)
+        .explode(ISSUES)
+        .filter(pl.col(ISSUES).struct.field("rule").is_in(PARSE_RULES))
+        .select(ROW_INDEX, pl.col(ISSUES).struct.field("field").alias("field"))
+    )
+    rows = pl.int_range(df.height, dtype=pl.UInt32, eager=True)
+    return {
+        str(field): rows.is_in(group[ROW_INDEX]).alias(flagged_column(str(field)))
+        for (field,), group in found.group_by("field")
+        if field is not None
+    }
+
+
+def validate(entity: str, df: pl.DataFrame, *, today: date) -> pl.DataFrame:
+    """Run every row rule of `entity` on `df`; failures are appended to `_issues`.
+
+    15-digit legacy ID numbers are replaced by their 18-digit form (with WARN RIC_LEGACY_15).
+    """
+    ent = schema_entity(entity)
+    df = conform(ent, df)
+    ric_fields = [f for f in ent.fields if any(r in f.rules for r in RIC_RULES)]
+    flags = mapping_flags(df)
+    df = df.with_columns(
+        *(pl.col(f.name).alias(original(f.name)) for f in ric_fields),
+        *(pl.when(ric_scope(f)).then(ids.ric_upgrade(pl.col(f.name))).otherwise(pl.col(f.name)).alias(f.name) for f in ric_fields),
+        *flags.values(),
+    )
+    df = df.with_columns(part for f in ric_fields for part in ric_parts(f))
+    checks = checks_for(ent, today)
+    for i, c in enumerate(checks):
+        if c.field in flags and c.rule in ("REQUIRED", "CODE_LIST"):
+            checks[i] = Check(c.rule, c.field, c.failed & ~pl.col(flagged_column(c.field)), c.value, c.message)
+    df = append_issues(df, checks)
+    helpers = [original(f.name) for f in ric_fields] + [p.meta.output_name() for f in ric_fields for p in ric_parts(f)]
+    return df.drop([*helpers, *(flagged_column(f) for f in flags)])
+
+
+def split(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(good, bad): bad rows carry at least one ERROR issue and go to quarantine."""
+    bad = has_error()
+    return df.filter(~bad), df.filter(bad)
+
+
+def has_error() -> pl.Expr:
+    return pl.col(ISSUES).list.eval(pl.element().struct.field("severity") == "ERROR").list.any().fill_null(False)
+

@@ -1,0 +1,54 @@
+"""The warehouse connection: one SQLAlchemy engine per URL, tuned for the load path.
+
+SQLite and PostgreSQL both serve as the warehouse. What differs is how writers exclude each other:
+PostgreSQL takes transaction-scoped advisory locks (`warehouse/locks.py`); SQLite has one writer at a
+time, so a batch opens its transaction with `BEGIN IMMEDIATE` (it takes the write lock up front
+instead of failing half-way on upgrade from a read lock) and waits on a busy timeout.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tourlink import settings
+
+# How long a SQLite writer waits for another writer's batch to commit (seconds).
+SQLITE_BUSY_TIMEOUT = 600
+
+# Execution option: how a SQLite transaction begins ("IMMEDIATE" for writers; default DEFERRED).
+SQLITE_BEGIN = "tourlink_sqlite_begin"
+
+
+def default_url() -> str:
+    return settings.warehouse_url()
+
+
+def make_engine(url: str | sa.URL | None = None) -> sa.Engine:
+    """An engine for the warehouse at `url` (default: `TOURLINK_WAREHOUSE_URL` or embedded SQLite)."""
+    url = sa.make_url(url or default_url())
+    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")  # psycopg 3 (binary): COPY is the fast path
+    if url.get_backend_name() == "sqlite":
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
+        _sqlite_transactions(engine, in_memory=url.database in (None, "", ":memory:"))
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_transactions(engine: sa.Engine, *, in_memory: bool) -> None:
+    """Let SQLAlchemy, not pysqlite, emit BEGIN, so a writer can ask for `BEGIN IMMEDIATE`."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for a loading batch
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")

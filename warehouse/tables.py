@@ -1,0 +1,185 @@
+"""Warehouse tables, derived from the canonical schemas.
+
+One core table per entity, named after it, with the canonical field names as columns and the
+natural key as primary key, plus lineage columns (prefixed `_`). Beside them the bookkeeping tables:
+batches and their files, quarantine (with its history), findings, watermarks, indicator snapshots.
+Timestamps are stored as naive UTC; dates as dates; sets and lists as `|`-joined text.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tourlink import schema
+
+metadata = sa.MetaData()
+
+_TYPES = {
+    "int": sa.BigInteger,
+    "decimal": lambda: sa.Numeric(14, 2),
+    "date": sa.Date,
+    "timestamp": sa.DateTime,
+    "bool": sa.Boolean,
+    "json": sa.Text,
+    "list": sa.Text,
+    "set": sa.Text,
+}
+
+LINEAGE_COLUMNS = ("_source", "_batch_id", "_file", "_row", "_received_at")
+
+# Indexes the indicator and cross-check queries lean on (SPEC section 6 and 7).
+_INDEXES = {
+    "travel_agency": [("division_code",), ("parent_uscc",)],
+    "tour_group": [("submitted_at",), ("start_date",), ("receiving_uscc",)],
+    "e_contract": [("registered_at",), ("signed_at",), ("agency_uscc", "group_code")],
+    "group_staff": [("guide_card_no",)],
+    "licensing_event": [("subject_uscc", "effective_date")],
+}
+
+
+def _column_type(f: schema.Field) -> sa.types.TypeEngine:
+    if f.type == "str":
+        return sa.String(f.max_len) if f.max_len else sa.Text()
+    return _TYPES[f.type]()
+
+
+def _entity_table(entity: schema.Entity) -> sa.Table:
+    columns = [
+        sa.Column(f.name, _column_type(f), primary_key=f.name in entity.natural_key, nullable=f.name not in entity.natural_key)
+        for f in entity.fields
+    ]
+    columns += [
+        sa.Column("_source", sa.Text, nullable=False),
+        sa.Column("_batch_id", sa.String(36), nullable=False),
+        sa.Column("_file", sa.Text),
+        sa.Column("_row", sa.BigInteger),
+        sa.Column("_received_at", sa.DateTime, nullable=False),
+    ]
+    table = sa.Table(entity.name, metadata, *columns, comment=entity.label)
+    for cols in _INDEXES.get(entity.name, []):
+        sa.Index(f"ix_{entity.name}_{'_'.join(cols)}", *(table.c[c] for c in cols))
+    return table
+
+
+entity_tables: dict[str, sa.Table] = {name: _entity_table(e) for name, e in schema.entities().items()}
+
+batch = sa.Table(
+    "batch",
+    metadata,
+    sa.Column("batch_id", sa.String(36), primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # running / committed / failed
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("counts", sa.JSON),  # {entity: {read, loaded, quarantined, unchanged}}
+    sa.Column("timings", sa.JSON),  # {stage: seconds}
+    sa.Column("error", sa.Text),
+    sa.Index("ix_batch_status", "status"),  # the sweep for batches a killed process left running
+)
+
+batch_file = sa.Table(
+    "batch_file",
+    metadata,
+    sa.Column("batch_id", sa.String(36), sa.ForeignKey("batch.batch_id"), primary_key=True),
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("file", sa.Text, nullable=False),  # the name as given (what a steward recognises)
+    sa.Column("landing_path", sa.Text, nullable=False),  # relative to the landing folder
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("received_at", sa.DateTime, nullable=False),
+    sa.Index("ix_batch_file_sha256", "sha256"),  # checksum-keyed resume: was this file loaded before?
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.String(36), nullable=False, index=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("file", sa.Text),
+    sa.Column("row", sa.BigInteger),  # row number as a spreadsheet shows it (header row = its own number)
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("natural_key", sa.Text),  # JSON object of the natural key fields as far as they are known
+    sa.Column("agency_uscc", sa.String(18), index=True),  # whose data it is: for grouping and region scoping
+    sa.Column("division_code", sa.String(6)),  # the agency's division when known, for region scoping
+    sa.Column("raw", sa.Text, nullable=False),  # JSON object: the source row as received
+    sa.Column("rules", sa.JSON, nullable=False),  # [{rule, severity, field, value, message}]
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),  # open / resolved / waived
+    sa.Column("status_reason", sa.Text),
+    sa.Column("resolved_by_batch", sa.String(36)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index("ix_quarantine_entity_key_status", "entity", "natural_key", "status"),
+)
+
+quarantine_history = sa.Table(
+    "quarantine_history",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("quarantine_id", sa.BigInteger, sa.ForeignKey("quarantine.id"), nullable=False, index=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("actor", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("batch_id", sa.String(36)),
+)
+
+finding = sa.Table(
+    "finding",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.String(36), index=True),  # null for cross-checks computed in the warehouse
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("natural_key", sa.Text),
+    sa.Column("agency_uscc", sa.String(18), index=True),
+    sa.Column("month", sa.String(7)),  # YYYY-MM, for cross-checks
+    sa.Column("rule", sa.String(40), nullable=False),
+    sa.Column("severity", sa.String(8), nullable=False),
+    sa.Column("field", sa.String(40)),
+    sa.Column("message", sa.Text),
+    sa.Column("detail", sa.JSON),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+watermark = sa.Table(
+    "watermark",
+    metadata,
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("stream", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),  # ISO timestamp or opaque cursor / last id
+    sa.Column("batch_id", sa.String(36), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+indicator_snapshot = sa.Table(
+    "indicator_snapshot",
+    metadata,
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("published_at", sa.DateTime, nullable=False),
+    sa.Column("figures", sa.JSON, nullable=False),  # list of {region, indicator, numerator, denominator, value}
+    sa.Column("digest", sa.String(64), nullable=False),  # SHA-256 of the figures: unchanged figures, no new version
+)
+
+# Licensing state of each agency unit over time, folded from licensing_event (warehouse/agency_history.py):
+# one row per version, valid on [valid_from, valid_to). Indicator denominators ask "what was it on day X".
+agency_state_history = sa.Table(
+    "agency_state_history",
+    metadata,
+    sa.Column("uscc", sa.String(18), primary_key=True),
+    sa.Column("valid_from", sa.Date, primary_key=True),
+    sa.Column("valid_to", sa.Date),  # exclusive; null = current
+    sa.Column("name", sa.Text),
+    sa.Column("unit_type", sa.String(16), nullable=False),
+    sa.Column("parent_uscc", sa.String(18), index=True),
+    sa.Column("licence_no", sa.Text),
+    sa.Column("division_code", sa.String(6)),
+    sa.Column("business_scope", sa.Text),  # |-joined set
+    sa.Column("outbound_granted_date", sa.Date),
+    sa.Column("established_date", sa.Date),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_date", sa.Date),
+    sa.Column("legal_rep", sa.Text),
+    sa.Column("address", sa.Text),
+    sa.Column("phone", sa.Text),
+    sa.Column("derived_from", sa.Text),  # |-joined case numbers of the events of valid_from; null = baseline
+)
