@@ -148,3 +148,57 @@ def test_a_workbook_that_is_not_a_correction_template_is_refused(tourlink_home, 
 def test_a_report_with_a_bad_region_is_refused(tourlink_home, tmp_path):
     result = runner.invoke(app, ["report", "--out", str(tmp_path), "--region", "21%"])
     assert result.exit_code == 2
+
+
+def _indicator(number: int, month: str, region: str | None = None) -> int:
+    args = ["indicators", "--month", month, "--json"] + (["--region", region] if region else [])
+    (figure,) = [f for f in json.loads(_tourlink(*args)) if f["indicator"] == number]
+    return figure["numerator"]
+
+
+def test_a_group_fixed_and_replayed_lands_in_the_core_tables_and_moves_the_indicators(tourlink_home, tmp_path):
+    """End to end: a roster whose group has an impossible 出发日期 is quarantined whole (its members as
+    ORPHAN), so October's indicator 5 (团队填报数量) does not count it; once the agency corrects the
+    date in the exported workbook and it is replayed, the group and its tourists are in the core tables,
+    every entry is resolved, and indicator 5 counts the group for the city and the nation."""
+    sample = write_sample(tmp_path / "sample")
+    agency = sample.agencies[0]
+    _tourlink("import", str(sample.files[0]))
+    rng = random.Random(11)
+    births = [date(1980, 5, 6), date(1991, 2, 3)]
+    ids = [make_ric(rng, "210102", b, "M") for b in births]
+    group = ["GN2610077", "国内", agency.uscc, agency.uscc, "辽东3日游", "2026-10-40", "2026-10-12", "辽宁省", "", "", "21", 2,
+             "已提交", "2026-10-05 09:00:00"]  # fmt: skip
+    rows = [[*group, n + 1, name, "男", births[n].isoformat(), "身份证", ids[n], "13812345678"] for n, name in enumerate(["王伟", "李强"])]
+    roster = tmp_path / "团队名单_出发日期错误.xlsx"
+    write_template_xlsx(roster, ROSTER_HEADERS, rows, title="团队名单（2026年10月）")
+    _tourlink("import", str(roster))
+
+    entries = [json.loads(line) for line in _tourlink("quarantine", "list", "--json", "--agency", agency.uscc).splitlines()]
+    assert sorted((e["entity"], e["rules"][0]["rule"]) for e in entries) == [
+        ("group_member", "ORPHAN"), ("group_member", "ORPHAN"), ("tour_group", "TYPE")
+    ]
+    before = (_indicator(5, "2026-10", "2101"), _indicator(5, "2026-10"))
+
+    fix = tmp_path / "更正.xlsx"
+    _tourlink("quarantine", "export", "--agency", agency.uscc, "--out", str(fix))
+    wb = openpyxl.load_workbook(fix)
+    ws = wb.worksheets[0]
+    col = {c.value: i + 1 for i, c in enumerate(ws[1])}
+    assert ws.max_row == 3  # one row per source row: the two tourists (the group repeats on each)
+    for r in range(2, ws.max_row + 1):
+        assert ws.cell(r, col["出发日期"]).value == "2026-10-40"
+        ws.cell(r, col["出发日期"]).value = "2026-10-10"
+    wb.save(fix)
+
+    result = json.loads(_tourlink("replay", str(fix), "--json"))
+    assert result["resolved"] == sorted(e["id"] for e in entries) and result["still_open"] == []
+    after = (_indicator(5, "2026-10", "2101"), _indicator(5, "2026-10"))
+    assert after == (before[0] + 1, before[1] + 1)
+    engine = _engine(tourlink_home)
+    with engine.connect() as conn:
+        start = conn.execute(sa.text("select start_date from tour_group where group_code = 'GN2610077'")).scalar()
+        members = conn.execute(sa.text("select count(*) from group_member where group_code = 'GN2610077'")).scalar()
+        open_left = conn.execute(sa.text("select count(*) from quarantine where status = 'open'")).scalar()
+    engine.dispose()
+    assert str(start) == "2026-10-10" and members == 2 and open_left == 0
