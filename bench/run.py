@@ -1,10 +1,13 @@
-"""`make bench`: the warehouse load path beside its ceiling (`psql \\copy`) and its peer (dlt).
+"""`make bench`: the load path end to end beside its ceiling (`psql \\copy`) and its peer (dlt).
 
-For N canonical `group_member` rows (12 columns, default 1,000,000) it generates the CSV, then runs
-each contender in its own process (so peak memory, ru_maxrss, is that contender's alone) and prints
-one table: seconds, rows/s, peak memory, and the ratios tourlink / \\copy and tourlink / dlt.
+Generates N canonical `group_member` rows (12 columns, default 1,000,000) as CSV (plus the tour_group
+CSV they belong to) and the first `--xlsx-rows` of them as the 团队名单 xlsx template, then runs each
+contender in its own process (so peak memory, ru_maxrss, is that contender's alone) and prints ONE
+Markdown table: tourlink read → map → validate → merge into PostgreSQL and SQLite (first load and an
+unchanged re-load of the same files, per-stage seconds, peak memory), `psql \\copy` of the clean CSV
+into a bare table, and dlt three ways; throughput ratios against \\copy and dlt.
 
-    python bench/run.py [--rows N] [--pg-url URL] [--skip-dlt] [--skip-e2e]
+    python bench/run.py [--rows N] [--xlsx-rows M] [--pg-url URL] [--skip-dlt] [--skip-xlsx] [--markdown FILE]
 
 dlt runs from its own virtualenv, bench/.venv-dlt, created here on first use (`dlt[postgres]`,
 telemetry off). Not part of the tests.
@@ -63,15 +66,19 @@ def generate(rows: int, out: Path) -> tuple[Path, Path]:
     )
     members = out / f"group_member_{rows}.csv"
     frame.write_csv(members)
-    groups = frame.select("organizer_uscc", "group_code").unique(maintain_order=True).with_columns(
-        group_type=pl.lit("DOMESTIC"),
-        start_date=pl.lit("2026-10-01"),
-        end_date=pl.lit("2026-10-05"),
-        destinations=pl.lit("110000"),
-        tourist_count=pl.lit(PER_GROUP),
-        status=pl.lit("SUBMITTED"),
-        submitted_at=pl.lit("2026-09-20 08:00:00"),
-        updated_at=pl.lit("2026-09-20 08:00:00"),
+    groups = (
+        frame.select("organizer_uscc", "group_code")
+        .unique(maintain_order=True)
+        .with_columns(
+            group_type=pl.lit("DOMESTIC"),
+            start_date=pl.lit("2026-10-01"),
+            end_date=pl.lit("2026-10-05"),
+            destinations=pl.lit("110000"),
+            tourist_count=pl.lit(PER_GROUP),
+            status=pl.lit("SUBMITTED"),
+            submitted_at=pl.lit("2026-09-20 08:00:00"),
+            updated_at=pl.lit("2026-09-20 08:00:00"),
+        )
     )
     tour_groups = out / f"tour_group_{rows}.csv"
     groups.write_csv(tour_groups)
@@ -91,74 +98,126 @@ def _ric(i, birth):  # noqa: ANN001, ANN202 - polars expressions
     return pl.concat_str(body, check)
 
 
-def _frames(path: Path):  # noqa: ANN202
-    """The CSV as validated entity frames, streamed in chunks (pyarrow's CSV reader)."""
+ROSTER_HEADERS = [
+    "团号", "团队类型", "组团社统一社会信用代码", "地接社统一社会信用代码", "线路名称", "出发日期", "返回日期", "目的地",
+    "出境口岸", "入境口岸", "客源地", "游客人数", "团队状态", "报送时间", "序号", "姓名", "姓名拼音", "性别", "出生日期",
+    "证件类型", "证件号码", "国籍", "手机号码", "常住省份", "领队证号",
+]  # fmt: skip
+_XLSX_PARTS = {
+    "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    "</Types>",
+    "_rels/.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+    "</Relationships>",
+    "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="团队名单" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+    "</Relationships>",
+}
+
+
+def generate_xlsx(members_csv: Path, rows: int, out: Path) -> Path:
+    """The first `rows` roster rows as the 团队名单 import template (SPEC §5): one tourist per row, the
+    group's columns repeated, Chinese labels, a title row above the header, IDs as text cells.
+
+    Written as SpreadsheetML directly, column-wise (xlsxwriter's per-cell API needs ~10 min per
+    million rows on this machine); the reader under test is calamine, as for any uploaded file.
+    """
+    import zipfile
+
     import polars as pl
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
 
-    from tourlink.frames import ISSUES_DTYPE
+    m = pl.read_csv(members_csv, n_rows=rows, infer_schema=False)
+    frame = m.select(
+        pl.col("group_code"), pl.lit("国内").alias("group_type"), pl.col("organizer_uscc"),
+        pl.lit(None, pl.String).alias("receiving"), pl.lit("京津五日游").alias("route"),
+        pl.lit("2026-10-01").alias("start"), pl.lit("2026-10-05").alias("end"), pl.lit("110000").alias("dest"),
+        pl.lit(None, pl.String).alias("exit"), pl.lit(None, pl.String).alias("entry"), pl.lit("11").alias("from"),
+        pl.lit(str(PER_GROUP)).alias("count"), pl.lit("已提交").alias("status"),
+        pl.lit("2026-09-20 08:00:00").alias("submitted"), pl.col("seq_no"), pl.col("name"), pl.col("name_pinyin"),
+        pl.when(pl.col("gender") == "M").then(pl.lit("男")).otherwise(pl.lit("女")).alias("gender"),
+        pl.col("birth_date"), pl.lit("身份证").alias("doc_type"), pl.col("doc_no"), pl.lit("中国").alias("nat"),
+        pl.col("mobile"), pl.col("residence_province"), pl.lit(None, pl.String).alias("leader"),
+    )  # fmt: skip
+    numeric = {"count", "seq_no"}
+    letters = [chr(ord("A") + k) for k in range(len(frame.columns))]
+    line = pl.int_range(3, 3 + frame.height).cast(pl.String)  # row 1: title, row 2: header
+    cells = []
+    for letter, name in zip(letters, frame.columns, strict=True):
+        ref = pl.concat_str(pl.lit(f'<c r="{letter}'), line)
+        if name in numeric:
+            cell = pl.concat_str(ref, pl.lit('"><v>'), pl.col(name), pl.lit("</v></c>"))
+        else:
+            cell = pl.concat_str(ref, pl.lit('" t="inlineStr"><is><t>'), pl.col(name), pl.lit("</t></is></c>"))
+        cells.append(cell.fill_null(""))
+    xml_rows = frame.select(pl.concat_str(pl.lit('<row r="'), line, pl.lit('">'), *cells, pl.lit("</row>")).alias("x"))
 
-    types = {c: pa.string() for c in COLUMNS} | {"seq_no": pa.int64(), "birth_date": pa.date32()}
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(block_size=32 << 20),
-        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
-    )
-    offset = 2
-    for batch in reader:
-        frame = pl.from_arrow(batch)
-        yield frame.with_columns(
-            _file=pl.lit(path.name),
-            _row=pl.int_range(offset, offset + frame.height, dtype=pl.Int64),
-            _raw=pl.lit(None, pl.String),
-            _issues=pl.lit([], ISSUES_DTYPE),
+    def text_row(number: int, values: list[str]) -> str:
+        inner = "".join(
+            f'<c r="{letter}{number}" t="inlineStr"><is><t>{v}</t></is></c>'
+            for letter, v in zip(letters, values, strict=False)
         )
-        offset += frame.height
+        return f'<row r="{number}">{inner}</row>'
+
+    path = out / f"团队名单_{rows}.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name, text in _XLSX_PARTS.items():
+            z.writestr(name, text)
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            head += '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            head += text_row(1, ["北京示范国际旅行社有限公司 团队名单（2026-10）"]) + text_row(2, ROSTER_HEADERS)
+            sheet.write(head.encode())
+            for chunk in xml_rows.iter_slices(100_000):
+                sheet.write(("\n".join(chunk["x"].to_list()) + "\n").encode())
+            sheet.write(b"</sheetData></worksheet>")
+    return path
 
 
 # ---------------------------------------------------------------------------------------- stages
 # Each stage runs in a child process and prints one JSON line.
 
 
-def stage_tourlink_merge(csv: Path, url: str, runs: int) -> dict:
-    """tourlink's merge stage: COPY/executemany into staging + one set-based merge, per chunk."""
-    from warehouse.load import Warehouse
-
-    wh = Warehouse(url, landing_dir=csv.parent / "landing")
-    results = []
-    for _ in range(runs):
-        merge = read = 0.0
-        loaded = unchanged = 0
-        started = time.perf_counter()
-        with wh.batch("bench") as b:
-            t = time.perf_counter()
-            for frame in _frames(csv):
-                read += time.perf_counter() - t
-                t = time.perf_counter()
-                counts = b.merge("group_member", frame)
-                merge += time.perf_counter() - t
-                loaded += counts.loaded
-                unchanged += counts.unchanged
-                t = time.perf_counter()
-        total = time.perf_counter() - started
-        results.append({"seconds": merge, "read": read, "total": total, "loaded": loaded, "unchanged": unchanged})
-    return {"runs": results, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+def _warm_imports() -> None:
+    """Import every module of the load path before the clock starts (this venv compiles its sources
+    on each start, PYTHONDONTWRITEBYTECODE): the table times loading, not Python start-up."""
+    import connectors.files  # noqa: F401
+    import mappings.engine  # noqa: F401
+    import tourlink.pipeline  # noqa: F401
+    import validators  # noqa: F401
+    import validators.batch  # noqa: F401
+    import validators.rules  # noqa: F401
+    import warehouse.load  # noqa: F401
 
 
-def stage_end_to_end(csv: Path, groups_csv: Path, url: str, runs: int) -> dict:
-    """HOOK for the lead: read → map → validate → merge through `tourlink.pipeline.import_files`."""
+def stage_end_to_end(files: list[Path], url: str, runs: int) -> dict:
+    """read → map → validate → merge through `tourlink.pipeline.import_files`, `runs` times (same files)."""
+    _warm_imports()
     from tourlink.pipeline import import_files
     from warehouse.load import Warehouse
 
-    wh = Warehouse(url, landing_dir=csv.parent / "landing")
+    wh = Warehouse(url, landing_dir=files[0].parent / f"landing-{uuid.uuid4().hex[:8]}")
     results = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = import_files([groups_csv, csv], source="bench", warehouse=wh, chunk_rows=CHUNK_ROWS)
-        seconds = time.perf_counter() - started
-        member = result.entities.get("group_member")
-        results.append({"seconds": seconds, "timings": result.timings, "counts": vars(member) if member else None})
+    try:
+        for _ in range(runs):
+            started = time.perf_counter()
+            result = import_files(files, source="bench", warehouse=wh, chunk_rows=CHUNK_ROWS)
+            seconds = time.perf_counter() - started
+            counts = {e: vars(c) for e, c in result.entities.items()}
+            results.append({"seconds": seconds, "timings": result.timings, "counts": counts})
+    finally:
+        shutil.rmtree(wh.landing_dir, ignore_errors=True)
+        wh.engine.dispose()
     return {"runs": results, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
 
@@ -207,7 +266,9 @@ def psql_copy(csv: Path, scratch: Scratch) -> dict:
     dsn = scratch.libpq.replace("+psycopg", "")
     subprocess.run(["psql", "-q", dsn, "-c", script], check=True, env=env)
     started = time.perf_counter()
-    proc = subprocess.Popen(["psql", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", f"\\copy bare_member FROM '{csv}' CSV HEADER"], env=env)
+    proc = subprocess.Popen(
+        ["psql", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", f"\\copy bare_member FROM '{csv}' CSV HEADER"], env=env
+    )
     _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -250,42 +311,87 @@ def dlt_load(python: Path, mode: str, csv: Path, scratch: Scratch, work: Path) -
 
 # ---------------------------------------------------------------------------------------- report
 
+STAGES = ("read", "map", "validate", "merge")
 
-def report(rows: int, results: list[tuple[str, dict]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
 
-    by_name = dict(results)
-    ceiling = by_name.get("psql \\copy (ceiling)", {}).get("seconds")
-    dlt_default = by_name.get("dlt merge, csv reader (default)", {}).get("seconds")
-    dlt_tuned = by_name.get("dlt upsert, arrow, no compression (tuned)", {}).get("seconds")
-    table = Table(title=f"warehouse load of {rows:,} group_member rows (12 columns)")
-    for col in ("contender", "seconds", "rows/s", "peak MB", "÷ \\copy", "dlt default ÷", "dlt tuned ÷", "note"):
-        table.add_column(col, justify="left" if col in ("contender", "note") else "right")
-    for name, r in results:
+def _e2e_rows(db: str, kind: str, rows: int, e2e: dict) -> list[dict]:
+    label = f"tourlink → {db}"
+    if "error" in e2e:
+        return [{"name": label, "input": kind, "rows": rows, "error": e2e["error"]}]
+    first, again = e2e["runs"]
+    out = []
+    for run_label, run in (("first load", first), ("re-load, unchanged", again)):
+        t = run["timings"]
+        counts = run["counts"].get("group_member", {})
+        stages = {
+            "read": t.get("read", 0.0),
+            "map": t.get("map", 0.0),
+            "validate": t.get("validate", 0.0),
+            "merge": t.get("stage", 0.0) + t.get("merge", 0.0),  # Parquet parts of the batch + the transaction
+        }
+        if run is first:
+            note = f"members loaded {counts.get('loaded', 0):,}, quarantined {counts.get('quarantined', 0):,}"
+        else:
+            note = f"unchanged {counts.get('unchanged', 0):,}, loaded {counts.get('loaded', 0):,}; "
+            note += f"{first['seconds'] / run['seconds']:.1f}× the first load's speed"
+        out.append({"name": f"{label}, {run_label}", "input": kind, "rows": rows, "seconds": run["seconds"],
+                    "stages": stages, "maxrss_kb": e2e["maxrss_kb"], "note": note})  # fmt: skip
+    return out
+
+
+def report(rows: int, results: list[dict], *, cores: int, load: str) -> str:
+    """The one table (Markdown, so that bench/RESULTS.md holds exactly what was printed)."""
+
+    def rate(r: dict) -> float | None:
+        return r["rows"] / r["seconds"] if r.get("seconds") else None
+
+    def find(prefix: str) -> float | None:
+        return next((rate(r) for r in results if r["name"].startswith(prefix) and "error" not in r), None)
+
+    ceiling, dlt_default, dlt_tuned = find("psql \\copy"), find("dlt merge, csv reader"), find("dlt upsert, Arrow")
+    head = ["contender", "input", "rows", *(f"{s} s" for s in STAGES), "total s", "rows/s", "peak MB",
+            "% of \\copy", "× dlt default", "× dlt tuned", "note"]  # fmt: skip
+    lines = [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join("---" if i < 2 or i == len(head) - 1 else "--:" for i in range(len(head))) + "|",
+    ]
+    for r in results:
         if "error" in r:
-            table.add_row(name, "-", "-", "-", "-", "-", "-", r["error"][:60])
-            continue
-        s = r["seconds"]
-
-        def ratio(ref: float | None, s: float = s) -> str:  # how many times faster than ref
-            return f"{ref / s:.2f}×" if ref else "-"
-
-        table.add_row(
-            name, f"{s:.2f}", f"{rows / s:,.0f}", f"{r.get('maxrss_kb', 0) / 1024:,.0f}",
-            f"{ceiling / s:.0%}" if ceiling else "-", ratio(dlt_default), ratio(dlt_tuned), r.get("note", ""),
-        )  # fmt: skip
-    Console(width=160).print(table)
-    print("÷ \\copy: throughput as a share of psql \\copy; dlt ÷: how many times faster than that dlt run.")
+            cells = [r["name"], r["input"], f"{r['rows']:,}", *["-"] * (len(head) - 4), "FAILED: " + r["error"][:80]]
+        else:
+            mine = rate(r)
+            stages = r.get("stages") or {}
+            cells = [
+                r["name"], r["input"], f"{r['rows']:,}",
+                *(f"{stages[s]:.1f}" if s in stages else "" for s in STAGES),
+                f"{r['seconds']:.1f}", f"{mine:,.0f}", f"{r.get('maxrss_kb', 0) / 1024:,.0f}",
+                f"{mine / ceiling:.0%}" if ceiling else "-",
+                f"{mine / dlt_default:.2f}" if dlt_default else "-",
+                f"{mine / dlt_tuned:.2f}" if dlt_tuned else "-",
+                r.get("note", ""),
+            ]  # fmt: skip
+        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+    lines += [
+        "",
+        f"Machine: {cores} cores shared with other jobs (load average at start {load}); one run, every contender in "
+        "its own process, one after the other. rows/s = rows ÷ total s; % of \\copy, × dlt: throughput ratios. "
+        "tourlink loads each file as ONE batch (one transaction); the CSV input also carries its tour_group CSV "
+        f"({rows // PER_GROUP:,} groups, the ORPHAN rule's parents), the xlsx carries the groups in its rows. "
+        "merge s = writing the batch's Parquet parts + the merge transaction (COPY → staging → ON CONFLICT, "
+        "quarantine, findings, landing copy). peak MB = ru_maxrss of that contender's process (both runs).",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--xlsx-rows", type=int, default=None, help="rows of the xlsx roster (default: --rows)")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--out", type=Path, default=BENCH / "out")
     parser.add_argument("--skip-dlt", action="store_true")
-    parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--skip-xlsx", action="store_true")
+    parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     opts = parser.parse_args()
@@ -294,63 +400,67 @@ def main() -> None:
         if opts.stage == "generate":
             members, groups = generate(int(a[0]), Path(a[1]))
             print(json.dumps({"members": str(members), "groups": str(groups)}))
-            return
-        if opts.stage == "merge":
-            out = stage_tourlink_merge(Path(a[0]), a[1], int(a[2]))
+        elif opts.stage == "xlsx":
+            print(json.dumps({"xlsx": str(generate_xlsx(Path(a[0]), int(a[1]), Path(a[2])))}))
         else:
-            out = stage_end_to_end(Path(a[0]), Path(a[1]), a[2], int(a[3]))
-        print(json.dumps(out, default=str))
+            out = stage_end_to_end([Path(p) for p in a[2:]], a[0], int(a[1]))
+            print(json.dumps(out, default=str))
         return
 
+    cores, load = os.cpu_count() or 0, f"{os.getloadavg()[0]:.1f}"
     opts.out.mkdir(parents=True, exist_ok=True)
+    xlsx_rows = min(opts.xlsx_rows or opts.rows, opts.rows)
     t = time.perf_counter()
     # In a child: Linux carries a parent's peak RSS into the children it forks (ru_maxrss), so the
     # orchestrator stays small and every contender's peak is its own.
     made = _child("generate", str(opts.rows), str(opts.out))
     members, groups = Path(made["members"]), Path(made["groups"])
     print(f"generated {members} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    results: list[tuple[str, dict]] = []
+    inputs: list[tuple[str, int, list[Path]]] = [("CSV", opts.rows, [groups, members])]
+    if not opts.skip_xlsx:
+        t = time.perf_counter()
+        made = _child("xlsx", str(members), str(xlsx_rows), str(opts.out))
+        if "error" in made:
+            raise SystemExit(f"xlsx generation failed: {made['error']}")
+        inputs.append(("xlsx 团队名单", xlsx_rows, [Path(made["xlsx"])]))
+        print(f"generated {made['xlsx']} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    results: list[dict] = []
     scratch = Scratch(opts.pg_url)
     try:
-        results.append(("psql \\copy (ceiling)", psql_copy(members, scratch)))
-        for db, url in (("PostgreSQL", scratch.url), ("SQLite", f"sqlite:///{opts.out / f'bench-{scratch.name}.db'}")):
-            merged = _child("merge", str(members), url, "2")
-            if "error" in merged:
-                results.append((f"tourlink merge → {db}", merged))
-                continue
-            first, again = merged["runs"]
-            mem = merged["maxrss_kb"]
-            results.append((f"tourlink merge → {db}, first load", {"seconds": first["seconds"], "maxrss_kb": mem,
-                            "note": f"read {first['read']:.1f}s; loaded {first['loaded']:,}"}))  # fmt: skip
-            results.append((f"tourlink merge → {db}, unchanged re-load", {"seconds": again["seconds"], "maxrss_kb": mem,
-                            "note": f"unchanged {again['unchanged']:,}; {first['seconds'] / again['seconds']:.1f}× first"}))  # fmt: skip
-        if not opts.skip_e2e:
-            # HOOK: end to end (read → map → validate → merge) through tourlink.pipeline.import_files.
-            for db, url in (("PostgreSQL", Scratch(opts.pg_url)), ("SQLite", None)):
-                target = url.url if url else f"sqlite:///{opts.out / f'e2e-{scratch.name}.db'}"
-                e2e = _child("e2e", str(members), str(groups), target, "2")
-                if url:
-                    url.drop()
-                if "error" in e2e:
-                    results.append((f"tourlink end to end → {db}", e2e))
-                    continue
-                for label, run in zip(("first load", "unchanged re-load"), e2e["runs"], strict=True):
-                    stages = ", ".join(f"{k} {v:.1f}s" for k, v in run["timings"].items())
-                    results.append((f"tourlink end to end → {db}, {label}",
-                                    {"seconds": run["seconds"], "maxrss_kb": e2e["maxrss_kb"], "note": f"{stages}; {run['counts']}"}))  # fmt: skip
+        print("psql \\copy …", file=sys.stderr)
+        results.append({"name": "psql \\copy (ceiling)", "input": "CSV", "rows": opts.rows,
+                        **psql_copy(members, scratch), "note": "clean CSV into a bare table: no key, no index"})  # fmt: skip
+        for kind, rows, files in inputs:
+            for db in ("PostgreSQL", "SQLite"):
+                print(f"tourlink {kind} → {db} …", file=sys.stderr)
+                target = Scratch(opts.pg_url) if db == "PostgreSQL" else None
+                url = target.url if target else f"sqlite:///{opts.out / f'e2e-{uuid.uuid4().hex[:8]}.db'}"
+                try:
+                    e2e = _child("e2e", url, "2", *map(str, files))
+                finally:
+                    if target:
+                        target.drop()
+                    else:
+                        for db_file in opts.out.glob(url.rsplit("/", 1)[1] + "*"):
+                            db_file.unlink()
+                results += _e2e_rows(db, kind, rows, e2e)
         if not opts.skip_dlt:
             python = ensure_dlt()
             for mode, label in (
                 ("default", "dlt merge, csv reader (default)"),
-                ("tuned", "dlt upsert, arrow, no compression (tuned)"),
-                ("dicts", "dlt upsert, generator of dicts"),
+                ("tuned", "dlt upsert, Arrow, no compression (tuned)"),
+                ("dicts", "dlt upsert, generator of dicts (REST-like)"),
             ):
-                results.append((label, dlt_load(python, mode, members, scratch, opts.out) if python else {"error": "no dlt"}))
+                print(f"{label} …", file=sys.stderr)
+                r = dlt_load(python, mode, members, scratch, opts.out) if python else {"error": "no dlt venv"}
+                results.append({"name": label, "input": "CSV", "rows": opts.rows, **r,
+                                "note": "loads only: no mapping, no validation"})  # fmt: skip
     finally:
         scratch.drop()
-        for db in opts.out.glob(f"*{scratch.name}.db*"):
-            db.unlink()
-    report(opts.rows, results)
+    table = report(opts.rows, results, cores=cores, load=load)
+    print(table)
+    if opts.markdown:
+        opts.markdown.write_text(table + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
