@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import date
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -67,7 +69,7 @@ def test_bad_rows_are_exported_corrected_replayed_and_resolved(bad_upload, tmp_p
     assert bad_upload["wrong"] not in json.dumps(entries, ensure_ascii=False)  # masked in the listing
 
     out = tmp_path / "report"
-    _tourlink("report", "--out", str(out), "--region", "2101")
+    _tourlink("report", "--out", str(out), "--region", "2101", "--no-data-docs", "--no-indicators")
     (xlsx,) = out.glob("failures-2101-*.xlsx")
     assert "RIC_CHECKSUM" in openpyxl.load_workbook(xlsx).sheetnames
 
@@ -202,3 +204,31 @@ def test_a_group_fixed_and_replayed_lands_in_the_core_tables_and_moves_the_indic
         open_left = conn.execute(sa.text("select count(*) from quarantine where status = 'open'")).scalar()
     engine.dispose()
     assert str(start) == "2026-10-10" and members == 2 and open_left == 0
+
+
+def test_the_report_links_the_months_indicator_page_and_the_gx_data_docs(bad_upload, tmp_path):
+    """Issue 3's indicator page (★ bars per region, six-month line, PNG in HTML) comes with the failure
+    report and is linked from it, as are the validators' GX Data Docs for engineers, built once a day
+    under `$TOURLINK_HOME/reports/data-docs/` and shared by every region's page."""
+    out = tmp_path / "report"
+    summary = json.loads(_tourlink("report", "--out", str(out), "--region", "2101", "--month", "2026-10", "--json"))
+    page = out / "indicators-2101-2026-10.html"
+    assert summary["indicators"] == str(page)
+    text = page.read_text(encoding="utf-8")
+    assert "当月填报团队信息数量" in text  # indicator 5, which counts the uploaded group
+    for png in ("indicators-2101-2026-10-regions.png", "indicators-2101-2026-10-trend.png"):
+        assert f'src="{png}"' in text and (out / png).read_bytes()[:4] == b"\x89PNG"
+
+    docs = bad_upload["home"] / "reports" / "data-docs" / "index.html"
+    assert summary["data_docs"] == str(docs) and docs.is_file()
+    html = Path(summary["html"]).read_text(encoding="utf-8")
+    links = dict(re.findall(r'<a id="([\w-]+)" href="([^"]+)"', html))
+    assert links["indicator-page"] == page.name
+    assert (out / links["data-docs"]).resolve() == docs.resolve()
+    assert "group_member" in docs.read_text(encoding="utf-8")  # one suite per entity
+
+    built = docs.stat().st_mtime_ns
+    again = json.loads(_tourlink("report", "--out", str(out), "--region", "210102", "--date", "2026-10-05", "--json"))
+    assert docs.stat().st_mtime_ns == built  # today's build is reused, not rebuilt per region
+    assert again["indicators"] is None  # a district has no indicators of its own (prefecture at most)
+    assert 'id="indicator-page"' not in Path(again["html"]).read_text(encoding="utf-8")

@@ -57,24 +57,49 @@ def report(
     region: RegionOpt = None,
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (Asia/Shanghai): entries quarantined that day")] = None,
     status: Annotated[str, typer.Option("--status", help="open (default), resolved, waived, a comma list, or all")] = "open",
+    month: Annotated[
+        str | None, typer.Option("--month", help="YYYY-MM of the indicator page (default: the report day's month)")
+    ] = None,
+    indicators: Annotated[
+        bool, typer.Option("--indicators/--no-indicators", help="also write the indicator page (★ bars, 6-month line)")
+    ] = True,
+    data_docs: Annotated[
+        bool, typer.Option("--data-docs/--no-data-docs", help="build today's GX Data Docs if missing and link them")
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print the written paths as JSON")] = False,
 ) -> None:
     """Write the stewards' failure report (HTML + xlsx) for a region and day: Chinese labels, masked
-    identifiers, formula-safe cells, grouped by agency, file and rule."""
-    from tourlink.report.publish import publish_report
+    identifiers, formula-safe cells, grouped by agency, file and rule; plus the month's indicator page
+    (PNG charts in HTML) and a link to the validators' GX Data Docs for engineers."""
+    from datetime import UTC, datetime
+
+    from tourlink.report.failures import SHANGHAI
+    from tourlink.report.publish import ensure_data_docs, publish_report
 
     try:
         when = date.fromisoformat(day) if day else None
     except ValueError:
         _fail(f"--date must be YYYY-MM-DD, got {day!r}")
+    if month is not None:
+        try:
+            datetime.strptime(month, "%Y-%m")
+        except ValueError:
+            _fail(f"--month must be YYYY-MM, got {month!r}")
     scope = _scope(region, batch_id=batch, day=when, statuses=_statuses(status))
-    files = publish_report(_engine(), scope, out)
+    if indicators and month is None:
+        month = f"{when or datetime.now(UTC).astimezone(SHANGHAI).date():%Y-%m}"
+    docs = ensure_data_docs() if data_docs else None
+    files = publish_report(_engine(), scope, out, month=month if indicators else None, data_docs=docs)
     if as_json:
         typer.echo(json.dumps(files.to_json(), ensure_ascii=False))
     else:
         typer.echo(f"{files.report.entry_count} entries, {len(files.report.failures)} failures ({scope.label_zh})")
         typer.echo(f"HTML: {files.html}")
         typer.echo(f"xlsx: {files.xlsx}")
+        if files.indicators:
+            typer.echo(f"indicators: {files.indicators}")
+        if files.data_docs:
+            typer.echo(f"GX Data Docs: {files.data_docs}")
 
 
 @quarantine_app.command("list")

@@ -50,11 +50,12 @@ def render_html(
     report: FailureReport,
     *,
     data_docs: str | None = None,
+    indicators: str | None = None,
     actions: Callable[[Failure], str] | None = None,
     extra_head: str = "",
     compact: bool = False,
 ) -> str:
-    """Render the report page. `actions` adds a column of per-row controls (the web view's waive form)."""
+    """Render the report page. `indicators` links the month's indicator page; `actions` adds a column of per-row controls (the web view's waive form)."""
     shown = sorted(report.failures, key=lambda f: (f.agency_name, f.file or "", f.rule, f.row or 0))[:MAX_HTML_ROWS]
     day = report.scope.day.isoformat() if report.scope.day else report.generated_at.astimezone(timezone(timedelta(hours=8))).date().isoformat()
     agency_names = {c.key: c.label for c in report.by_agency}
@@ -69,6 +70,7 @@ def render_html(
         generated=report.generated_at.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M"),
         statuses="、".join(STATUS_ZH[s] for s in report.scope.statuses) or "全部",
         data_docs=data_docs,
+        indicators=indicators,
         groups=grouped(shown),
         shown=shown,
         truncated=len(report.failures) > len(shown),
