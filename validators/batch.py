@@ -14,8 +14,8 @@ from datetime import date
 import polars as pl
 
 from tourlink.frames import ISSUES
-from tourlink.schema import Entity, entities, entity as schema_entity
-
+from tourlink.schema import Entity, entities
+from tourlink.schema import entity as schema_entity
 from validators.catalogue import message
 from validators.rules import Check, append_issues, has_error, is_missing, validate
 
@@ -25,6 +25,9 @@ ExistingKeys = Callable[[str, pl.DataFrame], pl.DataFrame]
 # gets the issue, the field it names, and the related entity.
 CONTRACT_TOURIST_COUNT = ("e_contract", "tourist_count", "contract_tourist")
 ITINERARY_OUTSIDE_DATES = ("group_itinerary", "date", "tour_group")
+# SPEC 4.7: a domestic or inbound day needs its province; an outbound day abroad needs its country.
+ITINERARY_PLACE = ("group_itinerary", "province_code", "country", "tour_group")
+DOMESTIC_DAY_GROUP_TYPES = ("DOMESTIC", "INBOUND")
 MARK = "__batch_mark"
 
 
@@ -59,6 +62,8 @@ def validate_batch(
     itinerary, date_field, group = ITINERARY_OUTSIDE_DATES
     if itinerary in out and group in out:
         out[itinerary] = itinerary_outside_dates(schema_entity(itinerary), out[itinerary], out[group], date_field)
+    if ITINERARY_PLACE[0] in out:
+        out[ITINERARY_PLACE[0]] = itinerary_place_required(out[ITINERARY_PLACE[0]], out.get(ITINERARY_PLACE[3]))
     return out
 
 
@@ -71,14 +76,14 @@ def children_of(name: str) -> list[Entity]:
 def parent_key_frame(child: Entity, df: pl.DataFrame) -> pl.DataFrame:
     """The child's parent-key columns named as the parent's natural key."""
     parent = schema_entity(child.parent)
-    return df.select(pl.col(c).alias(p) for c, p in zip(child.parent_key, parent.natural_key))
+    return df.select(pl.col(c).alias(p) for c, p in zip(child.parent_key, parent.natural_key, strict=True))
 
 
 def mark_keys(df: pl.DataFrame, left_on: list[str], keys: pl.DataFrame) -> pl.DataFrame:
     """Adds boolean column MARK: the row's key is among `keys` (null keys never match)."""
     flagged = keys.unique().with_columns(pl.lit(True).alias(MARK))
     right = list(keys.columns)
-    flagged = flagged.with_columns(pl.col(r).cast(df.schema[l]) for l, r in zip(left_on, right))
+    flagged = flagged.with_columns(pl.col(r).cast(df.schema[left]) for left, r in zip(left_on, right, strict=True))
     joined = df.join(flagged, left_on=left_on, right_on=right, how="left", maintain_order="left")
     if len(joined) != len(df):
         raise AssertionError("key frame must be unique")  # unreachable: keys are deduplicated
@@ -183,10 +188,54 @@ def itinerary_outside_dates(ent: Entity, df: pl.DataFrame, groups: pl.DataFrame,
     spans = groups.filter(key_present(nk)).group_by(nk).agg(
         pl.col("start_date").min().alias("__start"), pl.col("end_date").max().alias("__end")
     )
-    spans = spans.rename(dict(zip(nk, ent.parent_key)))
+    spans = spans.rename(dict(zip(nk, ent.parent_key, strict=True)))
     df = df.join(spans, on=list(ent.parent_key), how="left", maintain_order="left", nulls_equal=False)
     d = pl.col(date_field)
     failed = d.is_not_null() & ((d < pl.col("__start")) | (d > pl.col("__end")))
     check = Check("ITINERARY_OUTSIDE_DATES", date_field, failed, d.cast(pl.String),
                   message("ITINERARY_OUTSIDE_DATES", header=ent.field(date_field).header))
     return append_issues(df, [check]).drop("__start", "__end")
+
+
+def _already_flagged(field_name: str) -> pl.Expr:
+    """The row already has an issue on `field_name` (e.g. CODE_LIST from mapping): do not add REQUIRED."""
+    return pl.col(ISSUES).list.eval(pl.element().struct.field("field") == field_name).list.any().fill_null(False)
+
+
+def itinerary_place_required(df: pl.DataFrame, groups: pl.DataFrame | None) -> pl.DataFrame:
+    """SPEC 4.7 `province_code`/`country` (C): a day of a DOMESTIC or INBOUND group needs `province_code`;
+    a day of an OUTBOUND group needs `province_code` (a day at home) or `country` (a day abroad).
+
+    The group type comes from the batch's own `tour_group` rows. For a group not in the batch (stored
+    earlier) the type is unknown here, so only the weaker rule holds: every day needs one of the two.
+    """
+    entity_name, province_field, country_field, _ = ITINERARY_PLACE
+    ent = schema_entity(entity_name)
+    link = list(ent.parent_key)
+    if groups is not None and not groups.is_empty():
+        parent = schema_entity(ent.parent)
+        types = (
+            groups.filter(key_present(parent.natural_key) & pl.col("group_type").is_not_null())
+            .group_by(parent.natural_key)
+            .agg(pl.col("group_type").first().alias("__group_type"))
+            .rename(dict(zip(parent.natural_key, link, strict=True)))
+        )
+        types = types.with_columns(pl.col(c).cast(df.schema[c]) for c in link)
+        df = df.join(types, on=link, how="left", maintain_order="left", nulls_equal=False)
+    else:
+        df = df.with_columns(pl.lit(None, pl.String).alias("__group_type"))
+    province, country = ent.field(province_field), ent.field(country_field)
+    no_province = is_missing(province) & ~_already_flagged(province_field)
+    no_country = is_missing(country) & ~_already_flagged(country_field)
+    group_type = pl.col("__group_type")
+    domestic_day = group_type.is_in(DOMESTIC_DAY_GROUP_TYPES).fill_null(False)
+    checks = [
+        # domestic/inbound group, or a group of unknown type with no place at all: the province is missing
+        Check("REQUIRED", province_field,
+              no_province & (domestic_day | (group_type.is_null() & is_missing(country))),
+              pl.lit(None, pl.String), message("REQUIRED", header=province.header)),
+        # outbound group: a day with no province is a day abroad and needs its country
+        Check("REQUIRED", country_field, (group_type == "OUTBOUND").fill_null(False) & no_province & no_country,
+              pl.lit(None, pl.String), message("REQUIRED", header=country.header)),
+    ]
+    return append_issues(df, checks).drop("__group_type")

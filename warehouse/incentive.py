@@ -14,7 +14,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from warehouse.indicators import open_connection, typed_text
-from warehouse.regions import add_calendar_month, end_of_day_utc, normalise_region
+from warehouse.regions import add_calendar_month, end_of_day_utc, normalise_region, region_level
 
 OVERSEAS_DOC_TYPES = ("HRP_HK_MO", "MTP_TW", "RP_HK_MO_TW", "FOREIGN_PASSPORT", "FOREIGN_PR_ID")
 
@@ -141,7 +141,7 @@ def incentive(conn, year: int, province: str = "21", cutoff: date | None = None)
     Sorted by counted tourists, most first. Agencies that received no group in the year are omitted.
     """
     p = normalise_region(province)
-    if len(p) != 2:
+    if region_level(p) != 2:
         raise ValueError(f"须为省级区划代码: {province!r}")
     cutoff = cutoff or date(year, 4, 20)
     sql = _GROUPS.format(overseas=", ".join(f"'{d}'" for d in OVERSEAS_DOC_TYPES))

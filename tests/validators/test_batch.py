@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import polars as pl
@@ -11,7 +11,7 @@ from tests.validators.conftest import TODAY, frame, ric, rule_ids, rules_of, usc
 from validators import split, validate_batch
 
 ORG = uscc()
-STAMP = datetime(2026, 4, 1, tzinfo=timezone.utc)
+STAMP = datetime(2026, 4, 1, tzinfo=UTC)
 
 
 def group(code: str = "G1", **fields) -> dict:
@@ -135,7 +135,8 @@ def test_children_of_a_rejected_group_are_orphans_asking_for_a_joint_fix():
 
 def test_an_itinerary_day_outside_the_group_dates_is_only_a_warning():
     out = run(tour_group=[group()],
-              group_itinerary=[dict(organizer_uscc=ORG, group_code="G1", day_no=1, date=date(2026, 5, 9))])
+              group_itinerary=[dict(organizer_uscc=ORG, group_code="G1", day_no=1, date=date(2026, 5, 9),
+                                     province_code="21")])
     [issue] = out["group_itinerary"]["_issues"][0]
     assert (issue["rule"], issue["severity"], issue["value"]) == ("ITINERARY_OUTSIDE_DATES", "WARN", "2026-05-09")
     good, _ = split(out["group_itinerary"])
@@ -158,9 +159,47 @@ def test_a_contract_whose_head_count_differs_from_its_tourists_gets_a_warning():
 
 
 def test_itinerary_days_inside_the_group_dates_pass():
-    days = [dict(organizer_uscc=ORG, group_code="G1", day_no=n, date=date(2026, 5, d)) for n, d in [(1, 1), (2, 5), (3, 6)]]
+    days = [dict(organizer_uscc=ORG, group_code="G1", day_no=n, date=date(2026, 5, d), province_code="21")
+            for n, d in [(1, 1), (2, 5), (3, 6)]]
     out = run(tour_group=[group()], group_itinerary=days)
     assert [rule_ids(out["group_itinerary"], i) for i in range(3)] == [set(), set(), {"ITINERARY_OUTSIDE_DATES"}]
+
+
+def day(code: str = "G1", n: int = 1, **fields) -> dict:
+    row = dict(organizer_uscc=ORG, group_code=code, day_no=n, date=date(2026, 5, n))
+    row.update(fields)
+    return row
+
+
+def test_domestic_and_inbound_itinerary_days_need_a_province_and_outbound_days_abroad_a_country():
+    out = run(
+        tour_group=[group("DOM"), group("IN", group_type="INBOUND"),
+                    group("OUT", group_type="OUTBOUND", destinations=["JPN"], exit_port="大连")],
+        group_itinerary=[
+            day("DOM", 1, province_code="21"), day("DOM", 2, country="JPN"),  # a domestic day abroad?
+            day("IN", 1),
+            day("OUT", 1, province_code="21"), day("OUT", 2, country="JPN"), day("OUT", 3),
+        ],
+    )
+    it = out["group_itinerary"]
+    assert [rules_of(it, i) for i in range(6)] == [
+        set(), {("REQUIRED", "province_code")},
+        {("REQUIRED", "province_code")},
+        set(), set(), {("REQUIRED", "country")},
+    ]
+    good, bad = split(it)
+    assert len(good) == 3 and len(bad) == 3
+
+
+def test_an_itinerary_day_of_a_stored_group_needs_at_least_a_province_or_a_country():
+    wh = Warehouse(tour_group=[{"organizer_uscc": ORG, "group_code": "OLD"}])
+    out = run(wh, group_itinerary=[day("OLD", 1, province_code="21"), day("OLD", 2, country="JPN"), day("OLD", 3)])
+    assert [rules_of(out["group_itinerary"], i) for i in range(3)] == [set(), set(), {("REQUIRED", "province_code")}]
+
+
+def test_an_unreadable_province_is_reported_once_not_also_as_missing():
+    out = run(tour_group=[group()], group_itinerary=[day(province_code="火星")])
+    assert {r for r, _ in rules_of(out["group_itinerary"], 0)} == {"CODE_LIST"}
 
 
 def test_batch_rules_keep_row_order_and_lineage():

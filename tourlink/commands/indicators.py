@@ -95,7 +95,7 @@ def indicators(
     try:
         with engine.connect() as conn:
             if key_cities:
-                if len(r) != 2:
+                if r == "CN" or len(r) != 2:  # "CN" (no --region) is two characters too
                     raise typer.BadParameter("重点城市须指定省份，如 --region 21", param_hint="--region")
                 cities = ind.key_cities(conn, m, r)
                 if as_json:
@@ -159,7 +159,7 @@ def incentive(
     except ValueError as exc:
         raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD: {cutoff!r}", param_hint="--cutoff") from exc
     p = _region(province)
-    if len(p) != 2:
+    if p == "CN" or len(p) != 2:
         raise typer.BadParameter("须为省级区划代码，如 21", param_hint="--province")
     engine = _engine()
     try:
