@@ -114,3 +114,30 @@ def test_the_command_starts_without_heavy_libraries(warehouse):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out
+
+
+@pytest.mark.parametrize(("code", "region"), [("21", "21"), ("210000", "21"), ("2101", "2101"), ("210100", "2101")])
+def test_every_region_form_answers_with_the_normalised_prefix(warehouse, code, region):
+    out = json.loads(invoke("indicators", "--month", "2026-03", "--region", code, "--json").stdout)
+    assert {f["region"] for f in out} == {region}
+    assert [(f["indicator"], f["numerator"], f["denominator"]) for f in out][:2] == [
+        (1, 1, None), (2, 1, 2 if region == "21" else 1)]
+
+
+def test_key_cities_without_a_province_is_a_clear_error_not_a_traceback(warehouse):
+    for args in ([], ["--region", "2101"], ["--region", "CN"]):
+        result = runner.invoke(app, ["indicators", "--month", "2026-03", "--key-cities", *args, "--json"])
+        assert result.exit_code == 2, result.output  # a usage error, not an uncaught ValueError (exit 1)
+        assert "省份" in result.output
+
+
+def test_incentive_needs_a_province_code(warehouse):
+    result = runner.invoke(app, ["incentive", "--year", "2026", "--province", "2101"])
+    assert result.exit_code == 2 and "省级" in result.output
+
+
+def test_human_incentive_and_findings_tables_are_in_chinese(warehouse):
+    incentive_out = invoke("incentive", "--year", "2026").stdout
+    assert "引客入辽" in incentive_out and "境外游客" in incentive_out and "DL" in incentive_out
+    findings_out = invoke("findings", "--month", "2026-03").stdout
+    assert "出境团队无领队" in findings_out
