@@ -28,6 +28,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import polars as pl
 
+from connectors.http.errors import SourceError
 from connectors.registry import SourceConfig, SyncResult
 from tourlink.frames import ROW, SourceFrame
 
@@ -50,7 +51,7 @@ def sign(secret: str, path: str, query: str, timestamp: str) -> str:
     return hmac.new(secret.encode(), f"{path}?{query}\n{timestamp}".encode(), hashlib.sha256).hexdigest()
 
 
-class PortalError(RuntimeError):
+class PortalError(SourceError):
     """The portal refused or failed a request after retries; the message never carries the secret."""
 
 
@@ -158,6 +159,26 @@ def _pages(client: PortalClient, after: int, size: int, max_pages: int, staging:
             return
 
 
+def _client(source: SourceConfig) -> PortalClient:
+    return PortalClient(
+        source.base_url,
+        source.secret("gateway_key"),
+        source.secret("gateway_secret"),
+        timeout=float(source.option("timeout_seconds", 30)),
+        retries=int(source.option("retries", 3)),
+    )
+
+
+def check(source: SourceConfig) -> dict[str, int]:
+    """Credentials and reachability (`tourlink sources check`): one signed one-event page, nothing loaded."""
+    client = _client(source)
+    try:
+        result, _ = client.page(0, 1)
+    finally:
+        client.close()
+    return {STREAM: len(result.get("events") or [])}
+
+
 def sync(
     source: SourceConfig,
     *,
@@ -174,13 +195,7 @@ def sync(
     from tourlink.pipeline import load_frames
 
     wh = _warehouse(warehouse)
-    client = PortalClient(
-        source.base_url,
-        source.secret("gateway_key"),
-        source.secret("gateway_secret"),
-        timeout=float(source.option("timeout_seconds", 30)),
-        retries=int(source.option("retries", 3)),
-    )
+    client = _client(source)
     size = min(int(source.option("page_size", 100)), 100)
     max_pages = int(source.option("max_pages", 500))
     after = 0 if full_refresh else _last_id(wh, source.name)

@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 import paramiko
 
+from connectors.http.errors import SourceError
 from connectors.registry import SourceConfig, SyncResult
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,12 @@ _CHUNK = 32 * 1024  # SFTP reads land on disk as they arrive: a broken transfer 
 _CONNECTION_ERRORS = (paramiko.SSHException, EOFError, socket.error, OSError)
 
 
-class HostKeyRejected(RuntimeError):
+class HostKeyRejected(SourceError):
     """The server's host key is not the pinned one: refuse to talk to it."""
+
+
+class SftpUnavailable(SourceError):
+    """The server cannot be reached or refused our key; nothing was touched, the next run tries again."""
 
 
 @dataclass
@@ -134,13 +139,19 @@ def connect(source: SourceConfig) -> tuple[paramiko.SSHClient, paramiko.SFTPClie
             f"pinned key {exc.expected_key.fingerprint}: refusing to connect (possible interception; if the server "
             "key was really rotated, update the pinned known_hosts entry)"
         ) from None
+    except paramiko.AuthenticationException:
+        client.close()
+        raise SftpUnavailable(f"SFTP server {where} refused the key of user {user!r}") from None
     except paramiko.SSHException as exc:
         client.close()
         if "not found in known_hosts" in str(exc):
             raise HostKeyRejected(
                 f"SFTP server {where} is not in the pinned known_hosts entries: refusing to connect"
             ) from None
-        raise
+        raise SftpUnavailable(f"SFTP server {where}: {type(exc).__name__}: {exc}") from None
+    except (OSError, EOFError) as exc:
+        client.close()
+        raise SftpUnavailable(f"SFTP server {where} unreachable ({type(exc).__name__})") from None
     return client, client.open_sftp()
 
 
@@ -370,7 +381,7 @@ def run(source: SourceConfig, *, warehouse: Any = None) -> DropRun:
                 client, sftp = None, None  # type: ignore[assignment]
                 try:
                     client, sftp = connect(source)
-                except _CONNECTION_ERRORS:
+                except (SftpUnavailable, *_CONNECTION_ERRORS):
                     log.warning("sftp %s: cannot reconnect; the rest waits for the next run", source.name)
                     break
             except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
@@ -380,6 +391,20 @@ def run(source: SourceConfig, *, warehouse: Any = None) -> DropRun:
         if client is not None:
             client.close()
     return result
+
+
+def check(source: SourceConfig) -> dict[str, int]:
+    """Key, pinned host key and reachability (`tourlink sources check`): connect, count the files
+    waiting in the agency folders, touch nothing."""
+    client, sftp = connect(source)
+    try:
+        folders = [f for f in sftp.listdir_attr(INBOX) if stat.S_ISDIR(f.st_mode or 0)] if _exists(sftp, INBOX) else []
+        waiting = sum(
+            stat.S_ISREG(e.st_mode or 0) for f in folders for e in sftp.listdir_attr(posixpath.join(INBOX, f.filename))
+        )
+    finally:
+        client.close()
+    return {"inbox": waiting}
 
 
 def sync(

@@ -176,3 +176,44 @@ def test_the_registered_sandbox_source_syncs_through_the_registry_dispatch(tourl
         portal.stop()
     assert result.entities["licensing_event"]["loaded"] == len(seed_events())
     assert result.entities["travel_agency"] == {"folded": 4}
+
+
+def test_tourlink_sources_check_and_sync_read_the_sandbox_portal_from_the_command_line(tourlink_home, tmp_path):
+    """`tourlink sources check` signs one request and loads nothing; `tourlink sync` loads and folds;
+    a wrong secret fails the command (exit 3) without printing the secret."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    from connectors import registry
+    from connectors.sandbox import start_for
+
+    tourlink = str(Path(sys.executable).parent / "tourlink")
+    declared = registry.get_source("gov_portal_liaoning_sandbox")
+    portal = start_for(declared, port=0, export_env=False)
+    try:
+        env = os.environ | {ref.removeprefix("env:"): portal.credentials[role] for role, ref in declared.credentials.items()}
+        folder = tmp_path / "registry"
+        folder.mkdir()
+        spec = yaml.safe_load(Path(declared.path).read_text(encoding="utf-8")) | {"base_url": portal.base_url}
+        (folder / f"{declared.name}.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+        args = [declared.name, "--registry", str(folder)]
+        check = subprocess.run([tourlink, "sources", "check", *args], env=env, capture_output=True, text=True, timeout=120)
+        assert check.returncode == 0 and "OK (events: reachable)" in check.stdout, check.stderr
+        assert not (tourlink_home / "warehouse.db").exists()
+
+        synced = subprocess.run([tourlink, "sync", *args, "--json"], env=env, capture_output=True, text=True, timeout=300)
+        summary = json.loads(synced.stdout.strip().splitlines()[-1])
+        assert summary["entities"]["licensing_event"]["loaded"] == len(seed_events()), synced.stderr
+        assert summary["entities"]["travel_agency"] == {"folded": 4}
+
+        env["SANDBOX_GOV_PORTAL_SECRET"] = "wrong-secret-xyz"
+        refused = subprocess.run([tourlink, "sync", *args], env=env, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 3 and "HTTP 401" in refused.stderr
+        assert "wrong-secret-xyz" not in refused.stderr + refused.stdout and "Traceback" not in refused.stderr
+    finally:
+        portal.stop()

@@ -212,3 +212,50 @@ def test_the_registered_sandbox_source_syncs_through_the_registry_dispatch(tourl
     finally:
         sandbox.stop()
     assert result.streams["imported"] == 2 and result.streams["rejected"] == 2 and result.streams["in_progress"] == 1
+
+
+def _cli_registry(declared, base_url: str, tmp_path: Path, **options) -> Path:
+    import yaml
+
+    folder = tmp_path / "registry"
+    folder.mkdir(exist_ok=True)
+    spec = yaml.safe_load(Path(declared.path).read_text(encoding="utf-8")) | {"base_url": base_url}
+    spec["options"] = {**spec.get("options", {}), **options}
+    (folder / f"{declared.name}.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+def test_tourlink_sources_check_and_sync_drive_the_sandbox_drop_from_the_command_line(tourlink_home, tmp_path):
+    """`tourlink sources check` touches nothing; `tourlink sync` imports, archives and rejects; a
+    changed host key fails the command (exit 3) with the reason, before anything is read."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from connectors import registry
+    from connectors.sandbox import start_for
+
+    tourlink = str(Path(sys.executable).parent / "tourlink")
+    declared = registry.get_source("sftp_sandbox")
+    box = start_for(declared, port=0, export_env=False)
+    try:
+        env = os.environ | {ref.removeprefix("env:"): box.credentials[role] for role, ref in declared.credentials.items()}
+        folder = _cli_registry(declared, f"sftp://tourlink@127.0.0.1:{box.port}", tmp_path, settle_seconds=0.2)
+        args = ["--registry", str(folder)]
+        check = subprocess.run([tourlink, "sources", "check", "sftp_sandbox", *args], env=env, capture_output=True, text=True, timeout=120)
+        assert check.returncode == 0 and "sftp_sandbox: OK (inbox: reachable)" in check.stdout, check.stderr
+        assert not (tourlink_home / "warehouse.db").exists() and len(list((box.root / "inbox").rglob("*.*"))) == 5
+
+        synced = subprocess.run([tourlink, "sync", "sftp_sandbox", "--json", *args], env=env, capture_output=True, text=True, timeout=300)
+        summary = json.loads(synced.stdout.strip().splitlines()[-1])
+        assert (summary["streams"]["imported"], summary["streams"]["rejected"]) == (2, 2), synced.stderr
+        assert len(list((box.root / "archive").rglob("*.*"))) == 2
+
+        impostor = generate_key().export_public_key("openssh").decode().split()[:2]
+        env["SANDBOX_SFTP_KNOWN_HOSTS"] = f"[127.0.0.1]:{box.port} {' '.join(impostor)}"
+        refused = subprocess.run([tourlink, "sync", "sftp_sandbox", *args], env=env, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 3 and "NOT the pinned key" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    finally:
+        box.stop()
