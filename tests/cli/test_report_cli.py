@@ -138,6 +138,12 @@ def test_a_steward_waives_an_entry_with_a_reason_and_it_is_kept(bad_upload):
     assert [(e["id"], e["status_reason"]) for e in waived] == [(entry["id"], "游客已退团")]
     again = runner.invoke(app, ["quarantine", "waive", str(entry["id"]), "--reason", "x"])
     assert again.exit_code == 1
+    shown = json.loads(_tourlink("quarantine", "show", str(entry["id"]), "--json"))
+    assert shown["status"] == "waived" and shown["status_reason"] == "游客已退团"
+    assert [(h["status"], h["actor"], h["reason"]) for h in shown["history"]] == [("waived", "steward-sy", "游客已退团")]
+    assert "waived by steward-sy" in _tourlink("quarantine", "show", str(entry["id"]))
+    dalian_steward = runner.invoke(app, ["quarantine", "show", str(entry["id"]), "--region", "2102"])
+    assert dalian_steward.exit_code == 1 and "不属于您管辖的地区" in dalian_steward.output
 
 
 def test_a_workbook_that_is_not_a_correction_template_is_refused(tourlink_home, tmp_path):
@@ -204,6 +210,8 @@ def test_a_group_fixed_and_replayed_lands_in_the_core_tables_and_moves_the_indic
         open_left = conn.execute(sa.text("select count(*) from quarantine where status = 'open'")).scalar()
     engine.dispose()
     assert str(start) == "2026-10-10" and members == 2 and open_left == 0
+    trail = json.loads(_tourlink("quarantine", "show", str(entries[0]["id"]), "--json"))["history"]
+    assert [(h["status"], h["batch_id"]) for h in trail] == [("resolved", result["batch_id"])]
 
 
 def test_the_report_links_the_months_indicator_page_and_the_gx_data_docs(bad_upload, tmp_path):

@@ -72,3 +72,32 @@ def test_the_xlsx_download_holds_only_the_region(web_view, tmp_path):
     wb = openpyxl.load_workbook(tmp_path / "d.xlsx")
     text = " ".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None)
     assert qs.DALIAN in text and qs.SHENYANG_A not in text and qs.DALIAN_ID not in text
+
+
+def test_an_entrys_history_shows_who_waived_it_and_why(web_view):
+    entry = web_view.ids[f"{qs.DALIAN}:4"]
+    with _login(web_view, "dalian") as client:
+        assert client.get(f"/api/entries/{entry}").json()["history"] == []
+        csrf = client.get("/").text.split('name="csrf" value="')[1].split('"')[0]
+        assert client.post(f"/entries/{entry}/waive", data={"reason": "重复报送", "csrf": csrf}).status_code == 303
+        shown = client.get(f"/api/entries/{entry}").json()
+        assert client.get("/api/entries", params={"status": "bogus"}).status_code == 400
+    assert shown["status"] == "waived"
+    assert [(h["status"], h["actor"], h["reason"]) for h in shown["history"]] == [("waived", "dalian", "重复报送")]
+
+
+def test_a_steward_downloads_the_correction_template_of_an_agency_of_their_region_only(web_view, tmp_path):
+    import openpyxl
+
+    with _login(web_view, "dalian") as client:
+        page = client.get("/", params={"agency": qs.DALIAN}).text
+        assert f'href="/agencies/{qs.DALIAN}/fix.xlsx"' in page
+        mine = client.get(f"/agencies/{qs.DALIAN}/fix.xlsx")
+        theirs = client.get(f"/agencies/{qs.SHENYANG_A}/fix.xlsx")
+    assert mine.status_code == 200 and theirs.status_code == 404 and qs.SHENYANG_A not in theirs.text
+    (tmp_path / "fix.xlsx").write_bytes(mine.content)
+    sheet = openpyxl.load_workbook(tmp_path / "fix.xlsx").worksheets[0]
+    header = [c.value for c in sheet[1]]
+    assert header[0] == "错误说明" and header[-3:] == ["隔离编号", "原文件", "原行号"]
+    cells = " ".join(str(c.value) for row in sheet.iter_rows(min_row=2) for c in row if c.value is not None)
+    assert qs.DALIAN_ID in cells  # unmasked: the agency must see what to correct

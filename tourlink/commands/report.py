@@ -126,6 +126,38 @@ def quarantine_list(
     typer.echo(f"{len(entries)} entries", err=True)
 
 
+@quarantine_app.command("show")
+def quarantine_show(
+    entry_id: Annotated[int, typer.Argument(metavar="ID", help="quarantine entry id")],
+    region: RegionOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One entry: its rules (values masked), status and every status change (who, when, why, batch)."""
+    from tourlink.report.failures import STATUSES
+    from tourlink.report.stewardship import EntryError, check_region, history, list_entries
+
+    scope = _scope(region, statuses=STATUSES)
+    try:
+        with _engine().connect() as conn:
+            check_region(conn, entry_id, scope.region)
+            entry = next(e for e in list_entries(conn, scope) if e["id"] == entry_id)
+            entry["history"] = history(conn, entry_id)
+    except EntryError as exc:
+        _fail(f"{exc} ({exc.reason_zh})", code=1)
+    if as_json:
+        typer.echo(json.dumps(entry, ensure_ascii=False, default=str))
+        return
+    typer.echo(f"#{entry['id']} {entry['entity']} {entry['file']}:{entry['row']} {entry['agency_uscc'] or '-'}")
+    for r in entry["rules"]:
+        typer.echo(f"  {r.get('rule')} {r.get('field') or '-'}: {r.get('message') or ''}")
+    typer.echo(f"status: {entry['status']}" + (f" ({entry['status_reason']})" if entry["status_reason"] else ""))
+    typer.echo("  open (quarantined by batch " + str(entry["batch_id"]) + ")")
+    for h in entry["history"]:
+        by = f" by {h['actor']}" if h["actor"] else ""
+        batch = f" batch {h['batch_id']}" if h["batch_id"] else ""
+        typer.echo(f"  {h['at']:%Y-%m-%d %H:%M:%S} UTC {h['status']}{by}{batch}: {h['reason'] or ''}")
+
+
 @quarantine_app.command("export")
 def quarantine_export(
     agency: Annotated[str, typer.Option("--agency", help="the agency's USCC")],

@@ -18,8 +18,10 @@ comes from the session, never from the request.
 from __future__ import annotations
 
 import secrets
+import tempfile
 from datetime import date
 from io import BytesIO
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -30,6 +32,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup, escape
 
 from tourlink.report.failures import Failure, Scope, load_report
+from tourlink.report.fix_template import collect_rows, write_fix_template
 from tourlink.report.html import render_html
 from tourlink.report.stewardship import (
     EntryError,
@@ -37,6 +40,7 @@ from tourlink.report.stewardship import (
     NotOpen,
     OutsideRegion,
     check_region,
+    history,
     list_entries,
     waive,
 )
@@ -140,12 +144,17 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
                 '<input name="reason" required placeholder="豁免原因" size="10"> <button type="submit">豁免</button></form>'
             ).format(id=f.quarantine_id, csrf=csrf, back="/?" + query if query else "/")
 
+        fix = Markup("")
+        if params.get("agency"):
+            fix = Markup('<a id="fix-template" style="color:#fff" href="/agencies/{a}/fix.xlsx">下载该旅行社更正模板</a>').format(
+                a=quote(params["agency"], safe="")
+            )
         banner = Markup(
             '<nav id="steward-bar" style="display:flex;gap:1.5em;align-items:center;background:#17324d;color:#fff;padding:.5em 1em">'
             '<span id="steward">{name}</span><span id="region">{region}</span>'
-            '<a id="download" style="color:#fff" href="/failures.xlsx{q}">下载 xlsx</a>'
+            '<a id="download" style="color:#fff" href="/failures.xlsx{q}">下载 xlsx</a>{fix}'
             '<form method="post" action="/logout" style="margin:0"><button type="submit">退出</button></form></nav>'
-        ).format(name=steward.name, region=steward.region_zh, q=("?" + query) if query else "")
+        ).format(name=steward.name, region=steward.region_zh, q=("?" + query) if query else "", fix=fix)
         page = render_html(report, actions=actions)
         return page.replace("<body>", "<body>" + str(banner), 1)
 
@@ -164,23 +173,51 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
             headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
         )
 
+    @app.get("/agencies/{uscc}/fix.xlsx")
+    def fix_template(uscc: str, current: Current) -> Response:
+        """The agency's open failures as its correction workbook (unmasked: for that agency only);
+        only entries in the steward's region, so another region's agency gets 404, never its rows."""
+        steward, _ = current
+        agency = uscc.strip().upper()
+        with engine.connect() as conn:
+            rows = collect_rows(conn, agency, region=steward.region)
+        if not rows:
+            raise HTTPException(status_code=404, detail="该旅行社在您管辖的地区没有待处理的记录")
+        with tempfile.TemporaryDirectory(prefix="tourlink-fix-") as tmp:
+            target = Path(tmp) / "fix.xlsx"
+            write_fix_template(rows, agency, target)
+            body = target.read_bytes()
+        return Response(
+            body,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(f'更正模板-{agency}.xlsx')}"},
+        )
+
     @app.get("/api/entries")
     def entries(request: Request, current: Current) -> list[dict[str, Any]]:
         steward, _ = current
         status = request.query_params.get("status") or "open"
         params = filters(request)
         scope = scope_of(steward, params)
-        scope = Scope(region=scope.region, day=scope.day, agency=scope.agency, rule=scope.rule, source=scope.source,
-                      statuses=tuple(status.split(",")) if status != "all" else ("open", "resolved", "waived"))
+        try:
+            scope = Scope(region=scope.region, day=scope.day, agency=scope.agency, rule=scope.rule, source=scope.source,
+                          statuses=tuple(status.split(",")) if status != "all" else ("open", "resolved", "waived"))
+        except ValueError:
+            raise HTTPException(status_code=400, detail="状态应为 open、resolved、waived 或 all") from None
         with engine.connect() as conn:
             return list_entries(conn, scope)
 
     @app.get("/api/entries/{entry_id}")
     def entry(entry_id: int, current: Current) -> dict[str, Any]:
+        """One entry of the steward's region with its status history (open → resolved | waived)."""
         steward, _ = current
         with engine.connect() as conn:
             _guard(conn, entry_id, steward)
             found = [e for e in list_entries(conn, Scope(region=steward.region, statuses=("open", "resolved", "waived"))) if e["id"] == entry_id]
+            found[0]["history"] = [
+                {"at": h["at"].isoformat(), "status": h["status"], "actor": h["actor"], "reason": h["reason"], "batch_id": h["batch_id"]}
+                for h in history(conn, entry_id)
+            ]
         return found[0]
 
     @app.post("/entries/{entry_id}/waive")
