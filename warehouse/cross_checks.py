@@ -163,19 +163,40 @@ WHERE COALESCE(g.status, '') <> 'CANCELLED' AND g.group_type = 'OUTBOUND'
     ]
 
 
+# The head's licensing state on the group's start date: the `agency_state_history` version valid
+# that day when the portal feed has built one (a suspension since lifted still counts), else the
+# current `travel_agency` row.
+_STATE_ON_START = """
+state AS (
+  SELECT g.organizer_uscc, g.group_code, g.start_date, g.status AS group_status, g.group_type, u.head_uscc,
+         CASE WHEN hs.uscc IS NOT NULL THEN hs.business_scope ELSE h.business_scope END AS business_scope,
+         CASE WHEN hs.uscc IS NOT NULL THEN hs.outbound_granted_date ELSE h.outbound_granted_date END
+           AS outbound_granted_date,
+         CASE WHEN hs.uscc IS NOT NULL THEN hs.established_date ELSE h.established_date END AS established_date,
+         CASE WHEN hs.uscc IS NOT NULL THEN hs.status ELSE h.status END AS status,
+         CASE WHEN hs.uscc IS NOT NULL THEN hs.status_date ELSE h.status_date END AS status_date,
+         CASE WHEN hs.uscc IS NOT NULL THEN 1 ELSE 0 END AS from_history, h.division_code
+  FROM tour_group g
+  JOIN unit u ON u.uscc = g.organizer_uscc
+  JOIN travel_agency h ON h.uscc = u.head_uscc
+  LEFT JOIN agency_state_history hs ON hs.uscc = u.head_uscc AND hs.valid_from <= g.start_date
+       AND (hs.valid_to IS NULL OR hs.valid_to > g.start_date)
+)"""
+
+
 def _organizer_not_qualified(conn, s: _Scope) -> list[Finding]:
-    sql = f"""WITH {_UNIT}
-SELECT g.organizer_uscc, g.group_code, g.start_date, u.head_uscc,
-       CASE WHEN {_OUTBOUND_SCOPE} THEN 1 ELSE 0 END AS has_scope,
-       h.outbound_granted_date, h.established_date, h.status, h.status_date
-FROM tour_group g
-JOIN unit u ON u.uscc = g.organizer_uscc
-JOIN travel_agency h ON h.uscc = u.head_uscc
-WHERE COALESCE(g.status, '') <> 'CANCELLED' AND g.group_type = 'OUTBOUND'
-  AND (NOT ({_OUTBOUND_SCOPE}) OR h.outbound_granted_date IS NULL OR h.outbound_granted_date > g.start_date
-       OR h.established_date > g.start_date
-       OR (h.status IN ('SUSPENDED', 'CANCELLED', 'REVOKED') AND h.status_date IS NOT NULL
-           AND h.status_date <= g.start_date)){s.groups}"""
+    scope = _OUTBOUND_SCOPE.replace("h.", "st.")
+    groups = s.groups.replace("g.", "st.").replace("h.", "st.")
+    sql = f"""WITH {_UNIT},{_STATE_ON_START}
+SELECT st.organizer_uscc, st.group_code, st.start_date, st.head_uscc,
+       CASE WHEN {scope} THEN 1 ELSE 0 END AS has_scope,
+       st.outbound_granted_date, st.established_date, st.status, st.status_date
+FROM state st
+WHERE COALESCE(st.group_status, '') <> 'CANCELLED' AND st.group_type = 'OUTBOUND'
+  AND (NOT ({scope}) OR st.outbound_granted_date IS NULL OR st.outbound_granted_date > st.start_date
+       OR st.established_date > st.start_date
+       OR (st.status IN ('SUSPENDED', 'CANCELLED', 'REVOKED')
+           AND (st.from_history = 1 OR (st.status_date IS NOT NULL AND st.status_date <= st.start_date)))){groups}"""
     out = []
     rows = conn.execute(
         s.text(sql, start_date=sa.Date, outbound_granted_date=sa.Date, established_date=sa.Date, status_date=sa.Date),
@@ -189,7 +210,8 @@ WHERE COALESCE(g.status, '') <> 'CANCELLED' AND g.group_type = 'OUTBOUND'
         elif r.established_date and r.established_date > r.start_date:
             reason, msg = "NOT_YET_ESTABLISHED", f"组团社设立日期{r.established_date}晚于出发日期"
         else:
-            reason, msg = r.status, f"组团社于{r.status_date}{_STATUS_NAMES[r.status]}，出发日期时不具备资格"
+            since = f"于{r.status_date}" if r.status_date else ""
+            reason, msg = r.status, f"组团社{since}{_STATUS_NAMES[r.status]}，出发日期时不具备资格"
         out.append(_group_finding("ORGANIZER_NOT_QUALIFIED", r, msg, {"reason": reason}, "organizer_uscc"))
     return out
 

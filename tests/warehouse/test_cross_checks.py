@@ -143,3 +143,38 @@ def test_stored_findings_replace_the_months_previous_cross_check_findings(wh):
     with wh.engine.connect() as conn:
         stored = conn.execute(sa.select(finding.c.month, finding.c.rule, finding.c.natural_key)).all()
     assert [(m, r, json.loads(k)["group_code"]) for m, r, k in stored] == [("2026-04", "MEMBER_COUNT", "G-APRIL")]
+
+
+def test_organizer_qualification_is_judged_by_the_licensing_history_on_the_start_date(wh):
+    """A suspension since lifted still disqualifies the groups that started during it; a grant the
+    history dates after the start disqualifies even though the agency is qualified today."""
+    from warehouse import tables
+
+    wh.agency("RESUMED", status="ACTIVE", status_date=date(2026, 3, 20))
+    wh.agency("GRANTED_IN_MARCH", granted=date(2026, 3, 15))
+    wh.agency("NO_HISTORY")
+    base = dict(unit_type="HEAD", division_code="210102", business_scope="DOMESTIC|INBOUND|OUTBOUND",
+                outbound_granted_date=date(2020, 1, 1), established_date=date(2010, 1, 1), status_date=None)
+    versions = [
+        dict(base, uscc="RESUMED", valid_from=date(2010, 1, 1), valid_to=date(2026, 3, 5), status="ACTIVE"),
+        dict(base, uscc="RESUMED", valid_from=date(2026, 3, 5), valid_to=date(2026, 3, 20), status="SUSPENDED",
+             status_date=date(2026, 3, 5)),
+        dict(base, uscc="RESUMED", valid_from=date(2026, 3, 20), valid_to=None, status="ACTIVE",
+             status_date=date(2026, 3, 20)),
+        dict(base, uscc="GRANTED_IN_MARCH", valid_from=date(2010, 1, 1), valid_to=date(2026, 3, 15), status="ACTIVE",
+             business_scope="DOMESTIC|INBOUND", outbound_granted_date=None),
+        dict(base, uscc="GRANTED_IN_MARCH", valid_from=date(2026, 3, 15), valid_to=None, status="ACTIVE",
+             outbound_granted_date=date(2026, 3, 15)),
+    ]
+    with wh.engine.begin() as conn:
+        conn.execute(sa.insert(tables.agency_state_history), versions)
+    wh.group("RESUMED", "DURING_SUSPENSION", start=date(2026, 3, 10))
+    wh.group("RESUMED", "AFTER_RESUMPTION", start=date(2026, 3, 25))
+    wh.group("RESUMED", "BEFORE_SUSPENSION", start=date(2026, 3, 2))
+    wh.group("GRANTED_IN_MARCH", "BEFORE_GRANT", start=date(2026, 3, 10))
+    wh.group("GRANTED_IN_MARCH", "AFTER_GRANT", start=date(2026, 3, 16))
+    wh.group("NO_HISTORY", "PLAIN", start=date(2026, 3, 10))
+    found = rules(cross_checks(wh.engine, "2026-03"), "ORGANIZER_NOT_QUALIFIED")
+    assert {k: f.detail["reason"] for k, f in found.items()} == {
+        "DURING_SUSPENSION": "SUSPENDED", "BEFORE_GRANT": "NO_OUTBOUND_SCOPE"}
+    assert "2026-03-05" in found["DURING_SUSPENSION"].message
