@@ -59,3 +59,16 @@ def test_a_regions_workbook_never_mentions_another_region(sample_engine, tmp_pat
     for other in (qs.SHENYANG_A, qs.SHENYANG_B, qs.HEBEI, qs.UNREGISTERED, "沈阳", "太行"):
         assert other not in everything
     assert files.xlsx.name == "failures-2102-2026-03-05.xlsx"
+
+
+def test_the_summary_trend_has_a_line_per_agency_that_adds_up_to_the_total(sample_engine, tmp_path):
+    files = publish_report(sample_engine, Scope(region="2101"), tmp_path, now=NOW)
+    ws = openpyxl.load_workbook(files.xlsx)["汇总"]
+    rows = {str(r[0].value): [c.value for c in r[1:15]] for r in ws.iter_rows() if r[0].value is not None}
+    total = rows["合计"]
+    ours = (qs.SHENYANG_A, qs.SHENYANG_B, qs.UNREGISTERED)  # the unregistered one: by the entry's own division
+    agencies = [v for k, v in rows.items() if k.endswith(tuple(f"（{a}）" for a in ours))]
+    assert len(agencies) == 3 and sum(total) > 0
+    assert f"（未登记旅行社）（{qs.UNREGISTERED}）" in rows
+    assert [sum(day) for day in zip(*agencies, strict=True)] == total
+    assert not any(qs.DALIAN in k for k in rows)  # another city's agency has no line, even in the trend

@@ -14,7 +14,7 @@ from pathlib import Path
 import xlsxwriter
 
 from tourlink.masking import escape_formula
-from tourlink.report.failures import Failure, FailureReport, rule_text
+from tourlink.report.failures import UNKNOWN_AGENCY_ZH, Failure, FailureReport, rule_text
 
 COLUMNS = [
     ("旅行社名称", 24, lambda f: f.agency_name),
@@ -115,10 +115,12 @@ def write_workbook(report: FailureReport, target: str | Path | BytesIO) -> None:
     r += 2
     _write(ws, r, 0, f"近{len(report.trend_days)}日趋势（每日新增隔离记录）", title_fmt)
     r += 1
-    _write(ws, r, 0, "规则 / 日期", header_fmt)
+    _write(ws, r, 0, "规则、旅行社 / 日期", header_fmt)
     for c, d in enumerate(report.trend_days, start=1):
         _write(ws, r, c, d, header_fmt)
+    names = {c.key: c.label for c in report.by_agency}
     rows = [("合计", report.trend_total)] + [(rule_text(k).name_zh + f"（{k}）", v) for k, v in report.trend_by_rule.items()]
+    rows += [(f"{names.get(k) or UNKNOWN_AGENCY_ZH}（{k or '-'}）", v) for k, v in report.trend_by_agency.items()]
     for label, counts in rows:
         r += 1
         _write(ws, r, 0, label)
