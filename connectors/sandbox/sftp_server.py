@@ -10,10 +10,13 @@ instance unless given; `known_hosts_entry` is the line a client pins.
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +58,10 @@ class SftpSandbox:
         """Without `root`, serves a fresh temporary tree seeded with a demo agency's uploads; without
         `client_keys`, generates a client key and writes it beside the tree (see `credentials`)."""
         self.credentials: dict[str, str] = {}  # for `sandbox.start_for`: private_key path, known_hosts line
+        self._owned_tree: Path | None = None  # a temporary tree this sandbox made: removed on stop
         if root is None:
-            root = Path(tempfile.mkdtemp(prefix="tourlink-sftp-")) / "root"
+            self._owned_tree = Path(tempfile.mkdtemp(prefix="tourlink-sftp-"))
+            root = self._owned_tree / "root"
             seed_inbox(root, _demo_agency(101), other_agency=_demo_agency(102))
         if client_keys is None:
             client = generate_key()
@@ -174,6 +179,8 @@ class SftpSandbox:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=30)
         self._loop.close()
+        if self._owned_tree is not None:
+            shutil.rmtree(self._owned_tree, ignore_errors=True)
 
     def __enter__(self) -> SftpSandbox:
         return self.start()
@@ -238,3 +245,44 @@ def seed_inbox(root: Path, agency: str, *, other_agency: str | None = None) -> d
         files["foreign"] = folder / "代报团队.csv"
         write_template_csv(files["foreign"], ROSTER_HEADERS, roster_rows(other_agency, "GN2610009", seed=9), encoding="gbk")
     return files
+
+
+@contextmanager
+def _credentials_in_env(source: Any, box: Any) -> Iterator[None]:
+    """The sandbox's own credentials in the env vars the registry file names, for this sync only
+    (a later sandbox has new keys: a stale value left behind would be pinned wrongly)."""
+    names = {ref.removeprefix("env:"): box.credentials[role] for role, ref in source.credentials.items()
+             if ref.startswith("env:") and role in box.credentials}
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(names)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def sync_sandbox_drop(warehouse: Any = None) -> list[Any]:
+    """The demo's SFTP step: for each sandbox `sftp-drop` source of the registry, start the seeded
+    server on a free port, run one `tourlink sync` of it (imports, archives, rejects), stop it.
+    Returns one `SyncResult` per source."""
+    import dataclasses
+
+    from connectors.registry import load_sources, sync
+    from connectors.sandbox import start_for
+
+    results = []
+    for source in load_sources().values():
+        if source.dialect != "sftp-drop" or "sandbox" not in source.tags:
+            continue
+        box = start_for(source, port=0, export_env=False)
+        try:
+            local = dataclasses.replace(source, base_url=f"sftp://{box.username}@127.0.0.1:{box.port}")
+            with _credentials_in_env(source, box):
+                results.append(sync(local, warehouse=warehouse))
+        finally:
+            box.stop()
+    return results

@@ -259,3 +259,29 @@ def test_tourlink_sources_check_and_sync_drive_the_sandbox_drop_from_the_command
         assert "Traceback" not in refused.stderr
     finally:
         box.stop()
+
+
+def test_the_demo_syncs_the_sandbox_portal_then_the_sandbox_drop_into_one_warehouse(tourlink_home, monkeypatch):
+    """What `make demo` runs for issue 6: the licensing feed first (so the uploading agency exists and is
+    folded), then the drop; the imported groups belong to that agency, its foreign and broken files are
+    rejected; the sandboxes' keys never stay behind in the environment."""
+    import os
+
+    from connectors.sandbox.gov_portal_server import sync_sandbox_portal
+    from connectors.sandbox.sftp_server import sync_sandbox_drop
+    from warehouse.load import Warehouse
+
+    for name in ("SANDBOX_SFTP_PRIVATE_KEY", "SANDBOX_SFTP_KNOWN_HOSTS", "SANDBOX_GOV_PORTAL_KEY", "SANDBOX_GOV_PORTAL_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    wh = Warehouse()
+    (portal,) = sync_sandbox_portal(warehouse=wh)
+    (drop,) = sync_sandbox_drop(warehouse=wh)
+    assert portal.entities["travel_agency"] == {"folded": 4}
+    assert (drop.streams["imported"], drop.streams["rejected"], drop.streams["in_progress"]) == (2, 2, 1)
+    assert "SANDBOX_SFTP_KNOWN_HOSTS" not in os.environ and "SANDBOX_GOV_PORTAL_SECRET" not in os.environ
+    with wh.engine.connect() as conn:
+        groups = tables.entity_tables["tour_group"]
+        agencies = tables.entity_tables["travel_agency"]
+        organisers = conn.execute(sa.select(groups.c.organizer_uscc).distinct()).scalars().all()
+        name = conn.execute(sa.select(agencies.c.name).where(agencies.c.uscc == AGENCY)).scalar_one()
+    assert organisers == [AGENCY] and name == "辽宁远航国际旅行社有限公司"
