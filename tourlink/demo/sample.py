@@ -27,8 +27,14 @@ PINYIN = {"王": "WANG", "李": "LI", "张": "ZHANG", "刘": "LIU", "陈": "CHEN
 
 # (division code, city label) of the agencies' head offices
 CITIES = [
-    ("210102", "沈阳"), ("210103", "沈阳"), ("210202", "大连"), ("210204", "大连"), ("210302", "鞍山"),
-    ("110101", "北京"), ("310101", "上海"), ("510104", "成都"),
+    ("210102", "沈阳"),
+    ("210103", "沈阳"),
+    ("210202", "大连"),
+    ("210204", "大连"),
+    ("210302", "鞍山"),
+    ("110101", "北京"),
+    ("310101", "上海"),
+    ("510104", "成都"),
 ]
 COUNTRIES = [("日本", "JPN"), ("韩国", "KOR"), ("泰国", "THA"), ("新加坡", "SGP"), ("法国", "FRA"), ("意大利", "ITA")]
 PORTS = ["沈阳桃仙机场", "大连周水子机场", "北京首都机场", "上海浦东机场", "成都天府机场"]
@@ -92,12 +98,29 @@ def _agencies(rng: random.Random) -> list[Agency]:
         outbound = i % 3 != 2
         prov = {"21": "LN", "11": "BJ", "31": "SH", "51": "SC"}[division[:2]]
         licence = f"L-{prov}-CJ{10000 + i:05d}" if outbound else f"L-{prov}{10000 + i:05d}"
-        agency = Agency(uscc_code, f"{city}{['远航', '神州', '海之韵', '金桥', '锦程', '华夏', '东方', '天府'][i]}{names[i % 4]}", division, outbound=outbound, licence=licence)
+        agency = Agency(
+            uscc_code,
+            f"{city}{['远航', '神州', '海之韵', '金桥', '锦程', '华夏', '东方', '天府'][i]}{names[i % 4]}",
+            division,
+            outbound=outbound,
+            licence=licence,
+        )
         agency.guides = [f"D-{2100 + i:04d}-{rng.randrange(100000, 999999):06d}" for _ in range(3)]
         agencies.append(agency)
     head = agencies[0]
-    agencies.append(Agency(make_uscc(rng, "210202"), head.name.replace("有限公司", "大连分社"), "210202", "BRANCH", head.uscc, outbound=False))
-    agencies.append(Agency(make_uscc(rng, "210103"), head.name.replace("有限公司", "北站门市部"), "210103", "OUTLET", head.uscc))
+    agencies.append(
+        Agency(
+            make_uscc(rng, "210202"),
+            head.name.replace("有限公司", "大连分社"),
+            "210202",
+            "BRANCH",
+            head.uscc,
+            outbound=False,
+        )
+    )
+    agencies.append(
+        Agency(make_uscc(rng, "210103"), head.name.replace("有限公司", "北站门市部"), "210103", "OUTLET", head.uscc)
+    )
     return agencies
 
 
@@ -106,16 +129,49 @@ def _agency_rows(agencies: list[Agency], month_start: date) -> list[list]:
     for a in agencies:
         scope = "国内旅游、入境旅游" + ("、出境旅游" if a.outbound else "")
         granted = (month_start - timedelta(days=900)).isoformat() if a.outbound else ""
-        rows.append([
-            a.uscc, a.name, {"HEAD": "总社", "BRANCH": "分社", "OUTLET": "服务网点"}[a.unit_type], a.parent or "",
-            a.licence if a.unit_type == "HEAD" else "", a.division, scope, granted, "2015-03-01", "正常", "",
-            "张三", "辽宁省沈阳市和平区中山路1号", "024-23456789", "200000.00", "2027-06-30",
-            f"{month_start - timedelta(days=40)} 09:00:00",
-        ])
+        rows.append(
+            [
+                a.uscc,
+                a.name,
+                {"HEAD": "总社", "BRANCH": "分社", "OUTLET": "服务网点"}[a.unit_type],
+                a.parent or "",
+                a.licence if a.unit_type == "HEAD" else "",
+                a.division,
+                scope,
+                granted,
+                "2015-03-01",
+                "正常",
+                "",
+                "张三",
+                "辽宁省沈阳市和平区中山路1号",
+                "024-23456789",
+                "200000.00",
+                "2027-06-30",
+                f"{month_start - timedelta(days=40)} 09:00:00",
+            ]
+        )
     return rows
 
 
-def write_sample(out_dir: Path, *, month: str = "2026-10", seed: int = 20261001) -> Sample:
+def erp_vendor_agencies(regions: list[str]) -> list[Agency]:
+    """The agencies whose groups the sandbox ERPs serve (same seed as the sandboxes): registered
+    outbound agencies, so their filings count in the indicators like any agency's."""
+    from connectors.sandbox.seed import REGIONS, seed
+
+    agencies = []
+    for region in dict.fromkeys(regions):
+        division = REGIONS.get(region, (region[:2] + "0101", ""))[0]
+        prov = f"P{region[:2]}"
+        for i, a in enumerate(seed(region).agencies):
+            agencies.append(
+                Agency(a["uscc"], a["name"], division, outbound=True, licence=f"L-{prov}-CJ{20000 + i:05d}")
+            )
+    return agencies
+
+
+def write_sample(
+    out_dir: Path, *, month: str = "2026-10", seed: int = 20261001, erp_regions: list[str] | None = None
+) -> Sample:
     """Write the month's upload files into `out_dir` and say what they hold."""
     rng = random.Random(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -124,15 +180,32 @@ def write_sample(out_dir: Path, *, month: str = "2026-10", seed: int = 20261001)
     sample = Sample(month=month, agencies=agencies, files=[])
 
     path = out_dir / "旅行社信息导入模板.xlsx"
-    write_template_xlsx(path, _headers("travel_agency"), _agency_rows(agencies, month_start), title="旅行社信息导入模板（2026年10月）")
+    write_template_xlsx(
+        path, _headers("travel_agency"), _agency_rows(agencies, month_start), title="旅行社信息导入模板（2026年10月）"
+    )
     sample.files.append(path)
+    if erp_regions:
+        path = out_dir / "旅行社信息导入模板_ERP接入社.xlsx"
+        vendors = erp_vendor_agencies(erp_regions)
+        write_template_xlsx(path, _headers("travel_agency"), _agency_rows(vendors, month_start), title="ERP接入旅行社")
+        sample.files.append(path)
 
     guide_rows = []
     for a in agencies:
         for card in a.guides:
             p = _person(rng, month_start)
-            guide_rows.append([card, p["name"], make_ric(rng, a.division, p["birth"], p["gender"]), "男" if p["gender"] == "M" else "女",
-                               f"13{rng.randrange(100000000, 999999999)}", "2028-12-31", a.uscc if a.outbound else "", f"{month_start} 08:00:00"])
+            guide_rows.append(
+                [
+                    card,
+                    p["name"],
+                    make_ric(rng, a.division, p["birth"], p["gender"]),
+                    "男" if p["gender"] == "M" else "女",
+                    f"13{rng.randrange(100000000, 999999999)}",
+                    "2028-12-31",
+                    a.uscc if a.outbound else "",
+                    f"{month_start} 08:00:00",
+                ]
+            )
     path = out_dir / "导游信息导入模板.csv"
     write_template_csv(path, _headers("guide"), guide_rows, encoding="gbk")
     sample.files.append(path)
@@ -154,12 +227,43 @@ def write_sample(out_dir: Path, *, month: str = "2026-10", seed: int = 20261001)
         roster, contracts = _groups_of(rng, a, agencies, month_start, sample)
         if not roster:
             continue
-        roster_headers = [*_group_headers(), "序号", "姓名", "姓名拼音", "性别", "出生日期", "证件类型", "证件号码", "国籍", "手机号码", "常住省份", "领队证号"]
+        roster_headers = [
+            *_group_headers(),
+            "序号",
+            "姓名",
+            "姓名拼音",
+            "性别",
+            "出生日期",
+            "证件类型",
+            "证件号码",
+            "国籍",
+            "手机号码",
+            "常住省份",
+            "领队证号",
+        ]
         path = out_dir / f"团队名单_{a.uscc}.xlsx"
-        write_template_xlsx(path, roster_headers, roster, title=f"{a.name} 团队名单（{month}）", notes="注：每位游客一行，团队信息每行重复填写。",
-                            total_row=True, merge_columns=("团号",), numeric_columns=_numeric_columns_for(a, agencies))
+        write_template_xlsx(
+            path,
+            roster_headers,
+            roster,
+            title=f"{a.name} 团队名单（{month}）",
+            notes="注：每位游客一行，团队信息每行重复填写。",
+            total_row=True,
+            merge_columns=("团号",),
+            numeric_columns=_numeric_columns_for(a, agencies),
+        )
         sample.files.append(path)
-        contract_headers = [*_headers("e_contract"), "序号", "姓名", "性别", "出生日期", "证件类型", "证件号码", "国籍", "手机号码"]
+        contract_headers = [
+            *_headers("e_contract"),
+            "序号",
+            "姓名",
+            "性别",
+            "出生日期",
+            "证件类型",
+            "证件号码",
+            "国籍",
+            "手机号码",
+        ]
         contract_headers.remove("更新时间")
         path = out_dir / f"电子合同_{a.uscc}.xlsx"
         write_template_xlsx(path, contract_headers, contracts, title=f"{a.name} 电子合同")
@@ -181,8 +285,22 @@ def write_sample(out_dir: Path, *, month: str = "2026-10", seed: int = 20261001)
 
 
 def _group_headers() -> list[str]:
-    return ["团号", "团队类型", "组团社统一社会信用代码", "地接社统一社会信用代码", "线路名称", "出发日期", "返回日期",
-            "目的地", "出境口岸", "入境口岸", "客源地", "游客人数", "团队状态", "报送时间"]
+    return [
+        "团号",
+        "团队类型",
+        "组团社统一社会信用代码",
+        "地接社统一社会信用代码",
+        "线路名称",
+        "出发日期",
+        "返回日期",
+        "目的地",
+        "出境口岸",
+        "入境口岸",
+        "客源地",
+        "游客人数",
+        "团队状态",
+        "报送时间",
+    ]
 
 
 def _numeric_columns_for(agency: Agency, agencies: list[Agency]) -> tuple[str, ...]:
@@ -190,7 +308,9 @@ def _numeric_columns_for(agency: Agency, agencies: list[Agency]) -> tuple[str, .
     return ("证件号码",) if agency is agencies[1] else ()
 
 
-def _groups_of(rng: random.Random, a: Agency, agencies: list[Agency], month_start: date, sample: Sample) -> tuple[list, list]:
+def _groups_of(
+    rng: random.Random, a: Agency, agencies: list[Agency], month_start: date, sample: Sample
+) -> tuple[list, list]:
     roster: list[list] = []
     contracts: list[list] = []
     liaoning = [x for x in agencies if x.division.startswith("21") and x.unit_type == "HEAD"]
@@ -200,29 +320,78 @@ def _groups_of(rng: random.Random, a: Agency, agencies: list[Agency], month_star
         end = start + timedelta(days=rng.randrange(2, 8))
         code = f"{'CJ' if outbound else 'GN'}{month_start:%y%m}{g + 1:03d}"
         members = [_person(rng, month_start) for _ in range(rng.randrange(4, 16))]
-        submitted = datetime.combine(start - timedelta(days=rng.randrange(1, 10)), datetime.min.time()) + timedelta(hours=rng.randrange(8, 20))
+        submitted = datetime.combine(start - timedelta(days=rng.randrange(1, 10)), datetime.min.time()) + timedelta(
+            hours=rng.randrange(8, 20)
+        )
         receiving = rng.choice(liaoning).uscc if not outbound else ""
         dests = "、".join(c for c, _ in rng.sample(COUNTRIES, 2)) if outbound else "辽宁省"
         leader = a.guides[0] if outbound else ""
         status = "已提交" if rng.random() < 0.9 else "已取消"
-        group_cols = [code, "出境" if outbound else "国内", a.uscc, receiving, f"{'日韩' if outbound else '辽东'}{end.day - start.day + 1}日游",
-                      start.isoformat(), end.isoformat(), dests, rng.choice(PORTS) if outbound else "", "", rng.choice(PROVINCES),
-                      len(members), status, submitted.strftime("%Y-%m-%d %H:%M:%S")]
+        group_cols = [
+            code,
+            "出境" if outbound else "国内",
+            a.uscc,
+            receiving,
+            f"{'日韩' if outbound else '辽东'}{end.day - start.day + 1}日游",
+            start.isoformat(),
+            end.isoformat(),
+            dests,
+            rng.choice(PORTS) if outbound else "",
+            "",
+            rng.choice(PROVINCES),
+            len(members),
+            status,
+            submitted.strftime("%Y-%m-%d %H:%M:%S"),
+        ]
         sample.groups += 1
         contract_code = f"HT{a.uscc[-6:]}{month_start:%y%m}{g + 1:03d}"
         signed = submitted + timedelta(hours=2)
-        contract_cols = [contract_code, a.uscc, "出境" if outbound else "境内", code, start.isoformat(), end.isoformat(), len(members),
-                         f"{len(members) * rng.randrange(2000, 9000)}.00", "已签署", submitted.strftime("%Y-%m-%d %H:%M:%S"),
-                         signed.strftime("%Y-%m-%d %H:%M:%S")]
+        contract_cols = [
+            contract_code,
+            a.uscc,
+            "出境" if outbound else "境内",
+            code,
+            start.isoformat(),
+            end.isoformat(),
+            len(members),
+            f"{len(members) * rng.randrange(2000, 9000)}.00",
+            "已签署",
+            submitted.strftime("%Y-%m-%d %H:%M:%S"),
+            signed.strftime("%Y-%m-%d %H:%M:%S"),
+        ]
         sample.contracts += 1
         for seq, p in enumerate(members, start=1):
             home = rng.choice(CITIES)[0]
             id_no = make_ric(rng, home, p["birth"], p["gender"])
             doc_type, doc_no = ("护照", f"E{rng.randrange(10000000, 99999999)}") if outbound else ("身份证", id_no)
-            row = [*group_cols, seq, p["name"], p["pinyin"] if outbound else "", "男" if p["gender"] == "M" else "女",
-                   p["birth"].isoformat(), doc_type, doc_no, "中国", f"1{rng.choice('3589')}{rng.randrange(100000000, 999999999)}", home[:2], leader]
+            row = [
+                *group_cols,
+                seq,
+                p["name"],
+                p["pinyin"] if outbound else "",
+                "男" if p["gender"] == "M" else "女",
+                p["birth"].isoformat(),
+                doc_type,
+                doc_no,
+                "中国",
+                f"1{rng.choice('3589')}{rng.randrange(100000000, 999999999)}",
+                home[:2],
+                leader,
+            ]
             roster.append(row)
-            contracts.append([*contract_cols, seq, p["name"], "男" if p["gender"] == "M" else "女", p["birth"].isoformat(), "身份证", id_no, "CHN", ""])
+            contracts.append(
+                [
+                    *contract_cols,
+                    seq,
+                    p["name"],
+                    "男" if p["gender"] == "M" else "女",
+                    p["birth"].isoformat(),
+                    "身份证",
+                    id_no,
+                    "CHN",
+                    "",
+                ]
+            )
             sample.members += 1
     _spoil(rng, a, roster, sample)
     return roster, contracts
