@@ -67,6 +67,7 @@ _WHEN = re.compile(r"^\s*(?P<column>.+?)\s+not\s+null\s*$", re.IGNORECASE)
 SAMPLE_ROWS = 20_000
 DISTINCT_RATIO = 4  # compute per distinct value when values repeat at least this often on average
 _HIDDEN = "__"  # prefix of the engine's working columns (ROW too)
+PAGE_FILE = "__file"  # optional per-row raw input name, overriding SourceFrame.file
 
 
 class NoMappingFound(LookupError):
@@ -353,7 +354,9 @@ def _resolve(path: str, data_schema: pl.Schema, columns: dict[str, str]) -> _Sou
 
 def _as_text(src: _Source, list_field: bool) -> pl.Expr:
     """The value as received, as text (nested values as JSON text, lists `|`-joined for list fields)."""
-    if isinstance(src.dtype, pl.List | pl.Array) and list_field:
+    if isinstance(src.dtype, pl.List | pl.Array) and list_field and not src.dtype.inner.is_nested():
+        # A list of scalars: its items `|`-joined. Nested items (lists of lists, of records) cannot be
+        # list items of a canonical field: they fall through to JSON text and fail as CODE_LIST/TYPE.
         return src.expr.list.eval(pl.element().cast(pl.String)).list.join("|")
     if isinstance(src.dtype, pl.Struct | pl.List | pl.Array):
         return pl.struct(src.expr.alias("v")).struct.json_encode().str.strip_prefix('{"v":').str.strip_suffix("}")
@@ -554,7 +557,8 @@ def _apply_entity(mapping: Mapping, rule: EntityRule, data: pl.DataFrame, column
     visible = [c for c in data_schema if not c.startswith(_HIDDEN)]
     row = pl.col(ROW).cast(pl.Int64) if ROW in data_schema else pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
     base = [
-        pl.lit(file, pl.String).alias(FILE),
+        # a frame of several API pages names each row's page in `__file` (see connectors/erp.py)
+        (pl.col(PAGE_FILE).cast(pl.String) if PAGE_FILE in data_schema else pl.lit(file, pl.String)).alias(FILE),
         row.alias(ROW_NO),
         pl.struct(visible).struct.json_encode().alias(RAW) if visible else pl.lit("{}").alias(RAW),
     ]

@@ -287,3 +287,24 @@ def test_repeated_and_unique_values_map_the_same(received_at):
     assert out["group_type"].to_list() == ["OUTBOUND", "DOMESTIC", "INBOUND", None] * 50
     assert out["destinations"].to_list() == [["日本、韩国", "USA"]] * 200
     assert out["_issues"].list.len().to_list() == [0, 0, 0, 1] * 50
+
+
+def test_json_lists_fill_list_fields_and_nested_items_are_rejected_not_a_crash(received_at):
+    """JSON Lines and Parquet carry lists natively: scalar items join like `|` text; items that are
+    themselves lists or records cannot be list items (they used to crash `list.eval` casting)."""
+    from validators import validate
+
+    scalar = _map("canonical:tour_group", {"destinations": [["日本", "KR"], ["JPN", None], []]}, received_at)
+    assert scalar["tour_group"]["destinations"].to_list() == [["JPN", "KOR"], ["JPN"], None]
+
+    nested = _map("canonical:tour_group", {"destinations": [[["JPN"]]], "group_type": ["OUTBOUND"]}, received_at)
+    assert nested["tour_group"]["destinations"].to_list() == [['[["JPN"]]']]  # kept as received, as JSON text
+    checked = validate("tour_group", nested["tour_group"], today=date(2026, 4, 1))
+    assert ("CODE_LIST", "destinations") in {(i["rule"], i["field"]) for i in _issues(checked)}
+
+    records = _map("canonical:travel_agency", {"business_scope": [[{"code": "OUTBOUND"}]]}, received_at)
+    agency = records["travel_agency"]
+    assert [(i["rule"], i["value"]) for i in _issues(agency)] == [("CODE_LIST", '[{"code":"OUTBOUND"}]')]
+    assert agency["business_scope"].to_list() == [None]
+    labels = _map("canonical:travel_agency", {"business_scope": [["出境", "国内", "出境"]]}, received_at)
+    assert labels["travel_agency"]["business_scope"].to_list() == [["DOMESTIC", "OUTBOUND"]]
