@@ -111,7 +111,7 @@ def demo_command(
     month: str = typer.Option("2026-10", "--month", help="Month of the sample data (YYYY-MM)."),
     fresh: bool = typer.Option(True, "--fresh/--keep", help="Start from an empty embedded warehouse."),
 ) -> None:
-    """The main job on bundled sandbox data: nightly sync, indicators, failure report."""
+    """The main job on bundled sandbox data, through Airflow: nightly sync of every sandbox source, the monthly DAG, indicators, failure reports."""
     from tourlink.demo.job import run_demo
 
     run_demo(month=month, fresh=fresh)
