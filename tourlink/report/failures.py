@@ -211,7 +211,7 @@ def _scoped(scope: Scope, *, with_day: bool = True, with_status: bool = True) ->
     stmt = sa.select(
         q.c.id, q.c.batch_id, q.c.source, q.c.file, q.c.row, q.c.entity, q.c.agency_uscc,
         _region_column().label("division_code"), q.c.rules, q.c.status, q.c.status_reason, q.c.created_at,
-        ta.c.name.label("agency_name"),
+        ta.c.name.label("agency_name"), q.c.natural_key,
     ).select_from(q.outerjoin(ta, ta.c.uscc == q.c.agency_uscc))
     if scope.region:
         stmt = stmt.where(_region_column().like(scope.region + "%"))

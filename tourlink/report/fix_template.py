@@ -29,6 +29,7 @@ import xlsxwriter
 from tourlink import schema
 from tourlink.masking import escape_formula, mask_text, unescape_formula
 from tourlink.report.failures import Scope, _scoped, failures_of
+from warehouse import tables as t
 
 EXPLAIN = "错误说明"
 IDS = "隔离编号"
@@ -91,8 +92,14 @@ def _header_key(header: str) -> str:
 def collect_rows(conn: sa.Connection, agency: str, *, region: str | None = None) -> list[TemplateRow]:
     """The agency's open entries, one `TemplateRow` per source row (file, row, raw)."""
     rows: dict[tuple, TemplateRow] = {}
-    for entry in conn.execute(_scoped(Scope(region=region, agency=agency, statuses=("open",)))):
-        raw = _raw(conn.execute(sa.text("select raw from quarantine where id = :i"), {"i": entry.id}).scalar() or "{}")
+    entries = conn.execute(_scoped(Scope(region=region, agency=agency, statuses=("open",)))).all()
+    q = t.quarantine
+    raws: dict[int, str] = {}
+    ids = [int(e.id) for e in entries]
+    for start in range(0, len(ids), 1000):  # one query per thousand entries, not one per entry
+        raws.update(conn.execute(sa.select(q.c.id, q.c.raw).where(q.c.id.in_(ids[start : start + 1000]))).tuples().all())
+    for entry in entries:
+        raw = _raw(raws.get(int(entry.id)) or "{}")
         key = (entry.file, entry.row, json.dumps(raw, sort_keys=True, ensure_ascii=False))
         tr = rows.setdefault(key, TemplateRow(entry.file, entry.row, raw))
         tr.ids.append(int(entry.id))

@@ -67,7 +67,7 @@ def list_entries(conn: sa.Connection, scope: Scope, *, masked: bool = True) -> l
                 "file": row.file,
                 "row": row.row,
                 "entity": row.entity,
-                "key": _key(conn, row.id),
+                "key": _key(row.natural_key),
                 "agency_uscc": row.agency_uscc,
                 "division_code": row.division_code,
                 "rules": rules,
@@ -78,8 +78,7 @@ def list_entries(conn: sa.Connection, scope: Scope, *, masked: bool = True) -> l
     return out
 
 
-def _key(conn: sa.Connection, quarantine_id: int) -> Any:
-    text = conn.execute(sa.select(t.quarantine.c.natural_key).where(t.quarantine.c.id == quarantine_id)).scalar()
+def _key(text: str | None) -> Any:
     try:
         return json.loads(text) if text else None
     except ValueError:
