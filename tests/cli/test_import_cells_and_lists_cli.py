@@ -180,3 +180,23 @@ def test_list_and_set_fields_of_canonical_csv_validate_and_load_and_reload_uncha
     assert again["entities"]["tour_group"] == {"read": 5, "loaded": 0, "quarantined": 2, "unchanged": 3}
     assert again["entities"]["travel_agency"]["unchanged"] == 2
     assert query(tourlink_home, "select count(*) from quarantine where status = 'open'") == [(2,)]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        ("--entity", "tour_groups", "未知实体"),
+        ("--mapping", "no_such_template", "roster_template"),
+        ("--mapping", "canonical:no_such_entity", "无法加载映射"),
+    ],
+)
+def test_an_unknown_entity_or_mapping_is_a_usage_error_before_anything_is_read(
+    tourlink_home, tmp_path, option, value, named
+):
+    path = tmp_path / "tour_group.csv"
+    path.write_text("group_code\nG1\n", encoding="utf-8")
+    for command in ("import", "validate"):
+        result = runner.invoke(app, [command, str(path), option, value, "--json"])
+        assert result.exit_code == 2, result.output  # not a traceback (exit 1)
+        assert named in result.output
+    assert not (tourlink_home / "warehouse.db").exists()

@@ -29,6 +29,24 @@ def _counts_table(result, title: str):  # noqa: ANN001, ANN202 - rich objects im
     return table
 
 
+def _check_entity_and_mapping(entity: str | None, mapping: str | None) -> None:
+    """Reject an unknown `--entity` or `--mapping` as a usage error (exit 2) before any file is read."""
+    import yaml
+
+    from mappings.engine import load_mapping
+    from tourlink import schema
+
+    if entity is not None and entity not in schema.entities():
+        known = "、".join(schema.entities())
+        raise typer.BadParameter(f"unknown entity {entity!r} / 未知实体；应为：{known}", param_hint="--entity")
+    if mapping is not None:
+        try:
+            load_mapping(mapping)
+        except (KeyError, ValueError, OSError, yaml.YAMLError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            raise typer.BadParameter(f"{message} / 无法加载映射", param_hint="--mapping") from None
+
+
 def import_command(
     paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Files of one batch, in any order."),
     entity: str | None = typer.Option(None, "--entity", help="Canonical entity, when headers alone cannot tell."),
@@ -41,6 +59,7 @@ def import_command(
 
     from tourlink.pipeline import UnreadableInput, import_files
 
+    _check_entity_and_mapping(entity, mapping)
     try:
         result = import_files(
             paths, source=source, entity=entity, mapping=mapping, progress=sys.stderr.isatty() and not as_json
@@ -69,6 +88,7 @@ def validate_command(
     from tourlink.masking import mask_value
     from tourlink.pipeline import UnreadableInput, validate_files
 
+    _check_entity_and_mapping(entity, mapping)
     try:
         result = validate_files(paths, entity=entity, mapping=mapping)
     except UnreadableInput as exc:
