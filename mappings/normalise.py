@@ -67,16 +67,22 @@ def normalise(expr: pl.Expr, norm: str) -> pl.Expr:
 
 
 # Values these patterns match are already normal and cannot be placeholders (codes: printable ASCII
-# without lower-case letters or spaces, 5+ characters; names: CJK unified ideographs only).
-_ALREADY_NORMAL = {"code": r"^[!-`{-~]{5,}$", "name": r"^[\u4e00-\u9fff]+$"}
+# without lower-case letters or spaces, 5+ characters; names: a Chinese character and no white space,
+# middle-dot variant or combining mark, e.g. 王伟, 买买提·艾力).
+_ALREADY_NORMAL = {"code": r"^[!-`{-~]{5,}$", "name": rf"^[^\s{MIDDLE_DOTS}\p{{M}}]*\p{{Han}}[^\s{MIDDLE_DOTS}\p{{M}}]*$"}
+_UNICODE_FORM = {"code": ("NFKC", r"[^\x00-\x7F]"), "name": ("NFC", r"\p{M}")}
+_TEXT_STEP = {"code": code_text, "name": name_text}
 
 
 def _normalise_series(series: pl.Series, norm: str) -> pl.Series:
-    frame = series.alias("v").to_frame()
+    """`placeholders_to_null(normalise(...))` on the dirty values only, one materialised step at a
+    time: as one expression, the Unicode step (a Python UDF) ran once per use of its result."""
     dirty = ~series.str.contains(_ALREADY_NORMAL[norm]).fill_null(True) | series.is_in(list(NULL_PLACEHOLDERS))
     if not dirty.any():
         return series
-    fixed = frame.filter(dirty).select(placeholders_to_null(normalise(pl.col("v"), norm))).to_series()
+    values = _unicode_series(series.filter(dirty), *_UNICODE_FORM[norm]).alias("v").to_frame()
+    texts = values.select(_TEXT_STEP[norm](pl.col("v")))
+    fixed = texts.select(placeholders_to_null(pl.col("v"))).to_series()
     return series.scatter(dirty.arg_true(), fixed)
 
 

@@ -31,6 +31,7 @@ from warehouse.engine import SQLITE_BEGIN, make_engine
 from warehouse.landing import land
 
 _CHUNK_ROWS = 50_000
+_MERGE_WORK_MEM = "128MB"  # PostgreSQL, for the statements of a batch's transaction only
 _TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.6f"  # SQLAlchemy's SQLite storage format, also read by PostgreSQL
 _UPGRADED: set[str] = set()
 _ROWCOUNT = {"preserve_rowcount": True}
@@ -287,9 +288,15 @@ class BatchWriter:
         written = self._stage_table(f"written_{spec.name}", [table.c[k] for k in keys], indexes=[keys])
         self._written.add(spec.name)
         if self.warehouse.dialect == "postgresql":
-            returned = stmt.returning(*(table.c[k] for k in keys)).cte("written_rows")
-            into = written.insert().from_select(keys, sa.select(*(returned.c[k] for k in keys)))
-            return self.connection.execute(into, execution_options=_ROWCOUNT).rowcount
+            # Only the parents that replaced a stored row count as written: a parent new to the
+            # warehouse has no stored children to replace (an orphan never loads), and skipping it
+            # spares the child-set delete a scan on first loads. `xmax = 0` marks a row ON CONFLICT
+            # inserted rather than updated (a common PostgreSQL idiom; tests/warehouse cover both cases).
+            replaced = sa.literal_column("NOT (xmax = 0)", sa.Boolean).label("_replaced")
+            merged = stmt.returning(*(table.c[k] for k in keys), replaced).cte("merged_rows")
+            kept = written.insert().from_select(keys, sa.select(*(merged.c[k] for k in keys)).where(merged.c._replaced))
+            count = sa.select(sa.func.count()).select_from(merged).add_cte(kept.cte("written_rows"))
+            return self.connection.execute(count).scalar_one()
         rows = self.connection.execute(stmt.returning(*(table.c[k] for k in keys))).all()
         if rows:
             self.connection.execute(written.insert(), [dict(zip(keys, r, strict=True)) for r in rows])
@@ -536,6 +543,10 @@ class BatchWriter:
     def _lock(self) -> None:
         if not self._locked:
             locks.lock_tables(self.connection, self._lock_names)
+            if self.warehouse.dialect == "postgresql":
+                # The merge hash-joins staged chunks (up to 200,000 rows) with the core table: with
+                # the default 4 MB each join spills to disk in many batches.
+                self.connection.exec_driver_sql(f"SET LOCAL work_mem = '{_MERGE_WORK_MEM}'")
             self._locked = True
 
     def _temp_name(self, purpose: str, entity: str) -> str:

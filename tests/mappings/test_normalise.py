@@ -69,3 +69,11 @@ def test_clean_values_pass_untouched_and_only_dirty_ones_are_normalised():
     names = pl.DataFrame({"v": ["张三", "张 三", "无", "暂无", "阿卜杜•热合曼"]}).select(
         normalised_value(pl.col("v"), "name")).to_series().to_list()
     assert names == ["张三", "张三", None, None, "阿卜杜·热合曼"]
+
+
+def test_names_with_a_chinese_character_and_nothing_to_fix_pass_untouched_and_the_rest_are_normalised():
+    from mappings.normalise import normalised_value
+
+    values = ["买买提·艾力", "游客12", "王 伟 ", "阿卜杜‧热合曼", "e\u0301李", "未填写", " Zhang  San ", "null"]
+    names = pl.DataFrame({"v": values}).select(normalised_value(pl.col("v"), "name")).to_series().to_list()
+    assert names == ["买买提·艾力", "游客12", "王伟", "阿卜杜·热合曼", "é李", None, "Zhang San", None]
