@@ -253,3 +253,35 @@ def test_sqlite_and_postgresql_publish_identical_figures(tmp_path, pg_url):
         eng.dispose()
     assert results[0] == results[1]
     assert {(f["region"], f["indicator"]): f["value"] for f in results[0]}[("CN", 7)] == 28.6  # 2 signed / 7 on rosters (C was cancelled during March: still in A_out)
+
+
+def test_indicator_8_uses_the_guides_own_window_and_only_agencies_in_a_all(wh):
+    wh.agency("A")
+    wh.agency("GONE", status="CANCELLED", status_date=date(2026, 2, 1))
+    # the group spans February and March, but this guide only served in February: not on duty in March
+    wh.group("A", "G-SPAN", group_type="DOMESTIC", start=date(2026, 2, 25), end=date(2026, 3, 5))
+    wh.staff("A", "G-SPAN", "D-FEB-ONLY", service_from=date(2026, 2, 25), service_to=date(2026, 2, 28))
+    wh.app_day("D-FEB-ONLY", date(2026, 3, 2))
+    wh.staff("A", "G-SPAN", "D-MARCH", service_from=date(2026, 3, 1), service_to=date(2026, 3, 5))
+    wh.app_day("D-MARCH", date(2026, 2, 27))  # opened before their own window: not counted
+    wh.staff("A", "G-SPAN", "L-DEFAULT", role="LEADER")  # no own window: the group's dates
+    wh.app_day("L-DEFAULT", date(2026, 3, 5))  # the window's last day, inside the month
+    # an agency cancelled before March is not in A_all: its guides are in no denominator
+    wh.group("GONE", "G-GONE", group_type="DOMESTIC", start=date(2026, 3, 10))
+    wh.staff("GONE", "G-GONE", "D-GONE")
+    wh.app_day("D-GONE", date(2026, 3, 10))
+    assert figs(wh.engine)[8] == (1, 2, Decimal("50.0"))
+    # February: D-FEB-ONLY and L-DEFAULT were on duty (D-MARCH was not); neither opened inside Feb and their window
+    assert figs(wh.engine, month="2026-02")[8] == (0, 2, Decimal("0.0"))
+
+
+def test_ratios_round_half_up_on_real_counts(wh):
+    for i in range(8):
+        wh.agency(f"A{i}")
+    wh.group("A0", "G1")  # 1 of 8 outbound agencies filed: 12.5 exactly
+    for i in range(1, 16):
+        wh.agency(f"B{i}", division="310101")
+    wh.group("B1", "G2")  # 1 of 15 in Shanghai: 6.666… → 6.7
+    assert figs(wh.engine, region="21")[2] == (1, 8, Decimal("12.5"))
+    assert figs(wh.engine, region="31")[2] == (1, 15, Decimal("6.7"))
+    assert figs(wh.engine)[2] == (2, 23, Decimal("8.7"))  # 8.695… → 8.7
