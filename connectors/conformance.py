@@ -144,13 +144,13 @@ def extract(source: Any) -> dict[str, list[dict[str, Any]]]:
 
     from connectors import erp
     from mappings.engine import load_mapping
-    from tourlink import schema, settings
+    from tourlink import schema
 
     end = datetime.now(UTC).replace(microsecond=0)
     mapping = load_mapping(source.mapping)
     frames: dict[str, list[pl.DataFrame]] = {}
     with erp.build_client(source) as client:
-        dialect = erp.DIALECTS[source.dialect](source, client, settings.home() / "state" / source.name)
+        dialect = erp.DIALECTS[source.dialect](source, client)  # no warehouse: no tombstone state
         for stream in source.streams:
             read = erp.read_stream(dialect, stream, None, end)
             for name, records, _ in read.pages:

@@ -7,12 +7,15 @@ together with the new watermarks. A sync killed at any point loads nothing; its 
 from the previous watermark, and the merge (by natural key, newest `updated_at` wins) makes rows that
 are read twice load once.
 
-Tombstones (`oauth-cursor`: `{"id": …, "deleted": true}`) are completed here, not in the mapping: the
-connector keeps the last full record it saw of every group id (`state/<source>/groups.json`, an
-append-only fact store: an id's record never has to be rolled back), and a tombstone becomes that
-record with status `cancelled` and `modified_at` = the window end. A mapping rule cannot do this —
-the tombstone lacks every required field (dates, type, agency) — and the warehouse cannot be asked,
-since it does not know the vendor's ids. A tombstone of a group never seen is skipped (logged).
+Tombstones (`oauth-cursor`: `{"id": …, "deleted": true}`) are completed here, not in the mapping: a
+tombstone lacks every required field (dates, type, agency) and the canonical rows do not carry the
+vendor's ids. So the connector keeps the last full record it saw of every group id as sync STATE IN
+THE WAREHOUSE: rows of the `watermark` table named `groups#known/NN` (16 hash buckets of
+`{id: record}` JSON), written by the same batch, in the same transaction, as the rows and watermarks
+they describe — a killed sync leaves rows and state consistent, and every worker (CLI, Airflow
+extract on another machine, a fresh TOURLINK_HOME) sees the same state. A tombstone becomes that
+record with status `cancelled` and `modified_at` = the window end. A tombstone of a group never seen
+is skipped (logged).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +45,7 @@ from connectors.registry import SourceConfig, SyncResult
 log = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STREAM_RETRIES = 3  # re-reads of a stream whose total moved while paging
+ROWS_PER_FRAME = 5000  # records mapped and validated together (pages are 100-500 records)
 
 
 @dataclass
@@ -114,10 +119,12 @@ class Dialect:
     list_columns: tuple[str, ...] = ()  # every list column any stream of the dialect has (for the mapping)
     extension = "json"
 
-    def __init__(self, source: SourceConfig, client: HttpClient, state_dir: Path):
+    def __init__(self, source: SourceConfig, client: HttpClient, state: Mapping[str, str] | None = None):
         self.source = source
         self.client = client
-        self.state_dir = state_dir
+        # sync state stored in the warehouse (`watermark` rows named `<stream>#…`), and what to write back
+        self.state: dict[str, str] = dict(state) if isinstance(state, Mapping) else {}
+        self.state_out: dict[str, str] = {}
         self.page_size = int(source.option("page_size", 100))
 
     def updated(self, record: dict[str, Any]) -> datetime | None:
@@ -233,30 +240,41 @@ class OAuthCursor(Dialect):
         page.extra = {gid: json.loads(reply.body) for gid, reply in bodies.items()}
 
     # -- tombstones
-    def _state_file(self) -> Path:
-        return self.state_dir / "groups.json"
-
     def finish(self, stream: str, read: StreamRead, end: datetime) -> None:
+        """Complete tombstones from the known-records state; queue the touched state buckets."""
         if stream != "groups":
             return
-        path = self._state_file()
-        known: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        buckets = {name: json.loads(value) for name, value in self.state.items() if name.startswith(KNOWN_STATE)}
+        touched: set[str] = set()
         stamp = end.astimezone(SHANGHAI).isoformat()
         for _, records, _ in read.pages:
             for i, r in enumerate(records):
+                bucket = known_bucket(str(r["id"]))
                 if not r.get("deleted"):
-                    known[r["id"]] = {k: v for k, v in r.items() if k != "members"}
+                    buckets.setdefault(bucket, {})[str(r["id"])] = {k: v for k, v in r.items() if k != "members"}
+                    touched.add(bucket)
                     continue
-                stored = known.get(r["id"])
+                stored = buckets.get(bucket, {}).get(str(r["id"]))
                 if stored is None:
                     log.warning("%s: tombstone of unknown group id %s skipped", self.source.name, r["id"])
                     records[i] = {"id": r["id"], "deleted": True}
                     continue
                 records[i] = {**stored, "status": "cancelled", "modified_at": stamp, "members": [], "deleted": True}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(known, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
+        self.state_out.update({b: json.dumps(buckets[b], ensure_ascii=False, sort_keys=True) for b in sorted(touched)})
+
+
+KNOWN_STATE = "groups#known/"  # warehouse state rows of the oauth-cursor tombstone store
+KNOWN_BUCKETS = 16
+
+
+def known_bucket(group_id: str) -> str:
+    """The state row holding `group_id` (stable across processes: crc32, not hash())."""
+    return f"{KNOWN_STATE}{zlib.crc32(group_id.encode()) % KNOWN_BUCKETS:02d}"
+
+
+def is_state(name: str) -> bool:
+    """A `watermark` row that is connector state (`stream#…`), not a stream's watermark."""
+    return "#" in name
 
 
 DIALECTS: dict[str, type[Dialect]] = {"signed-json": SignedJson, "oauth-cursor": OAuthCursor, "legacy-xml": LegacyXml}
@@ -329,13 +347,19 @@ def stored_watermarks(source: str, warehouse: Any = None) -> dict[str, str]:
     return {stream: value for stream, value in rows}
 
 
+def stored_state(source: str, warehouse: Any = None) -> dict[str, str]:
+    """The connector state rows (`stream#…`) the warehouse holds for `source`."""
+    return {k: v for k, v in stored_watermarks(source, warehouse).items() if is_state(k)}
+
+
 def read_stream(dialect: Dialect, stream: str, start: datetime | None, end: datetime) -> StreamRead:
     """All pages of one stream in [start, end]; re-read (bounded) when the total moved while paging."""
     for attempt in range(STREAM_RETRIES + 1):
         read = StreamRead()
         try:
             for n, page in enumerate(dialect.pages(stream, start, end), start=1):
-                name = f"{dialect.source.name}/{stream}/page-{n:04d}.{dialect.extension}"
+                # the name a steward sees on a quarantined row is the raw body's name in `batch_file`
+                name = f"{stream}-page-{n:04d}.{dialect.extension}"
                 body = page.body
                 if page.extra:  # dependent bodies travel with their page, so the raw input replays
                     body = json.dumps(
@@ -356,18 +380,68 @@ def read_stream(dialect: Dialect, stream: str, start: datetime | None, end: date
     raise AssertionError("unreachable")
 
 
+Pages = list[tuple[str, list[dict[str, Any]], list[int]]]  # (page name, records, their positions on the page)
+
+
 def page_frame(records: list[dict[str, Any]], file: str, list_columns: tuple[str, ...]):
     """One API page as a SourceFrame: the records as received, `__row` = position on the page."""
+    return pages_frame([(file, records, list(range(1, len(records) + 1)))], list_columns)
+
+
+def pages_frame(pages: Pages, list_columns: tuple[str, ...]):
+    """Several API pages as ONE SourceFrame: each row keeps its page's name (`__file`) and its
+    position on that page (`__row`), so quarantine still points at the exact raw body and record.
+
+    Why: mapping and validation cost a fixed ~0.5 s per frame whatever its size; one frame per
+    100-record page made that overhead dominate a sync (see `ROWS_PER_FRAME`)."""
     import polars as pl
 
+    from mappings.engine import PAGE_FILE
     from tourlink.frames import ROW, SourceFrame
 
+    records = [r for _, page, _ in pages for r in page]
     data = pl.DataFrame(records, infer_schema_length=None) if records else pl.DataFrame()
     for column in list_columns:
         if column not in data.columns:
             data = data.with_columns(pl.lit(None, pl.List(pl.String)).alias(column))
-    data = data.with_columns(pl.int_range(1, data.height + 1, dtype=pl.Int64).alias(ROW))
-    return SourceFrame(data=data, file=file)
+    files = [name for name, page, _ in pages for _ in page]
+    rows = [n for _, _, positions in pages for n in positions]
+    data = data.with_columns(pl.Series(ROW, rows, dtype=pl.Int64), pl.Series(PAGE_FILE, files, dtype=pl.String))
+    return SourceFrame(data=data, file=pages[0][0] if len(pages) == 1 else f"{pages[0][0]} … {pages[-1][0]}")
+
+
+def distinct_pages(pages: list[tuple[str, list[dict[str, Any]]]], key: Callable[[dict[str, Any]], Any]) -> Pages:
+    """The pages of one stream with every record kept once: its LAST occurrence (a record repeated
+    across pages, or re-served after it changed while we paged, is the same record; the later copy is
+    the newer). The pages stay whole in the landing folder; this only decides what gets mapped."""
+    last: dict[Any, tuple[int, int]] = {}
+    for p, (_, records) in enumerate(pages):
+        for i, r in enumerate(records):
+            last[key(r)] = (p, i)
+    out: Pages = []
+    for p, (name, records) in enumerate(pages):
+        kept = [(i, r) for i, r in enumerate(records) if last[key(r)] == (p, i)]
+        out.append((name, [r for _, r in kept], [i + 1 for i, _ in kept]))
+    return out
+
+
+def _bare_tombstone(record: dict[str, Any]) -> bool:
+    """A tombstone `finish` could not complete (`{"id", "deleted"}` only): nothing to map."""
+    return bool(record.get("deleted")) and len(record) <= 2
+
+
+def _frames(pages: Pages, list_columns: tuple[str, ...], rows_per_frame: int):
+    """The pages of one stream grouped into frames of about `rows_per_frame` records."""
+    chunk: Pages = []
+    size = 0
+    for page in pages:
+        chunk.append(page)
+        size += len(page[1])
+        if size >= rows_per_frame:
+            yield pages_frame(chunk, list_columns)
+            chunk, size = [], 0
+    if chunk and size:
+        yield pages_frame(chunk, list_columns)
 
 
 def sync(
@@ -383,13 +457,13 @@ def sync(
 
     end = (until or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)  # frozen for the whole sync
     lookback = timedelta(minutes=float(source.option("lookback_minutes", 10)))
-    marks = {} if (full_refresh or since) else stored_watermarks(source.name, warehouse)
+    stored = stored_watermarks(source.name, warehouse)
+    marks = {} if (full_refresh or since) else {k: v for k, v in stored.items() if not is_state(k)}
     run_dir = settings.home() / "staging" / source.name / f"{end:%Y%m%dT%H%M%S}-{time.monotonic_ns()}"
-    state_dir = settings.home() / "state" / source.name
     result = SyncResult(source=source.name, batch_id=None)
     reads: dict[str, StreamRead] = {}
     with build_client(source) as client:
-        dialect = DIALECTS[source.dialect](source, client, state_dir)
+        dialect = DIALECTS[source.dialect](source, client, {k: v for k, v in stored.items() if is_state(k)})
         for stream in source.streams or tuple(dialect.streams):
             if stream not in dialect.streams:
                 raise SourceError(f"{source.name}: unknown stream {stream!r} for dialect {source.dialect}")
@@ -403,24 +477,31 @@ def sync(
         result.requests = client.requests
     raw_files: list[Path] = []
     frames = []
+    rows_per_frame = int(source.option("rows_per_frame", ROWS_PER_FRAME))
     for stream, read in reads.items():
+        pages = []
         for name, records, body in read.pages:
-            path = run_dir / name.split("/", 1)[1]
+            path = run_dir / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(body)
             raw_files.append(path)
-            records = [r for r in records if not (r.get("deleted") and len(r) <= 2)]
-            frames.append(page_frame(records, name, dialect.list_columns))
+            pages.append((name, records))
+        mapped: Pages = []
+        for name, records, rows in distinct_pages(pages, dialect.key(stream)):
+            kept = [(r, n) for r, n in zip(records, rows, strict=True) if not _bare_tombstone(r)]
+            mapped.append((name, [r for r, _ in kept], [n for _, n in kept]))
+        frames.extend(_frames(mapped, dialect.list_columns, rows_per_frame))
         result.streams[stream] = read.records
         result.pages += len(read.pages)
     watermarks = {}
     for stream, read in reads.items():
-        previous = marks.get(stream)
+        previous = stored.get(stream)  # never moves back, not even after a backfill or full refresh
         latest = read.max_updated.isoformat() if read.max_updated else previous
         if latest and previous and latest < previous:
             latest = previous
         if latest:
             watermarks[stream] = latest
+    watermarks.update(dialect.state_out)  # committed with the rows, like the watermarks
     from tourlink.pipeline import load_frames
 
     batch = load_frames(
@@ -434,7 +515,7 @@ def sync(
     result.batch_id = batch.batch_id
     shutil.rmtree(run_dir, ignore_errors=True)  # the batch kept every body in the landing folder
     result.entities = {name: vars(counts) for name, counts in batch.entities.items()}
-    result.watermarks = watermarks
+    result.watermarks = {k: v for k, v in watermarks.items() if not is_state(k)}
     return result
 
 
@@ -443,12 +524,11 @@ def check(source: SourceConfig) -> dict[str, int]:
 
     Returns the records on each stream's first page (at most 1)."""
     import dataclasses
-    import tempfile
 
     probe = dataclasses.replace(source, options={**source.options, "page_size": 1})
     seen: dict[str, int] = {}
-    with build_client(probe) as client, tempfile.TemporaryDirectory() as state:
-        dialect = DIALECTS[source.dialect](probe, client, Path(state))
+    with build_client(probe) as client:
+        dialect = DIALECTS[source.dialect](probe, client)
         end = datetime.now(UTC).replace(microsecond=0)
         for stream in source.streams or tuple(dialect.streams):
             first = next(iter(dialect.pages(stream, None, end)), None)

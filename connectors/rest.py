@@ -77,8 +77,8 @@ def rest_auth(source: SourceConfig) -> Auth:
 class Rest(erp.Dialect):
     """A REST vendor as configured in its registry file's options."""
 
-    def __init__(self, source: SourceConfig, client: HttpClient, state_dir: Any):
-        super().__init__(source, client, state_dir)
+    def __init__(self, source: SourceConfig, client: HttpClient, state: Any = None):
+        super().__init__(source, client, state)
         self.streams = dict(source.option("paths") or {})
         if not self.streams:
             raise ParameterError(f"{source.name}: a rest source needs options.paths (stream -> path)")

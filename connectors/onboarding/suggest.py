@@ -525,7 +525,7 @@ def suggest(samples: list[Sample], name: str) -> MappingSuggestion:
             if e.entity not in entities or e.score > entities[e.entity].score:
                 entities[e.entity] = e
     if len(samples) > 1:
-        for (found, cols), sample in zip(per_sample, samples, strict=True):
+        for (found, _cols), sample in zip(per_sample, samples, strict=True):
             others = {p for other, paths in all_columns.items() if other != sample.name for p in paths}
             parent = found[0]
             gate = next((s.source for s in parent.fields.values() if s.source not in others and "." not in s.source), None)
@@ -561,7 +561,7 @@ def _flow(value: Any) -> str:
 def render(suggestion: MappingSuggestion, description: str = "", source: str | None = None) -> str:
     """The mapping YAML (engine format) with a `# confidence` comment per line and a review list."""
     lines = [
-        f"# Suggested by `tourlink connector new` from a sample: review every line below 0.8 and the",
+        "# Suggested by `tourlink connector new` from a sample: review every line below 0.8 and the",
         f"# `unmatched` list, then run `tourlink connector check {source or suggestion.name}`.",
         f"name: {suggestion.name}",
         f"description: {_flow(description or suggestion.name)}",

@@ -54,3 +54,61 @@ def test_a_missing_secret_fails_the_command_naming_the_variable(sandbox_signed_j
     run = subprocess.run([TOURLINK, "sync", "sandbox_signed_json", "--registry", str(folder)], env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 3
     assert "SANDBOX_SIGNED_JSON_SIGN_KEY" in run.stderr
+
+
+def test_sources_list_shows_every_registered_source_without_any_secret(monkeypatch):
+    monkeypatch.setenv("SANDBOX_SIGNED_JSON_SIGN_KEY", "a-secret-that-must-not-show")
+    listed = subprocess.run([TOURLINK, "sources", "list", "--json"], env=os.environ.copy(), capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert set(rows) == set(load_sources())
+    assert rows["sandbox_legacy_xml"]["dialect"] == "legacy-xml" and rows["sandbox_oauth_cursor"]["streams"] == ["groups", "contracts"]
+    plain = subprocess.run([TOURLINK, "sources", "list"], env=os.environ.copy(), capture_output=True, text=True, timeout=120)
+    assert "sandbox_jsonapi" in plain.stdout
+    assert "a-secret-that-must-not-show" not in listed.stdout + plain.stdout
+
+
+def test_a_rejected_secret_never_appears_in_the_commands_output(sandbox_oauth_cursor, tourlink_home, tmp_path, monkeypatch):
+    folder = _registry(sandbox_oauth_cursor, tmp_path)
+    wrong = "wrong-client-secret-" + "x" * 12
+    monkeypatch.setenv("SANDBOX_OAUTH_CLIENT_SECRET", wrong)
+    for command in (["sync", "sandbox_oauth_cursor"], ["sources", "check", "sandbox_oauth_cursor"]):
+        run = subprocess.run([TOURLINK, *command, "--registry", str(folder)], env=os.environ.copy(), capture_output=True, text=True, timeout=120)
+        assert run.returncode == 3, run.stderr
+        assert "401" in run.stderr
+        assert wrong not in run.stdout + run.stderr
+        assert sandbox_oauth_cursor.sandbox.credentials["client_secret"] not in run.stdout + run.stderr
+
+
+def test_sandbox_up_serves_every_sandbox_source_on_its_registry_port(tmp_path):
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path / "registry"
+    folder.mkdir()
+    spec = yaml.safe_load((Path(load_sources()["sandbox_jsonapi"].path)).read_text(encoding="utf-8"))
+    (folder / "sandbox_jsonapi.yaml").write_text(yaml.safe_dump(spec | {"base_url": f"http://127.0.0.1:{port}"}), encoding="utf-8")
+    proc = subprocess.Popen([TOURLINK, "sandbox", "up", "--registry", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "sandboxes running" in line or not line:
+                break
+        assert f"sandbox_jsonapi: rest at http://127.0.0.1:{port}" in "".join(lines), "".join(lines)
+        export = next(line for line in lines if "export SANDBOX_JSONAPI_TOKEN=" in line)
+        token = export.split("=", 1)[1].strip().strip("'")
+        url = f"http://127.0.0.1:{port}/v1/tour-groups"
+        assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}).json()["meta"]["total"] == 40
+        assert httpx.get(url).status_code == 401
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)

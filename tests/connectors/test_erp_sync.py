@@ -53,7 +53,7 @@ def test_records_updated_while_paging_arrive_with_the_next_sync(any_sandbox, tou
 def test_a_deleted_group_is_cancelled_by_its_tombstone(sandbox_oauth_cursor, tourlink_home):
     box = sandbox_oauth_cursor
     erp.sync(box.source)
-    victim = box.sandbox.data.groups[3]
+    victim = next(g for g in box.sandbox.data.groups if g["status"] != "CANCELLED")
     box.sandbox.delete_group(victim["group_code"])
     second = erp.sync(box.source)
     assert second.entities["tour_group"]["loaded"] == 1
@@ -61,6 +61,44 @@ def test_a_deleted_group_is_cancelled_by_its_tombstone(sandbox_oauth_cursor, tou
     assert differences(rows, box.sandbox.ground_truth()) == []
     cancelled = [g for g in rows["tour_group"] if g["group_code"] == victim["group_code"]]
     assert cancelled[0]["status"] == "CANCELLED"
+
+
+@pytest.mark.slow
+def test_tombstone_state_lives_in_the_warehouse_so_another_worker_with_an_empty_home_cancels_too(
+    sandbox_oauth_cursor, pg_url, tmp_path, monkeypatch
+):
+    """Airflow's extract may run on another machine: the known-records state must come from the
+    warehouse (committed with the rows), not from a file under TOURLINK_HOME."""
+    box = sandbox_oauth_cursor
+    monkeypatch.setenv("TOURLINK_HOME", str(tmp_path / "worker-a"))
+    erp.sync(box.source, warehouse=Warehouse(pg_url))
+    state = erp.stored_state(box.source.name, Warehouse(pg_url))
+    assert len(state) > 1 and all(name.startswith("groups#known/") for name in state)
+    kept = [p for p in (tmp_path / "worker-a").rglob("*") if p.is_file() and "landing" not in p.parts]
+    assert kept == [], "no connector state file left on the worker (only raw bodies in the landing folder)"
+    victim = next(g for g in box.sandbox.data.groups if g["status"] != "CANCELLED")
+    box.sandbox.delete_group(victim["group_code"])
+    monkeypatch.setenv("TOURLINK_HOME", str(tmp_path / "worker-b"))  # a fresh worker, same warehouse
+    second = erp.sync(box.source, warehouse=Warehouse(pg_url))
+    assert second.entities["tour_group"]["loaded"] == 1
+    assert all("#" not in stream for stream in second.watermarks), "state is not reported as a watermark"
+    rows = warehouse_rows(pg_url)
+    assert differences(rows, box.sandbox.ground_truth()) == []
+    assert [g["status"] for g in rows["tour_group"] if g["group_code"] == victim["group_code"]] == ["CANCELLED"]
+
+
+@pytest.mark.slow
+def test_a_killed_sync_commits_no_tombstone_state(sandbox_oauth_cursor, tourlink_home, monkeypatch):
+    """State is written by the batch: a sync that fails before its commit leaves none behind."""
+    import tourlink.pipeline
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed before the commit")
+
+    monkeypatch.setattr(tourlink.pipeline, "load_frames", crash)
+    with pytest.raises(RuntimeError):
+        erp.sync(sandbox_oauth_cursor.source)
+    assert erp.stored_watermarks(sandbox_oauth_cursor.source.name) == {}
 
 
 @pytest.mark.slow

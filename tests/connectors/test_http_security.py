@@ -68,6 +68,7 @@ def test_secrets_never_appear_in_logs_of_a_faulty_sync(any_sandbox, caplog, tour
     secrets = [creds[k] for k in ("sign_key", "client_secret", "password") if k in creds]
     if "password" in creds:
         secrets.append(legacy_xml_token(creds["account"], creds["password"]))
+    secrets += list(getattr(box.sandbox, "tokens", {}))  # the OAuth access tokens issued during the sync
     assert secrets
     for secret in secrets:
         assert secret not in caplog.text
