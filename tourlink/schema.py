@@ -175,3 +175,64 @@ def code_lists() -> dict[str, CodeList]:
         name: CodeList(name=name, labels={str(k): tuple(str(x) for x in v) for k, v in values.items()})
         for name, values in raw.items()
     }
+
+
+# --------------------------------------------------------------------------------- field reference
+
+_REQUIRED_ZH = {"R": "必填", "C": "条件必填", "O": "选填"}
+_SPECIAL_CODES = {
+    "country": "ISO 3166-1 alpha-3（也接受 alpha-2 与中文名）",
+    "province": "省级区划代码（2位，也接受省份名称）",
+    "division": "GB/T 2260 区划代码（6位）",
+    "destination": "出境团：国家；其他：区划代码或省份名称",
+}
+
+
+def _condition_text(cond: Condition) -> str:
+    op = {"in": "∈", "not_in": "∉", "contains": "含"}[cond.op]
+    return f"`{cond.field}` {op} {', '.join(cond.values)}"
+
+
+def _codes_text(codes: str) -> str:
+    if codes in _SPECIAL_CODES:
+        return _SPECIAL_CODES[codes]
+    return "; ".join(f"`{v}` {labels[0]}" for v, labels in code_lists()[codes].labels.items())
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def reference_markdown() -> str:
+    """The field reference of every canonical entity as Markdown, rendered from the schemas.
+
+    Why generated, not written: the schemas are the single source, so the reference can never
+    disagree with the templates, validators or warehouse (`tourlink schema-docs` writes it).
+    """
+    out = [
+        "# 规范数据字段说明 (canonical field reference)",
+        "",
+        "Generated from `tourlink/schemas/*.yaml` by `tourlink schema-docs`; do not edit by hand.",
+        "",
+    ]
+    for e in entities().values():
+        out += [f"## `{e.name}` {e.label}", "", f"Natural key: {', '.join(f'`{k}`' for k in e.natural_key)}."]
+        if e.parent:
+            out.append(f"Belongs to `{e.parent}` by {', '.join(f'`{k}`' for k in e.parent_key)}.")
+        if e.batch_rules:
+            out.append(f"Batch rules: {', '.join(f'`{r}`' for r in e.batch_rules)}.")
+        out += ["", "| 字段 field | 表头 header (variants) | 类型 type | 必填 | 规则 rules | 代码表 codes |",
+                "|---|---|---|---|---|---|"]
+        for f in e.fields:
+            header = f.header + (f"（{'、'.join(f.aliases)}）" if f.aliases else "")
+            kind = f.type + (f"({f.max_len})" if f.max_len else "") + (", PII" if f.pii else "")
+            required = _REQUIRED_ZH[f.required]
+            if f.required_when is not None:
+                required += f": {_condition_text(f.required_when)}"
+            if f.default is not None:
+                required += f"; default `{f.default}`" + (f" when {_condition_text(f.default_when)}" if f.default_when else "")
+            rules = ", ".join(f"`{r}`" for r in f.rules)
+            codes = _codes_text(f.codes) if f.codes else ""
+            out.append("| " + " | ".join(_cell(x) for x in (f"`{f.name}`", header, kind, required, rules, codes)) + " |")
+        out.append("")
+    return "\n".join(out)

@@ -43,3 +43,20 @@ def test_a_new_schema_field_appears_in_the_gx_suite(extended_schemas):
     suite = suite_for("key_city", today=TODAY)
     assert {(e.meta["rule"], e.meta["field"]) for e in suite.expectations} >= {
         ("REQUIRED", "operator_uscc"), ("USCC_CHECKSUM", "operator_uscc"), ("CITY_CODE", "city_code")}
+
+
+def test_a_new_schema_field_appears_in_the_field_reference_and_the_cli_writes_it(extended_schemas, tmp_path):
+    from typer.testing import CliRunner
+
+    from tourlink.cli import app
+
+    reference = schema.reference_markdown()
+    assert "| `operator_uscc` | 运营企业代码 | str | 条件必填: `year` ∈ 2026 | `USCC_CHECKSUM` |  |" in reference
+    assert "| `doc_no` | 证件号码（证件号、身份证号、证件编号） | str, PII | 必填 | `DOCUMENT` |  |" in reference
+    assert "`OUTBOUND` 出境; `DOMESTIC` 国内; `INBOUND` 入境" in reference  # group_type's code list
+    assert [line for line in reference.splitlines() if line.startswith("## ")] == [
+        f"## `{e.name}` {e.label}" for e in schema.entities().values()]
+    out = tmp_path / "docs" / "schemas.md"
+    result = CliRunner().invoke(app, ["schema-docs", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == reference + "\n"

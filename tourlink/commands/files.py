@@ -137,6 +137,21 @@ def demo_command(
     run_demo(month=month, fresh=fresh)
 
 
+def schema_docs_command(
+    out: Path | None = typer.Option(None, "--out", dir_okay=False, help="Write the Markdown here (default: stdout)."),
+) -> None:
+    """The canonical field reference (every entity, Chinese headers, rules, code lists), from the schemas."""
+    from tourlink.schema import reference_markdown
+
+    text = reference_markdown()
+    if out is None:
+        typer.echo(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(f"field reference written to {out}", err=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command("import")(import_command)
     app.command("validate")(validate_command)
@@ -144,3 +159,4 @@ def register(app: typer.Typer) -> None:
     db.command("upgrade")(db_upgrade_command)
     app.add_typer(db, name="db")
     app.command("demo")(demo_command)
+    app.command("schema-docs")(schema_docs_command)
