@@ -50,14 +50,14 @@ def _guarded(step, *args, **kwargs):  # noqa: ANN001, ANN202
 
 
 def build_sync_dag(source: SourceConfig) -> DAG:
-    entities = nightly.entities_of(source.mapping)
+    entities = nightly.source_entities(source)
     default_args = {
         "owner": source.owner or "tourlink",
         "retries": 3,
-        "retry_delay": timedelta(seconds=int(source.option("retry_delay_seconds", 60))),
+        "retry_delay": timedelta(seconds=float(source.option("retry_delay_seconds", 60))),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
-        "execution_timeout": timedelta(minutes=int(source.option("execution_timeout_minutes", 60))),
+        "execution_timeout": timedelta(minutes=float(source.option("execution_timeout_minutes", 60))),
     }
     with DAG(
         dag_id=f"tourlink_sync__{source.name}",

@@ -56,6 +56,20 @@ def entities_of(mapping: str | None) -> list[str]:
     return []
 
 
+def source_entities(source: Any) -> list[str]:
+    """Entities a source's DAG publishes an Asset for: its mapping's, or for a file drop without a
+    mapping, every built-in file template's (a drop takes any template upload)."""
+    if source.mapping:
+        return entities_of(source.mapping)
+    if source.dialect not in FILE_BY_FILE_DIALECTS:
+        return []
+    templates = Path(__file__).resolve().parent.parent / "mappings" / "templates"
+    entities: list[str] = []
+    for path in sorted(templates.glob("*.yaml")):
+        entities += [e for e in entities_of(path.stem) if e not in entities]
+    return entities
+
+
 def incremental_since(source: Any, window: Window) -> datetime | None:
     """The window's start, unless the source has never synced (None: load everything up to the
     window's end) or its watermark is older (None: catch up from the watermark after missed nights).
@@ -152,7 +166,34 @@ def sync_file_by_file(source_name: str, window: Window) -> dict[str, Any]:
         result = registry.sync(registry.get_source(source_name), since=window.since, until=window.until)
     except Exception as exc:
         raise _fail_fast(exc) from exc
-    return {"entities": result.entities}
+    files = result.entities.get("files", [])
+    batches = [f["batch_id"] for f in files if f.get("batch_id")]
+    return {"entities": _batch_counts(batches), "files": files, "streams": result.streams}
+
+
+def _batch_counts(batch_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Per-entity counts summed over committed batches: a file drop reports outcomes per file, and
+    the publish steps need to know which entities the run loaded."""
+    import sqlalchemy as sa
+
+    from warehouse.tables import batch
+
+    if not batch_ids:
+        return {}
+    engine = sa.create_engine(settings.warehouse_url())
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(batch.c.counts).where(batch.c.batch_id.in_(batch_ids))).scalars().all()
+    finally:
+        engine.dispose()
+    totals: dict[str, dict[str, int]] = {}
+    for counts in rows:
+        for entity, numbers in (counts or {}).items():
+            for key, value in (numbers or {}).items():
+                if isinstance(value, int):
+                    totals.setdefault(entity, {}).setdefault(key, 0)
+                    totals[entity][key] += value
+    return totals
 
 
 def touched(result: dict[str, Any], entity: str) -> bool:

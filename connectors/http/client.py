@@ -129,7 +129,9 @@ class HttpClient:
                 payload = check(raw, what)
                 return Response(status, raw, payload, attempt + 1)
             except Unauthorized as exc:
-                if refreshed or not self.auth.refresh():
+                # A 401 on a request sent without our credentials (the token endpoint itself) means
+                # the client credentials are rejected: refreshing would re-enter the token fetch.
+                if refreshed or not authenticate or not self.auth.refresh():
                     raise AuthError(self.scrub(str(exc)) + ": credentials rejected after refresh") from None
                 refreshed = True
                 log.info("%s: refreshing credentials", what)

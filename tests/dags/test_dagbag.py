@@ -58,8 +58,9 @@ def test_a_new_registry_file_adds_a_dag_without_python_edits(dagbag, tmp_path, m
 def test_api_sources_run_extract_validate_merge_then_publish_per_entity(dagbag):
     for name, source in load_sources().items():
         dag = dagbag.dags[f"tourlink_sync__{name}"]
-        entities = nightly.entities_of(source.mapping)
+        entities = nightly.source_entities(source)
         publish = {f"publish_{e}" for e in entities}
+        assert publish, f"{name} publishes no entity Asset"
         if source.dialect in nightly.FILE_BY_FILE_DIALECTS:
             assert dag.get_task("sync").downstream_task_ids == publish
             continue
