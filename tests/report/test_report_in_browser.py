@@ -62,3 +62,18 @@ def test_a_filter_in_the_link_applies_when_the_page_opens(sample_engine, tmp_pat
     browser.goto(files.html.as_uri() + "#day=2026-03-03")
     assert browser.texts("#visible-count") == ["1"]
     assert browser.visible_texts("tr.failure td.row") == ["9"]
+
+
+def test_the_failure_page_links_the_indicator_page_whose_charts_load(sample_engine, tmp_path, browser):
+    """Issue 3's indicator page, reached from the stewards' report: the table and both PNG charts render."""
+    files = publish_report(sample_engine, Scope(region="210000"), tmp_path / "out", now=NOW, month="2026-03")
+    browser.goto(files.html.as_uri())
+    href = browser.eval("document.getElementById('indicator-page').getAttribute('href')")
+    assert href == "indicators-21-2026-03.html"
+    browser.goto((files.html.parent / href).as_uri())
+    assert browser.texts("h1") == ["2026-03 指标（21）"]
+    assert len(browser.texts("table tr")) == 9  # header + indicators 1-8
+    widths = browser.eval("Array.from(document.images).map(function (i) { return i.complete ? i.naturalWidth : 0; })")
+    assert len(widths) == 2 and min(widths) > 100
+    browser.screenshot(tmp_path / "indicators.png")
+    assert (tmp_path / "indicators.png").stat().st_size > 10_000
