@@ -8,6 +8,7 @@ directives (formats, maps) are checked by `connector check`, not here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from connectors.onboarding.suggest import MappingSuggestion
 
@@ -17,6 +18,9 @@ class Agreement:
     right: int
     total: int
     wrong: list[str] = field(default_factory=list)  # "entity.field: suggested X, hand-written Y"
+    # right column, but a directive that would load a different value than the hand-written one
+    # (a code mapped elsewhere, another split/format/scale) and no review line saying so
+    conflicts: list[str] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -37,9 +41,33 @@ def agreement(suggestion: MappingSuggestion, truth: str) -> Agreement:
             got = suggestion.source_of(entity, name)
             if got == frule.source:
                 result.right += 1
+                conflict = _directive_conflict(suggestion.entities[entity].fields[name], frule)
+                if conflict:
+                    result.conflicts.append(f"{entity}.{name}: {conflict}")
             else:
                 result.wrong.append(f"{entity}.{name}: suggested {got}, hand-written {frule.source}")
     return result
+
+
+# formats the engine parses without a `format` (SPEC section 1): leaving them out is not an error
+_DEFAULT_FORMATS = {"%Y-%m-%d", "%Y-%m-%d %H:%M:%S"}
+
+
+def _directive_conflict(suggested: Any, truth: Any) -> str | None:
+    """Why the suggested line would load another value than the hand-written one (None: same)."""
+    directives = suggested.directives
+    for code, value in (directives.get("map") or {}).items():
+        if truth.map and str(code) in truth.map and truth.map[str(code)] != value:
+            return f"code {code} mapped to {value}, hand-written {truth.map[str(code)]}"
+    split = directives.get("split")
+    split = (split,) if isinstance(split, str) else tuple(split) if split else None
+    if split != truth.split:
+        return f"split {split}, hand-written {truth.split}"
+    if directives.get("format") != truth.format and not (directives.get("format") is None and truth.format in _DEFAULT_FORMATS):
+        return f"format {directives.get('format')}, hand-written {truth.format}"
+    if directives.get("scale") != truth.scale and not suggested.review:
+        return f"scale {directives.get('scale')} without a review line, hand-written {truth.scale}"
+    return None
 
 
 def vendor_names(truth: str) -> set[str]:

@@ -68,6 +68,15 @@ def test_suggestions_match_the_hand_written_mapping_for_at_least_90_percent_of_f
     assert result.ratio >= 0.9, result.wrong
 
 
+def test_no_suggested_directive_would_load_a_different_value_than_the_hand_written_mapping(recorded) -> None:
+    """Right column is not enough: a code mapped to another canonical value, a wrong split, format or
+    a silent fen/yuan scale would load wrong data. Such lines must not exist (unknown codes and
+    whole-number amounts are review lines instead)."""
+    dialect, samples = recorded
+    result = agreement(suggest_files(samples, dialect), dialect)
+    assert result.conflicts == []
+
+
 def test_a_vendor_unknown_to_the_vocabulary_still_gets_90_percent_from_names_pinyin_and_values(recorded) -> None:
     dialect, samples = recorded
     with held_out(vendor_names(dialect)):
