@@ -15,7 +15,10 @@ from airflow.sdk import DAG, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable
 from tourlink import nightly
 from tourlink.airflow_assets import entity_asset
 
-ENTITIES = ["travel_agency", "tour_group", "group_member", "group_staff", "e_contract", "contract_tourist", "guide_app_day"]
+ENTITIES = [
+    "travel_agency", "licensing_event", "tour_group", "group_member", "group_staff", "e_contract", "contract_tourist",
+    "guide", "guide_app_day",
+]
 
 with DAG(
     dag_id="tourlink_monthly_indicators",

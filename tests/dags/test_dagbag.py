@@ -106,6 +106,18 @@ def test_monthly_dag_is_scheduled_monthly_and_on_entity_assets(dagbag):
     assert "tourlink://warehouse/tour_group" in repr(dag.timetable.asset_condition)
 
 
+def test_every_entity_a_nightly_dag_publishes_triggers_the_monthly_close(dagbag):
+    published = {
+        outlet.uri
+        for dag_id, dag in dagbag.dags.items()
+        if dag_id.startswith("tourlink_sync__")
+        for task in dag.tasks
+        for outlet in task.outlets
+    }
+    condition = repr(dagbag.dags["tourlink_monthly_indicators"].timetable.asset_condition)
+    assert published and {uri for uri in published if uri not in condition} == set()
+
+
 def test_no_io_at_parse_time_beyond_yaml(dagbag, monkeypatch):
     # Parsing must not open the warehouse: point it at an unusable URL and parse again.
     monkeypatch.setenv("TOURLINK_WAREHOUSE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
