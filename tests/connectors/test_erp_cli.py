@@ -112,3 +112,25 @@ def test_sandbox_up_serves_every_sandbox_source_on_its_registry_port(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
+
+
+def test_full_refresh_and_since_backfill_from_the_command_line(sandbox_signed_json, tourlink_home, tmp_path):
+    from connectors.sandbox.wire import shanghai
+
+    box = sandbox_signed_json
+    folder = _registry(box, tmp_path)
+
+    def sync(*flags: str) -> dict:
+        run = subprocess.run([TOURLINK, "sync", "sandbox_signed_json", "--json", "--registry", str(folder), *flags],
+                             env=os.environ.copy(), capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+        return json.loads(run.stdout.strip().splitlines()[-1])
+
+    first = sync()
+    refreshed = sync("--full-refresh")
+    assert refreshed["streams"] == first["streams"] and refreshed["entities"]["tour_group"]["loaded"] == 0
+    teams = sorted(box.sandbox.data.groups, key=lambda g: g["updated_at"])
+    since = teams[20]["updated_at"]
+    backfill = sync("--since", shanghai(since).replace(" ", "T"))  # a naive time is Asia/Shanghai
+    assert backfill["streams"]["teams"] == sum(1 for g in teams if g["updated_at"] >= since) < 30
+    assert backfill["watermarks"] == first["watermarks"], "a backfill never moves the watermark back"
