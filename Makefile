@@ -23,7 +23,8 @@ test: install
 	$(VENV)/bin/pytest -n 2 --dist loadfile -q
 
 bench: install
-	$(PY) bench/run.py
+	command -v psql >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null)
+	$(PY) bench/run.py --markdown bench/out/table.md
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -580,7 +580,10 @@ def _apply_entity(mapping: Mapping, rule: EntityRule, data: pl.DataFrame, column
             raws.append(_as_text(src, f.type in ("list", "set")).alias(raw_col))
         numeric = None
         if src is not None and _numeric_column(src.column) in data_schema and src.expr.meta.is_column():
-            numeric = pl.col(_numeric_column(src.column)).fill_null(False)
+            # A column without one numeric cell in this chunk (text-formatted, the usual template) is
+            # plain text: typed like CSV, and per distinct value when its values repeat.
+            if _numeric_column(src.column) not in data.columns or data[_numeric_column(src.column)].any():
+                numeric = pl.col(_numeric_column(src.column)).fill_null(False)
         value, issue = _typed(f, pl.col(n_col), pl.col(raw_col), frule, src, numeric)
         # A pure function of the received text can be computed once per distinct value.
         by_value = numeric is None and (src is None or src.dtype == pl.String)

@@ -161,6 +161,16 @@ def test_an_18_digit_id_stored_as_an_excel_number_is_rejected_never_guessed(rece
     assert _issues(frame, 1) == [] and _issues(frame, 3) == []
 
 
+def test_a_text_formatted_xlsx_column_maps_exactly_like_the_same_text_without_cell_flags(received_at):
+    columns = {"doc_no": ["210102199001011234", "2.10102E+17", "ｅ１２３４ ５６７８", None] * 3,
+               "group_code": ["TG-001"] * 12, "gender": ["女", "男", "X", None] * 3}
+    all_text = {"doc_no": [False] * 12, "group_code": [False] * 12, "gender": [False] * 12}
+    flagged = _map("canonical:group_member", columns, received_at, numeric_cells=all_text)["group_member"]
+    plain = _map("canonical:group_member", columns, received_at)["group_member"]
+    assert flagged.equals(plain)
+    assert flagged["doc_no"].to_list()[:3] == ["210102199001011234", "2.10102E+17", "E12345678"]
+
+
 def test_names_and_codes_are_normalised_per_field(received_at):
     out = _map("canonical:group_member", {"name": [" 阿卜杜 • 热合曼 "], "doc_no": ["ｅ１２３４ ５６７８"],
                                          "gender": ["女"]}, received_at)["group_member"]
