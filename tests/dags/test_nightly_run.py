@@ -153,3 +153,22 @@ def test_the_monthly_dag_publishes_the_same_figures_as_tourlink_indicators(synce
         shown = [{k: v for k, v in f.items() if k != "month"} for f in json.loads(out.stdout)]
         assert sorted(shown, key=lambda f: f["indicator"]) == sorted(figures, key=lambda f: f["indicator"]), region
     assert [Path(p).exists() for p in xcom(run, "report")] == [True] * len(xcom(run, "report"))
+
+
+def test_a_monthly_rerun_with_unchanged_figures_publishes_no_new_version(synced):
+    import pendulum
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.dags.conftest import REPO
+    from warehouse.snapshots import versions
+
+    dag = DagBag(dag_folder=str(REPO / "dags" / "tourlink_monthly.py")).dags["tourlink_monthly_indicators"]
+    first = dag.test(
+        logical_date=pendulum.datetime(2026, 11, 1, 3, 0, tz="Asia/Shanghai"), mark_success_pattern="report"
+    )
+    again = dag.test(run_conf={"month": "2026-10"}, mark_success_pattern="report")  # e.g. an Asset-triggered run
+    assert str(first.state) == str(again.state) == "success"
+    assert xcom(first, "close_month")["version"] == xcom(again, "close_month")["version"]
+    engine = sa.create_engine(settings.warehouse_url())
+    assert len(versions(engine, "2026-10")) == 1
+    engine.dispose()
