@@ -109,6 +109,9 @@ def _ts(text: str | None, fmt: str | None = None) -> datetime | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)).astimezone(UTC)
 
 
+FIXED_WIDTH_FORMATS = frozenset({"%Y-%m-%d %H:%M:%S", "%Y%m%d%H%M%S"})
+
+
 class Dialect:
     """How one vendor is read. Subclasses are configuration plus the vendor's request shapes."""
 
@@ -129,6 +132,16 @@ class Dialect:
 
     def updated(self, record: dict[str, Any]) -> datetime | None:
         return _ts(record.get(self.updated_field), self.updated_format)
+
+    def latest(self, records: list[dict[str, Any]]) -> datetime | None:
+        """The newest update time on a page. Zero-padded fixed formats (`yyyy-MM-dd HH:mm:ss`,
+        `yyyyMMddHHmmss`, all Asia/Shanghai) order as text, so only the largest is parsed."""
+        values = [v for r in records if (v := r.get(self.updated_field))]
+        if not values:
+            return None
+        if self.updated_format in FIXED_WIDTH_FORMATS:
+            return _ts(max(values), self.updated_format)
+        return max(_ts(v, self.updated_format) for v in values)
 
     def key(self, stream: str) -> Callable[[dict[str, Any]], Any]:
         return lambda r: r.get(self.key_field)
@@ -367,10 +380,9 @@ def read_stream(dialect: Dialect, stream: str, start: datetime | None, end: date
                     ).encode()
                 read.pages.append((name, page.records, body))
                 read.records += len(page.records)
-                for r in page.records:
-                    moment = dialect.updated(r)
-                    if moment is not None and (read.max_updated is None or moment > read.max_updated):
-                        read.max_updated = moment
+                moment = dialect.latest(page.records)
+                if moment is not None and (read.max_updated is None or moment > read.max_updated):
+                    read.max_updated = moment
             dialect.finish(stream, read, end)
             return read
         except TotalMismatch as exc:

@@ -86,3 +86,22 @@ def test_every_raw_page_is_kept_in_the_landing_folder_and_replays_to_the_same_wa
         assert canonical_rows(entity, rows) == canonical_rows(entity, loaded[entity]), entity
     assert json.loads(result.to_json())["pages"] == result.pages
     assert isinstance(replayed["tour_group"], pl.DataFrame)
+
+
+def test_the_newest_update_time_of_a_page_is_found_for_text_ordered_and_offset_timestamps():
+    from datetime import UTC, datetime
+
+    from connectors.registry import SourceConfig
+
+    source = SourceConfig(name="s", dialect="signed-json")
+    signed = erp.SignedJson(source, None)
+    page = [{"updateTime": "2026-10-01 09:00:00"}, {"updateTime": "2026-10-11 08:00:00"}, {"updateTime": None}]
+    assert signed.latest(page) == datetime(2026, 10, 11, 0, 0, tzinfo=UTC)  # Asia/Shanghai
+    oauth = erp.OAuthCursor(source, None)
+    mixed = [
+        {"modified_at": "2026-10-01T09:00:00+08:00"},
+        {"modified_at": "2026-10-01T02:00:00+00:00"},
+        {"id": "g", "deleted": True},
+    ]
+    assert oauth.latest(mixed) == datetime(2026, 10, 1, 2, 0, tzinfo=UTC), "offsets compare as instants, not text"
+    assert oauth.latest([{"id": "g", "deleted": True}]) is None
