@@ -48,6 +48,8 @@ _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 _PINYIN = re.compile(r"^[A-Z]+( [A-Z]+)*$")
 _PERSON = re.compile(r"^[\u4e00-\u9fff·]{2,5}$")
 _GUIDE_CARD = re.compile(r"^[DL]-\d{4}-\d{6}$")
+# the provinces' two leading digits (GB/T 2260): a 6-digit code starting otherwise is no division code
+_PROVINCES = frozenset("11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split())
 _SEPARATORS = ("、", ",", "，", ";", "；", "|", "/")
 
 
@@ -215,6 +217,7 @@ class Shape:
     pinyin: float = 0
     person: float = 0
     guide_card: float = 0
+    division: float = 0  # 6-digit administrative division codes (110105)
     distinct: int = 0
     separator: str | None = None
     is_list: bool = False
@@ -248,6 +251,7 @@ def shape_of(column: Column) -> Shape:
     shape.pinyin = share(lambda v: bool(_PINYIN.match(v)))
     shape.person = share(lambda v: bool(_PERSON.match(v)))
     shape.guide_card = share(lambda v: bool(_GUIDE_CARD.match(v)))
+    shape.division = share(lambda v: len(v) == 6 and v.isdigit() and v[:2] in _PROVINCES)
     for sep in _SEPARATORS:
         if any(sep in v for v in values):
             shape.separator = sep
@@ -255,7 +259,7 @@ def shape_of(column: Column) -> Shape:
     return shape
 
 
-def expected_shape(f: schema.Field) -> str:
+def expected_shape(f: schema.Field, entity: str | None = None) -> str:
     if "USCC_CHECKSUM" in f.rules or f.name.endswith("_uscc"):
         return "uscc"
     if f.name == "doc_no":
@@ -266,12 +270,14 @@ def expected_shape(f: schema.Field) -> str:
         return "guide_card"
     if f.codes == "country":
         return "country"
+    if f.codes == "division" or "DIVISION_CODE" in f.rules:
+        return "division"
     if f.codes and f.codes not in SKIP_CODES:
         return "code"
     if f.name == "name_pinyin":
         return "pinyin"
-    if f.norm == "name":
-        return "person"
+    if f.norm == "name":  # a person's name only in entities of persons (an agency's name is text)
+        return "person" if entity is None or "doc_no" in schema.entity(entity).field_names else "text"
     return {"date": "date", "timestamp": "timestamp", "int": "int", "decimal": "decimal", "list": "list", "set": "list"}.get(f.type, "text")
 
 
@@ -279,7 +285,8 @@ def shape_fit(expected: str, s: Shape) -> tuple[float, float]:
     """(bonus, factor): a confirming shape raises a name's score, a contradicting one cuts it."""
     if s.n == 0:
         return 0.0, 0.8  # no values: the name alone decides, a little less sure
-    specific = {"uscc": s.uscc, "mobile": s.mobile, "guide_card": s.guide_card, "pinyin": s.pinyin, "person": s.person}
+    specific = {"uscc": s.uscc, "mobile": s.mobile, "guide_card": s.guide_card, "pinyin": s.pinyin, "person": s.person,
+                "division": s.division}
     if expected in specific:
         fit = specific[expected]
         return (0.3, 1.0) if fit >= 0.9 else (0.0, 0.9) if fit >= 0.5 else (0.0, 0.35)
@@ -392,7 +399,7 @@ class MappingSuggestion:
 
 def score_column(column: Column, entity: str, f: schema.Field, s: Shape) -> FieldSuggestion | None:
     named, why = name_score(column.relative, entity, f.name)
-    expected = expected_shape(f)
+    expected = expected_shape(f, entity)
     bonus, factor = shape_fit(expected, s)
     confidence = (named + (1 - named) * bonus) * factor if named > 0 else 0.0
     if named < 0.3 and expected in SHAPE_ONLY and bonus >= 0.25:

@@ -95,3 +95,21 @@ def test_the_suggestion_is_a_mapping_the_engine_loads(recorded) -> None:
     mapping = parse_mapping(yaml.safe_load(text), "suggested")
     assert set(mapping.rules) >= {"tour_group", "group_member", "group_staff"}
     assert "# confidence 0." in text
+
+
+def test_the_gov_portal_feed_gets_every_field_of_its_response_right_even_unknown_to_the_vocabulary(tmp_path) -> None:
+    """The fourth sandbox with a mapping in mappings/sources/: a portal page as SOURCES.md §4 shows it.
+    `sourceSystem` and `changedFields` are computed by the connector, so no vendor sample has them."""
+    from connectors.sandbox.gov_portal_server import seed_events
+
+    page = {"success": True, "result": {"events": seed_events(), "lastId": 13, "hasMore": False}}
+    sample = tmp_path / "events.json"
+    sample.write_text(json.dumps(page, ensure_ascii=False, default=str), encoding="utf-8")
+    added = ("sourceSystem", "changedFields")
+    result = agreement(suggest_files([sample], "gov_portal"), "gov_portal", added_by_connector=added)
+    print(f"\ngov_portal: {result.right}/{result.total} = {result.ratio:.1%}")
+    assert result.total >= 10 and result.ratio >= 0.9, result.wrong
+    assert result.conflicts == []
+    with held_out(vendor_names("gov_portal")):
+        unseen = agreement(suggest_files([sample], "gov_portal"), "gov_portal", added_by_connector=added)
+    assert unseen.ratio >= 0.9, unseen.wrong
