@@ -16,6 +16,17 @@ from connectors.sandbox.faults import Faults
 from connectors.sandbox.seed import Dataset, entity_rows, seed
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hung up (a timeout, a killed sync) is normal here, not a traceback on stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class Reply:
     def __init__(self, status: int, body: bytes, content_type: str = "application/json; charset=utf-8", headers: dict[str, str] | None = None):
         self.status = status
@@ -87,7 +98,7 @@ class Sandbox:
             def do_POST(self) -> None:
                 self._handle("POST")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
+        self._server = _QuietServer(("127.0.0.1", self._port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox-{self.dialect}", daemon=True)
         self._thread.start()

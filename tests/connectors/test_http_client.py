@@ -53,3 +53,42 @@ def test_an_airflow_reference_reads_the_airflow_connection_store_inside_a_task(m
     monkeypatch.setenv("AIRFLOW_CTX_DAG_ID", "sync_acme")
     assert resolve_secret("airflow:erp_acme") == "s3cr3t-value"
     assert resolve_secret("airflow:erp_acme.login") == "acme"
+
+
+def test_backoff_is_exponential_capped_and_jittered_and_retry_after_is_obeyed_within_a_cap():
+    import random
+
+    from connectors.http.retry import RetryPolicy
+
+    policy = RetryPolicy(base_seconds=0.2, cap_seconds=2.0, max_retry_after=60.0, rng=random.Random(7))
+    for attempt in range(8):
+        ceiling = min(2.0, 0.2 * 2**attempt)
+        waits = {policy.delay(attempt) for _ in range(20)}
+        assert all(ceiling / 2 <= w <= ceiling for w in waits) and len(waits) > 1, (attempt, waits)
+    assert policy.delay(0, retry_after=5) == 5.0
+    assert policy.delay(0, retry_after=3600) == 60.0
+
+
+def test_basic_auth_sends_the_header_and_its_secrets_are_scrubbed_from_messages():
+    import base64
+
+    from connectors.http.auth import BasicAuth, Request
+    from connectors.http.client import HttpClient
+
+    auth = BasicAuth("acme", "pa55-word-value")
+    request = auth.apply(Request("GET", "/x"))
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"acme:pa55-word-value").decode()
+    with HttpClient("http://127.0.0.1:9", auth) as client:
+        text = client.scrub(f"failed with {request.headers['Authorization']} and pa55-word-value")
+    assert "pa55-word-value" not in text and base64.b64encode(b"acme:pa55-word-value").decode() not in text
+
+
+def test_a_vendor_that_never_answers_in_time_is_retried_then_fails_loudly(sandbox_signed_json, tourlink_home):
+    from connectors.http.errors import SourceError
+
+    box = sandbox_signed_json
+    box.sandbox.faults.latency_seconds = 1.0
+    source = dataclasses.replace(box.source, options={**box.source.options, "timeout_seconds": 0.2, "max_attempts": 3})
+    with pytest.raises(SourceError, match="timed out.*gave up after 3 attempts"):
+        extract(source)
+    assert len([r for r in box.sandbox.requests if r.endswith("/teams")]) == 3
