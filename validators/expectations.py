@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from tourlink.schema import Condition, Entity, entities, entity as schema_entity
-
-from validators import divisions, identifiers as ids
+from tourlink.schema import Condition, Entity, entities
+from tourlink.schema import entity as schema_entity
+from validators import divisions
+from validators import identifiers as ids
 from validators.rules import PERIOD_STARTS, code_values
 
 if TYPE_CHECKING:

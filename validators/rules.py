@@ -15,9 +15,10 @@ from functools import cache
 import polars as pl
 
 from tourlink.frames import ISSUES, ISSUES_DTYPE
-from tourlink.schema import LIST_SEPARATOR, Condition, Entity, Field, code_lists, entity as schema_entity
-
-from validators import divisions, identifiers as ids
+from tourlink.schema import LIST_SEPARATOR, Condition, Entity, Field, code_lists
+from tourlink.schema import entity as schema_entity
+from validators import divisions
+from validators import identifiers as ids
 from validators.catalogue import message, rule_info
 
 DTYPES = {

@@ -25,7 +25,7 @@ def ric(address: str = "210102", birth: str = "19750315", seq: int = 123) -> str
 
 
 def check_char(body17: str) -> str:
-    total = sum(int(c) * w for c, w in zip(body17, RIC_WEIGHTS))
+    total = sum(int(c) * w for c, w in zip(body17, RIC_WEIGHTS, strict=True))
     return "10X98765432"[total % 11]
 
 
@@ -37,7 +37,7 @@ def wrong_check(number: str) -> str:
 def uscc(body17: str = "91210102MA0XXXXX0") -> str:
     """A unified social credit code with a correct GB 32100 check character."""
     weights = [3**i % 31 for i in range(17)]
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(body17, weights))
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(body17, weights, strict=True))
     return body17 + USCC_ALPHABET[(31 - total % 31) % 31]
 
 

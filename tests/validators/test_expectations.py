@@ -3,7 +3,7 @@ engine, rule by rule, wherever both can express the rule."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import polars as pl
@@ -12,7 +12,7 @@ import pytest
 from tests.validators.conftest import TODAY, frame, ric, uscc, wrong_check
 from validators import validate
 
-STAMP = datetime(2026, 1, 1, tzinfo=timezone.utc)
+STAMP = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def member(seq: int, **fields) -> dict:

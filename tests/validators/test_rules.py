@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -15,7 +15,7 @@ from validators.rules import declared_rules
 
 def agency(**fields) -> dict:
     row = dict(uscc=uscc(), name="辽宁国旅", unit_type="HEAD", licence_no="L-LN-CJ00012", division_code="210102",
-               business_scope=["DOMESTIC"], status="ACTIVE", updated_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+               business_scope=["DOMESTIC"], status="ACTIVE", updated_at=datetime(2026, 1, 1, tzinfo=UTC))
     row.update(fields)
     return row
 
@@ -23,7 +23,7 @@ def agency(**fields) -> dict:
 def group(**fields) -> dict:
     row = dict(group_code="G1", organizer_uscc=uscc(), group_type="DOMESTIC", start_date=date(2026, 5, 1),
                end_date=date(2026, 5, 5), tourist_count=2, status="SUBMITTED",
-               submitted_at=datetime(2026, 4, 1, tzinfo=timezone.utc), updated_at=datetime(2026, 4, 1, tzinfo=timezone.utc))
+               submitted_at=datetime(2026, 4, 1, tzinfo=UTC), updated_at=datetime(2026, 4, 1, tzinfo=UTC))
     row.update(fields)
     return row
 
