@@ -25,6 +25,8 @@ test: install
 bench: install
 	command -v psql >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null)
 	$(PY) bench/run.py --markdown bench/out/table.md
+	$(PY) bench/spine_stages.py
+	$(PY) bench/indicators.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -35,7 +35,7 @@ def resident_ids(n: int) -> pl.Series:
     from validators.identifiers import mod11_2_check
 
     seq = pl.int_range(0, n, eager=True)
-    birth = (pl.lit(19500101) + (seq % 50) * 10000 + (seq // 50 % 12 + 1) * 100 + (seq // 600 % 28 + 1)).cast(pl.String)
+    birth = (pl.lit(19500000) + (seq % 50) * 10000 + (seq // 50 % 12 + 1) * 100 + (seq // 600 % 28 + 1)).cast(pl.String)
     body = pl.lit("210102") + birth + (seq // 16800 % 1000).cast(pl.String).str.zfill(3)
     frame = pl.DataFrame({"s": seq}).select(body=body)
     return frame.select(id=pl.col("body") + mod11_2_check(pl.col("body") + pl.lit("0")))["id"]
