@@ -27,7 +27,7 @@ from rich.table import Table
 
 from tourlink import settings
 
-console = Console(width=None if sys.stdout.isatty() else 120)
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TOURLINK = str(Path(sys.executable).parent / "tourlink")
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -172,7 +172,7 @@ def show_reports() -> None:
     console.rule("[bold]5. 失败报告 stewards' failure reports")
     reports = settings.reports_dir()
     for page in sorted(reports.glob("open/*/*.html")) + sorted(reports.glob("data-docs/index.html")):
-        console.print(f"report: {page}")
+        console.print(f"report: {page}", soft_wrap=True)
     console.print("open them with `tourlink web`, or fix and replay with `tourlink quarantine` / `tourlink replay`")
 
 
