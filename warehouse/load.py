@@ -1,10 +1,14 @@
 """The load path: one batch = one transaction; rows merged by natural key, set-based.
 
-Every frame is bulk-copied into a temporary staging table (PostgreSQL `COPY`, SQLite `executemany`),
-then merged with one `INSERT … ON CONFLICT … DO UPDATE … WHERE` statement: a new key is inserted; a
-stored row is replaced only when the incoming `updated_at` is newer or equal **and** a content value
+A stored row is replaced only when the incoming `updated_at` is newer or equal **and** a content value
 differs (`updated_at` itself is not content; `submitted_at` keeps the earliest filing time), so unchanged
 rows are never written and loading the same input twice changes nothing.
+
+Each frame's keys and a 64-bit hash of its content columns (`_row_hash`, polars) are first copied into
+a small probe table and joined with the core table: a row whose stored hash equals its own has the same
+content and is neither copied nor locked; a row with a key not stored yet is bulk-copied straight into
+the core table (PostgreSQL `COPY`, SQLite `executemany`); only rows whose stored hash differs go through
+a staging table and one `INSERT … ON CONFLICT … DO UPDATE … WHERE` that compares every content column.
 Bad rows go to quarantine in bulk, WARN issues to `finding`, and the batch row, the source
 watermarks and everything else commit together or not at all.
 """
@@ -256,14 +260,80 @@ class BatchWriter:
         table = tables.entity_tables[entity]
         self._lock()
         latest = _latest_per_key(spec, good)
-        stage = self._stage_table(f"stage_{entity}", table.columns)
-        _clear(self.connection, stage)
-        _copy(self.connection, stage, self._storage(spec, latest))
-        loaded = self._upsert(spec, table, stage)
+        stored = self._storage(spec, latest)
+        stored = stored.with_columns(_row_hash=_content_hash(spec, stored))
+        probe = self._probe(spec, table, stored)
         if spec.parent is not None:
-            self._carry(spec, stage)
+            self._carry(spec, probe)  # every key carried, changed or not: the set that replaces the stored one
+        new, differing = self._against_stored(spec, table, probe, stored)
+        loaded = new.height
+        if loaded:
+            # Keys not stored (this batch's earlier chunks included): nothing to merge with, so they
+            # are copied straight into the table (the batch holds its write lock; `written` is only
+            # for parents that replaced a stored row).
+            _copy(self.connection, table, new)
+        if not differing.is_empty():
+            stage = self._stage_table(f"stage_{entity}", table.columns)
+            _clear(self.connection, stage)
+            _copy(self.connection, stage, differing)
+            loaded += self._upsert(spec, table, stage)
+            self._refresh_hashes(spec, table, stage)
         self._resolve_quarantine(spec, latest)
         return MergeCounts(loaded=loaded, unchanged=good.height - loaded)
+
+    def _probe(self, spec: schema.Entity, table: sa.Table, stored: pl.DataFrame) -> sa.Table:
+        """The chunk's keys and content hashes in a temporary table (small: no content columns)."""
+        keys = list(spec.natural_key)
+        probe = self._stage_table(
+            f"probe_{spec.name}",
+            [*(table.c[k] for k in keys), sa.Column("_row_hash", sa.BigInteger), sa.Column("_i", sa.BigInteger)],
+        )
+        _clear(self.connection, probe)
+        numbered = stored.select(*keys, "_row_hash", pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"))
+        _copy(self.connection, probe, numbered)
+        return probe
+
+    def _against_stored(
+        self, spec: schema.Entity, table: sa.Table, probe: sa.Table, stored: pl.DataFrame
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Rows of `stored` whose key is not stored yet, and rows whose stored content hash differs.
+
+        The rest have a stored row with the same content hash, i.e. the same content, which the
+        merge would not write whatever their `updated_at`: they are neither copied nor locked.
+        A differing row goes through the exact comparison of `_upsert` (a hash that differs for
+        equal content, e.g. after a polars upgrade, only costs that comparison).
+        """
+        keys = list(spec.natural_key)
+        on = sa.and_(*(table.c[k] == probe.c[k] for k in keys))
+        stored_key = table.c[keys[0]]  # a key column: NULL only when no stored row matched
+        differs = sa.and_(stored_key.is_not(None), table.c._row_hash.is_distinct_from(probe.c._row_hash))
+        agg = sa.func.string_agg if self.warehouse.dialect == "postgresql" else sa.func.group_concat
+        index = sa.cast(probe.c._i, sa.Text)
+        query = sa.select(
+            agg(sa.case((stored_key.is_(None), index)), sa.literal(",")),
+            agg(sa.case((differs, index)), sa.literal(",")),
+        ).select_from(probe.outerjoin(table, on))
+        new_at, differing_at = (_indexes(v) for v in self.connection.execute(query).one())
+        indexed = stored.with_row_index("_i")
+        new = indexed.filter(pl.col("_i").is_in(new_at)).drop("_i")
+        differing = indexed.filter(pl.col("_i").is_in(differing_at)).drop("_i")
+        return new, differing
+
+    def _refresh_hashes(self, spec: schema.Entity, table: sa.Table, stage: sa.Table) -> None:
+        """Stored rows equal in content to the staged ones but with another (or no) hash get the
+        staged hash, so their next load skips them (rows stored before the hash existed, or hashed
+        by another polars version). Only `_row_hash` is written: content and lineage stay."""
+        keys = list(spec.natural_key)
+        content = [f.name for f in spec.fields if f.name not in (*keys, *_NOT_CONTENT)]
+        self.connection.execute(
+            table.update()
+            .where(
+                *(table.c[k] == stage.c[k] for k in keys),
+                table.c._row_hash.is_distinct_from(stage.c._row_hash),
+                *(table.c[c].is_not_distinct_from(stage.c[c]) for c in content),
+            )
+            .values(_row_hash=stage.c._row_hash)
+        )
 
     def _upsert(self, spec: schema.Entity, table: sa.Table, stage: sa.Table) -> int:
         keys = list(spec.natural_key)
@@ -606,6 +676,14 @@ def _storage_expr(f: schema.Field, frame: pl.DataFrame) -> pl.Expr:
     return col.alias(f.name)
 
 
+def _content_hash(spec: schema.Entity, stored: pl.DataFrame) -> pl.Expr:
+    """One 64-bit hash of a row's content columns (storage form), as `_upsert` compares them."""
+    content = [f.name for f in spec.fields if f.name not in (*spec.natural_key, *_NOT_CONTENT)]
+    if not content:
+        return pl.lit(0, pl.Int64)
+    return pl.struct(*content).hash(seed=0x746C).reinterpret(signed=True)
+
+
 def _latest_per_key(spec: schema.Entity, frame: pl.DataFrame) -> pl.DataFrame:
     """One row per natural key: the newest `updated_at`, then the last one given."""
     keys = list(spec.natural_key)
@@ -683,6 +761,13 @@ def _copy(conn: sa.Connection, temp: sa.Table, frame: pl.DataFrame) -> None:
             cursor.executemany(sql, chunk.iter_rows())
     finally:
         cursor.close()
+
+
+def _indexes(joined: str | None) -> pl.Series:
+    """Row numbers aggregated by the database as one comma-separated string (no Python object each)."""
+    if not joined:
+        return pl.Series([], dtype=pl.UInt32)
+    return pl.Series([joined]).str.split(",").explode().cast(pl.UInt32)
 
 
 def _existing_keys(conn: sa.Connection, entity: str, keys: pl.DataFrame, temp_name: str) -> pl.DataFrame:

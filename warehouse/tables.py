@@ -54,6 +54,8 @@ def _entity_table(entity: schema.Entity) -> sa.Table:
         sa.Column("_file", sa.Text),
         sa.Column("_row", sa.BigInteger),
         sa.Column("_received_at", sa.DateTime, nullable=False),
+        # hash of the content columns as last merged (NULL: unknown): lets a re-load skip unchanged rows
+        sa.Column("_row_hash", sa.BigInteger),
     ]
     table = sa.Table(entity.name, metadata, *columns, comment=entity.label)
     for cols in _INDEXES.get(entity.name, []):

@@ -1,0 +1,113 @@
+"""The stored content hash (`_row_hash`): a re-load skips rows whose content is already stored,
+and never skips a row the exact comparison would write."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tests.warehouse.entity_frames import at, entity_frame, group, member
+from warehouse.load import MergeCounts, Warehouse
+
+
+def load(wh: Warehouse, entity: str, rows: list[dict]) -> MergeCounts:
+    with wh.batch("test") as b:
+        return b.merge(entity, entity_frame(entity, rows))
+
+
+def stored(wh: Warehouse, sql: str) -> list[tuple]:
+    with wh.engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(sql).all()]
+
+
+def execute(wh: Warehouse, sql: str) -> None:
+    with wh.engine.begin() as conn:
+        conn.execute(sa.text(sql))
+
+
+def test_every_merged_row_stores_a_hash_of_its_content_only(warehouse):
+    load(warehouse, "tour_group", [group("G1", updated=at(1)), group("G2", updated=at(1)), group("G3", route="别的")])
+    hashes = dict(stored(warehouse, "select group_code, _row_hash from tour_group"))
+    assert all(h is not None for h in hashes.values())
+    assert hashes["G1"] != hashes["G3"]  # content differs
+    # updated_at is not content: a newer version with the same content hashes the same
+    load(warehouse, "tour_group", [group("G4", updated=at(9))])
+    assert dict(stored(warehouse, "select group_code, _row_hash from tour_group"))["G4"] == hashes["G1"]
+
+
+def test_a_newer_reload_of_the_same_content_is_unchanged_and_leaves_the_stored_rows_untouched(warehouse):
+    groups = [group(f"G{i}", updated=at(1)) for i in range(20)]
+    load(warehouse, "tour_group", groups)
+    before = stored(warehouse, "select * from tour_group order by group_code")
+    newer = [group(f"G{i}", updated=at(5)) for i in range(20)]
+    assert load(warehouse, "tour_group", newer) == MergeCounts(0, 20)
+    assert stored(warehouse, "select * from tour_group order by group_code") == before
+
+
+def test_a_row_stored_without_a_hash_is_compared_exactly_then_gets_its_hash(warehouse):
+    load(warehouse, "group_member", [member("G1", 1, name="张三"), member("G1", 2, name="李四")])
+    [(batch,)] = set(stored(warehouse, "select _batch_id from group_member"))
+    hashes = stored(warehouse, "select seq_no, _row_hash from group_member order by seq_no")
+    execute(warehouse, "update group_member set _row_hash = null")  # as stored before migration 0004
+    assert load(warehouse, "group_member", [member("G1", 1, name="张三"), member("G1", 2, name="李四")]) == MergeCounts(
+        0, 2
+    )
+    assert stored(warehouse, "select seq_no, _row_hash from group_member order by seq_no") == hashes
+    assert set(stored(warehouse, "select _batch_id from group_member")) == {(batch,)}  # content and lineage kept
+    assert load(warehouse, "group_member", [member("G1", 1, name="王五")]) == MergeCounts(1, 0)
+    assert stored(warehouse, "select name from group_member order by seq_no") == [("王五",), ("李四",)]
+
+
+def test_a_stale_hash_never_hides_a_change_and_a_wrong_one_only_costs_the_exact_comparison(warehouse):
+    load(warehouse, "tour_group", [group("G1", updated=at(1), route="甲")])
+    [(hash_a,)] = stored(warehouse, "select _row_hash from tour_group")
+    execute(warehouse, "update tour_group set _row_hash = 12345")  # e.g. hashed by another polars version
+    assert load(warehouse, "tour_group", [group("G1", updated=at(2), route="甲")]) == MergeCounts(0, 1)
+    assert stored(warehouse, "select _row_hash from tour_group") == [(hash_a,)]
+    assert load(warehouse, "tour_group", [group("G1", updated=at(3), route="乙")]) == MergeCounts(1, 0)
+    assert load(warehouse, "tour_group", [group("G1", updated=at(4), route="甲")]) == MergeCounts(1, 0)
+    assert stored(warehouse, "select route_name, _row_hash from tour_group") == [("甲", hash_a)]
+
+
+def test_an_older_row_with_other_content_keeps_the_stored_row_and_its_hash(warehouse):
+    load(warehouse, "tour_group", [group("G1", updated=at(5), route="新")])
+    before = stored(warehouse, "select route_name, _row_hash from tour_group")
+    assert load(warehouse, "tour_group", [group("G1", updated=at(2), route="旧")]) == MergeCounts(0, 1)
+    assert stored(warehouse, "select route_name, _row_hash from tour_group") == before
+
+
+def test_chunks_of_one_batch_merge_with_each_other_new_keys_and_stored_ones_alike(warehouse):
+    load(warehouse, "tour_group", [group("G0", updated=at(1))])
+    with warehouse.batch("test") as b:
+        first = b.merge(
+            "tour_group",
+            entity_frame("tour_group", [group("G1", updated=at(1), route="一"), group("G0", updated=at(1))]),
+        )
+        second = b.merge(
+            "tour_group", entity_frame("tour_group", [group("G1", updated=at(2), route="二"), group("G2")])
+        )
+        third = b.merge(
+            "tour_group",
+            entity_frame(
+                "tour_group", [group("G1", updated=at(2), route="二"), group("G0", updated=at(3), route="变")]
+            ),
+        )
+    assert (first, second, third) == (MergeCounts(1, 1), MergeCounts(2, 0), MergeCounts(1, 1))
+    assert stored(warehouse, "select group_code, route_name from tour_group order by 1") == [
+        ("G0", "变"),
+        ("G1", "二"),
+        ("G2", "北京五日游"),
+    ]
+
+
+def test_a_roster_reloaded_unchanged_under_a_changed_group_keeps_every_member_sent(warehouse):
+    with warehouse.batch("test") as b:
+        b.merge("tour_group", entity_frame("tour_group", [group("G1")]))
+        b.merge("group_member", entity_frame("group_member", [member("G1", i) for i in range(1, 31)]))
+    with warehouse.batch("test") as b:  # the group changed; its members, all unchanged, are the new set minus two
+        assert b.merge(
+            "tour_group", entity_frame("tour_group", [group("G1", updated=at(2), tourist_count=28)])
+        ) == MergeCounts(1, 0)
+        assert b.merge(
+            "group_member", entity_frame("group_member", [member("G1", i) for i in range(1, 29)])
+        ) == MergeCounts(0, 28)
+    assert stored(warehouse, "select count(*), max(seq_no) from group_member") == [(28, 28)]
