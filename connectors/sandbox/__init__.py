@@ -8,6 +8,8 @@ registry file references, so the demo and `tourlink sandbox up` need no secrets 
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from connectors.registry import SourceConfig
@@ -30,42 +32,73 @@ SANDBOXES: dict[str, type[Sandbox]] = {
 
 
 def start_for(source: SourceConfig, *, port: int | None = None, export_env: bool = True, **kwargs) -> Sandbox:
-    """Start the sandbox of `source` (port from its base_url unless given)."""
+    """Start the sandbox of `source` (port from its base_url unless given). With `export_env`, the
+    sandbox's credentials replace whatever the env vars held: a new sandbox has new keys."""
     if port is None:
         port = urlsplit(source.base_url).port or 0
     sandbox = SANDBOXES[source.dialect](region=source.region or "110000", port=port, **kwargs).start()
     if export_env:
-        for role, ref in source.credentials.items():
-            kind, _, name = ref.partition(":")
-            if kind == "env" and role in sandbox.credentials:
-                os.environ.setdefault(name, sandbox.credentials[role])
+        os.environ.update(_credential_env(source, sandbox))
     return sandbox
 
 
-ERP_DIALECTS = ("signed-json", "oauth-cursor", "legacy-xml")
+def _credential_env(source: SourceConfig, sandbox: Sandbox) -> dict[str, str]:
+    """{env var named by the registry file: the sandbox's value} for every credential it serves."""
+    return {
+        ref.removeprefix("env:"): sandbox.credentials[role]
+        for role, ref in source.credentials.items()
+        if ref.startswith("env:") and role in sandbox.credentials
+    }
 
 
-def sync_sandbox_erps(warehouse=None) -> list:  # noqa: ANN001 - Warehouse imported lazily
-    """The demo's ERP step: start every sandbox ERP of the registry on a free port, sync it, stop it.
+@contextmanager
+def credentials_in_env(source: SourceConfig, sandbox: Sandbox) -> Iterator[None]:
+    """The sandbox's credentials in the env vars the registry file names, for this block only."""
+    names = _credential_env(source, sandbox)
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(names)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
-    Credentials are the sandbox's own, exported into the env vars the registry file names (unless
-    already set); returns one `SyncResult` per source."""
+
+def sync_sandboxes(dialects: Collection[str], warehouse=None) -> list:  # noqa: ANN001 - Warehouse imported lazily
+    """Each sandbox source of the registry with one of `dialects`, synced once without Airflow: its
+    emulator started on a free port, the source pointed at it with the emulator's own credentials
+    (never left behind in the environment), stopped afterwards. One `SyncResult` per source."""
     import dataclasses
 
     from connectors.registry import load_sources, sync
 
     results = []
     for source in load_sources().values():
-        if source.dialect not in ERP_DIALECTS or "sandbox" not in source.tags:
+        if source.dialect not in dialects or "sandbox" not in source.tags:
             continue
         extra = {"rate_limit": 1000.0} if source.dialect == "oauth-cursor" else {}
-        box = start_for(source, port=0, **extra)
+        box = start_for(source, port=0, export_env=False, **extra)
         try:
-            local = dataclasses.replace(source, base_url=box.url, options={**source.options, "requests_per_second": None})
-            results.append(sync(local, warehouse=warehouse))
+            local = dataclasses.replace(
+                source, base_url=box.url, options={**source.options, "requests_per_second": None}
+            )
+            with credentials_in_env(source, box):
+                results.append(sync(local, warehouse=warehouse))
         finally:
             box.stop()
     return results
 
 
-__all__ = ["sync_sandbox_erps", "SANDBOXES", "Sandbox", "SignedJsonSandbox", "OAuthCursorSandbox", "LegacyXmlSandbox", "start_for"]
+__all__ = [
+    "SANDBOXES",
+    "Sandbox",
+    "SignedJsonSandbox",
+    "OAuthCursorSandbox",
+    "LegacyXmlSandbox",
+    "start_for",
+    "credentials_in_env",
+    "sync_sandboxes",
+]

@@ -15,8 +15,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -135,6 +134,11 @@ class PortalEmulator:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    @property
+    def url(self) -> str:
+        """The base URL a registry file points at (every sandbox has one)."""
+        return self.base_url
+
     def append(self, events: Sequence[dict[str, Any]]) -> None:
         """Publish events; the portal numbers them in the order it sends them."""
         with self._lock:
@@ -191,49 +195,8 @@ class PortalEmulator:
         self.stop()
 
 
-@contextmanager
-def _credentials_in_env(source: Any, box: Any) -> Iterator[None]:
-    """The sandbox's own credentials in the env vars the registry file names, for this sync only
-    (a later sandbox has new keys: a stale value left behind would be pinned wrongly)."""
-    names = {ref.removeprefix("env:"): box.credentials[role] for role, ref in source.credentials.items()
-             if ref.startswith("env:") and role in box.credentials}
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update(names)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def sync_sandbox_portal(warehouse: Any = None) -> list[Any]:
-    """The demo's licensing step: for each sandbox `gov-portal` source of the registry, start the
-    emulator (out-of-order and re-sent events) on a free port, sync and fold it, stop it.
-    Returns one `SyncResult` per source."""
-    import dataclasses
-
-    from connectors.registry import load_sources, sync
-    from connectors.sandbox import start_for
-
-    results = []
-    for source in load_sources().values():
-        if source.dialect != "gov-portal" or "sandbox" not in source.tags:
-            continue
-        box = start_for(source, port=0, export_env=False)
-        try:
-            with _credentials_in_env(source, box):
-                results.append(sync(dataclasses.replace(source, base_url=box.base_url), warehouse=warehouse))
-        finally:
-            box.stop()
-    return results
-
-
 def main() -> None:  # pragma: no cover - manual use: python -m connectors.sandbox.gov_portal_server
     import argparse
-    import os
 
     parser = argparse.ArgumentParser(description="Serve the sandbox licensing feed on loopback.")
     parser.add_argument("--port", type=int, default=18085)

@@ -10,13 +10,11 @@ instance unless given; `known_hosts_entry` is the line a client pins.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +84,11 @@ class SftpSandbox:
     def port(self) -> int:
         assert self._acceptor is not None, "server not started"
         return self._acceptor.sockets[0].getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        """The base URL a registry file points at (every sandbox has one)."""
+        return f"sftp://{self.username}@127.0.0.1:{self.port}"
 
     @property
     def known_hosts_entry(self) -> str:
@@ -247,42 +250,3 @@ def seed_inbox(root: Path, agency: str, *, other_agency: str | None = None) -> d
     return files
 
 
-@contextmanager
-def _credentials_in_env(source: Any, box: Any) -> Iterator[None]:
-    """The sandbox's own credentials in the env vars the registry file names, for this sync only
-    (a later sandbox has new keys: a stale value left behind would be pinned wrongly)."""
-    names = {ref.removeprefix("env:"): box.credentials[role] for role, ref in source.credentials.items()
-             if ref.startswith("env:") and role in box.credentials}
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update(names)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def sync_sandbox_drop(warehouse: Any = None) -> list[Any]:
-    """The demo's SFTP step: for each sandbox `sftp-drop` source of the registry, start the seeded
-    server on a free port, run one `tourlink sync` of it (imports, archives, rejects), stop it.
-    Returns one `SyncResult` per source."""
-    import dataclasses
-
-    from connectors.registry import load_sources, sync
-    from connectors.sandbox import start_for
-
-    results = []
-    for source in load_sources().values():
-        if source.dialect != "sftp-drop" or "sandbox" not in source.tags:
-            continue
-        box = start_for(source, port=0, export_env=False)
-        try:
-            local = dataclasses.replace(source, base_url=f"sftp://{box.username}@127.0.0.1:{box.port}")
-            with _credentials_in_env(source, box):
-                results.append(sync(local, warehouse=warehouse))
-        finally:
-            box.stop()
-    return results

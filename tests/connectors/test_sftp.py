@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from connectors import sftp
-from connectors.registry import SourceConfig
+from connectors.registry import SourceConfig, load_sources
 from connectors.sandbox.gov_portal_server import sandbox_uscc
 from connectors.sandbox.sftp_server import (
     ROSTER_HEADERS,
@@ -261,21 +261,20 @@ def test_tourlink_sources_check_and_sync_drive_the_sandbox_drop_from_the_command
         box.stop()
 
 
-def test_the_demo_syncs_the_sandbox_portal_then_the_sandbox_drop_into_one_warehouse(tourlink_home, monkeypatch):
-    """What `make demo` runs for issue 6: the licensing feed first (so the uploading agency exists and is
-    folded), then the drop; the imported groups belong to that agency, its foreign and broken files are
+def test_the_sandbox_portal_then_the_sandbox_drop_sync_into_one_warehouse_without_airflow(tourlink_home, monkeypatch):
+    """Issue 6's sources end to end from plain Python: the licensing feed first (so the uploading agency
+    exists and is folded), then the drop; the imported groups belong to that agency, its foreign and broken files are
     rejected; the sandboxes' keys never stay behind in the environment."""
     import os
 
-    from connectors.sandbox.gov_portal_server import sync_sandbox_portal
-    from connectors.sandbox.sftp_server import sync_sandbox_drop
+    from connectors.sandbox import sync_sandboxes
     from warehouse.load import Warehouse
 
     for name in ("SANDBOX_SFTP_PRIVATE_KEY", "SANDBOX_SFTP_KNOWN_HOSTS", "SANDBOX_GOV_PORTAL_KEY", "SANDBOX_GOV_PORTAL_SECRET"):
         monkeypatch.delenv(name, raising=False)
     wh = Warehouse()
-    (portal,) = sync_sandbox_portal(warehouse=wh)
-    (drop,) = sync_sandbox_drop(warehouse=wh)
+    (portal,) = sync_sandboxes(["gov-portal"], warehouse=wh)
+    (drop,) = sync_sandboxes(["sftp-drop"], warehouse=wh)
     assert portal.entities["travel_agency"] == {"folded": 4}
     assert (drop.streams["imported"], drop.streams["rejected"], drop.streams["in_progress"]) == (2, 2, 1)
     assert "SANDBOX_SFTP_KNOWN_HOSTS" not in os.environ and "SANDBOX_GOV_PORTAL_SECRET" not in os.environ
@@ -285,3 +284,20 @@ def test_the_demo_syncs_the_sandbox_portal_then_the_sandbox_drop_into_one_wareho
         organisers = conn.execute(sa.select(groups.c.organizer_uscc).distinct()).scalars().all()
         name = conn.execute(sa.select(agencies.c.name).where(agencies.c.uscc == AGENCY)).scalar_one()
     assert organisers == [AGENCY] and name == "辽宁远航国际旅行社有限公司"
+
+
+def test_a_started_sandbox_replaces_stale_credentials_left_in_the_environment(monkeypatch):
+    """A sandbox has new keys each time it starts: a value a previous session left behind must not win."""
+    import os
+
+    from connectors.sandbox import start_for
+
+    declared = load_sources()["sftp_sandbox"]
+    monkeypatch.setenv("SANDBOX_SFTP_KNOWN_HOSTS", "[127.0.0.1]:18022 ssh-ed25519 AAAA-a-host-key-of-yesterday")
+    monkeypatch.setenv("SANDBOX_SFTP_PRIVATE_KEY", "/nowhere/yesterdays-key")
+    box = start_for(declared, port=0)
+    try:
+        assert os.environ["SANDBOX_SFTP_KNOWN_HOSTS"] == box.credentials["known_hosts"]
+        assert os.environ["SANDBOX_SFTP_PRIVATE_KEY"] == box.credentials["private_key"]
+    finally:
+        box.stop()
