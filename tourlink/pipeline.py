@@ -61,6 +61,8 @@ class BatchResult:
     entities: dict[str, EntityCounts] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)  # filled by `validate_files`
+    # Files a committed batch already holds, left out (`import_files(skip_loaded=True)`): file, sha256, batch_id.
+    skipped: list[dict[str, str]] = field(default_factory=list)
 
     def counts(self, entity: str) -> EntityCounts:
         return self.entities.setdefault(entity, EntityCounts())
@@ -72,6 +74,7 @@ class BatchResult:
             "files": self.files,
             "entities": {name: vars(c) for name, c in self.entities.items()},
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "skipped": self.skipped,
         }
 
 
@@ -341,22 +344,58 @@ def import_files(
     warehouse: Any = None,
     chunk_rows: int = 100_000,
     progress: bool = False,
+    skip_loaded: bool = False,
 ) -> BatchResult:
     """Import files as ONE batch. Files may come in any order. A file that cannot be read at all
     raises `UnreadableInput`; a file in an agency's folder with another agency's rows raises
-    `ForeignAgencyRows`; in both cases nothing of the batch is loaded."""
+    `ForeignAgencyRows`; in both cases nothing of the batch is loaded.
+
+    `skip_loaded`: a file whose exact bytes (SHA-256) a committed batch already holds is left out
+    and listed in `skipped`, unread: re-reading it could only find every row unchanged. When every
+    file is left out, nothing is written and `batch_id` is None."""
     paths = [Path(p) for p in paths]
     names = list(names) if names else [str(p) for p in paths]
     wh = _warehouse(warehouse)
+    skipped: list[dict[str, str]] = []
+    checksum = 0.0
+    if skip_loaded:
+        started = time.perf_counter()
+        paths, names, skipped = _leave_out_loaded(paths, names, wh)
+        checksum = time.perf_counter() - started
+        if not paths:
+            return BatchResult(batch_id=None, source=source, timings={"checksum": checksum}, skipped=skipped)
     started = time.perf_counter()
     inputs = file_inputs(paths, names, entity=entity, mapping=mapping, chunk_rows=chunk_rows)
     opened = time.perf_counter() - started  # each file's first chunk is read here, to pick its mapping
     staged, _ = stage(inputs, source=source, warehouse=wh, owner_uscc=owner_uscc, progress=progress)
     staged.timings["read"] = staged.timings.get("read", 0.0) + opened
+    if skip_loaded:
+        staged.timings["checksum"] = checksum
     try:
-        return commit(staged, warehouse=wh)
+        result = commit(staged, warehouse=wh)
     finally:
         shutil.rmtree(staged.dir, ignore_errors=True)
+    result.skipped = skipped
+    return result
+
+
+def _leave_out_loaded(
+    paths: list[Path], names: list[str], wh: Any
+) -> tuple[list[Path], list[str], list[dict[str, str]]]:
+    """Split off the files a committed batch already holds (same SHA-256 as the landing folder keys
+    them by): the paths and names still to import, and what was left out with the batch that holds it."""
+    from warehouse.landing import sha256_of
+
+    kept_paths, kept_names, skipped = [], [], []
+    for path, name in zip(paths, names, strict=True):
+        digest = sha256_of(path) if path.is_file() else None  # a missing file fails as unreadable, below
+        batch_id = wh.loaded_by(digest) if digest else None
+        if batch_id is None:
+            kept_paths.append(path)
+            kept_names.append(name)
+        else:
+            skipped.append({"file": name, "sha256": digest, "batch_id": batch_id})
+    return kept_paths, kept_names, skipped
 
 
 # --------------------------------------------------------------------------- extract only

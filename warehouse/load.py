@@ -116,14 +116,20 @@ class Warehouse:
 
     def file_loaded(self, sha256: str) -> bool:
         """Whether a committed batch already holds this file (checksum-keyed resume)."""
+        return self.loaded_by(sha256) is not None
+
+    def loaded_by(self, sha256: str) -> str | None:
+        """The first committed batch that holds this file, or None: a failed or rolled-back batch
+        holds nothing, so its files load again."""
         query = (
-            sa.select(sa.literal(1))
+            sa.select(tables.batch.c.batch_id)
             .select_from(tables.batch_file.join(tables.batch))
             .where(tables.batch_file.c.sha256 == sha256, tables.batch.c.status == "committed")
+            .order_by(tables.batch.c.finished_at, tables.batch.c.batch_id)
             .limit(1)
         )
         with self.engine.connect() as conn:
-            return conn.execute(query).first() is not None
+            return conn.execute(query).scalar()
 
     def watermark(self, source: str, stream: str) -> str | None:
         t = tables.watermark

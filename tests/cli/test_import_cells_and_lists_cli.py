@@ -176,7 +176,7 @@ def test_list_and_set_fields_of_canonical_csv_validate_and_load_and_reload_uncha
         ("OUT-1", "JPN|KOR|HKG"),
     ]
 
-    again = invoke("import", str(agency), str(groups))
+    again = invoke("import", str(agency), str(groups), "--force")  # re-validated, not skipped as already loaded
     assert again["entities"]["tour_group"] == {"read": 5, "loaded": 0, "quarantined": 2, "unchanged": 3}
     assert again["entities"]["travel_agency"]["unchanged"] == 2
     assert query(tourlink_home, "select count(*) from quarantine where status = 'open'") == [(2,)]

@@ -53,8 +53,14 @@ def import_command(
     mapping: str | None = typer.Option(None, "--mapping", help="Mapping name or YAML path (default: detected)."),
     source: str = typer.Option("files", "--source", help="Source name recorded as lineage."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout, no progress bars."),
+    force: bool = typer.Option(
+        False, "--force", help="Re-read, re-validate and re-merge files a committed batch already holds (same SHA-256)."
+    ),
 ) -> None:
-    """Import files as one batch: good rows merge into the warehouse, bad rows go to quarantine."""
+    """Import files as one batch: good rows merge into the warehouse, bad rows go to quarantine.
+
+    A file whose exact bytes a committed batch already holds is skipped (its rows could only be
+    unchanged); `--force` imports it again."""
     from rich.console import Console
 
     from tourlink.pipeline import UnreadableInput, import_files
@@ -62,17 +68,26 @@ def import_command(
     _check_entity_and_mapping(entity, mapping)
     try:
         result = import_files(
-            paths, source=source, entity=entity, mapping=mapping, progress=sys.stderr.isatty() and not as_json
+            paths, source=source, entity=entity, mapping=mapping, progress=sys.stderr.isatty() and not as_json,
+            skip_loaded=not force,
         )
     except UnreadableInput as exc:
         typer.echo(f"error: cannot read {exc.file}: {exc.reason}\n错误：无法读取文件 {exc.file}：{exc.reason_zh}", err=True)
         typer.echo("nothing of this batch was loaded / 本批次未入库任何数据", err=True)
         raise typer.Exit(EXIT_UNREADABLE) from None
     if as_json:
-        _print_json({k: v for k, v in result.to_json().items() if k in ("batch_id", "files", "entities")})
+        summary = result.to_json()
+        _print_json({k: summary[k] for k in ("batch_id", "files", "entities", "skipped")})
         return
     console = Console()
-    console.print(_counts_table(result, f"batch {result.batch_id}"))
+    if result.batch_id is not None:
+        console.print(_counts_table(result, f"batch {result.batch_id}"))
+    for item in result.skipped:
+        console.print(
+            f"{item['file']}: already loaded by batch {item['batch_id']} (same SHA-256), skipped; `--force` re-imports it"
+            " / 内容与该批次已导入的文件相同，已跳过；如需重新导入请加 --force",
+            markup=False, highlight=False, soft_wrap=True,
+        )
     quarantined = sum(c.quarantined for c in result.entities.values())
     if quarantined:
         console.print(f"{quarantined:,} rows quarantined: `tourlink quarantine list --batch {result.batch_id}`")
