@@ -1,7 +1,7 @@
 """Stage by stage: read → map → validate → merge of N canonical group_member rows into SQLite.
 
-Runs the pipeline's own `stage` and `commit` (the code `tourlink import` runs) and prints rows/s per
-stage beside a reference for that stage on the same machine and data:
+Runs the pipeline's own `stage` and `commit` one after the other (as the Airflow tasks do; `tourlink import`
+overlaps them) and prints rows/s per stage beside a reference for that stage on the same machine and data:
 
 - read: pyarrow's CSV reader into Arrow, all columns as text (the floor for parsing the file);
 - validate: python-stdnum's `cn.ric.is_valid` per row on the same ID column (what row-by-row costs);

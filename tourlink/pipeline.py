@@ -10,17 +10,20 @@ Airflow DAGs all call it. A batch runs in two halves:
   good parts (parents first), quarantines the bad ones, records findings and the source's
   watermarks, and commits whole or not at all.
 
-Airflow runs the halves as separate tasks; `import_files` and `load_frames` run both.
+Airflow runs the halves as separate tasks. `import_files` and `load_frames` run both at once
+(`_StreamedBatch`): each chunk is merged in the open transaction while the next one is read.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -230,8 +233,12 @@ def stage(
     batch_id: str | None = None,
     progress: bool = False,
     keep_failures: bool = False,
+    sink: Callable[[str, str, pl.DataFrame], None] | None = None,
 ) -> tuple[StagedBatch, list[dict[str, Any]]]:
-    """Map and validate every input, chunk by chunk, into Parquet parts. Writes nothing to the warehouse."""
+    """Map and validate every input, chunk by chunk, into Parquet parts. Writes nothing to the warehouse.
+
+    With a `sink`, each part (entity, "good" | "bad", rows) is handed to it instead of written to disk
+    (`_StreamedBatch`: the batch's transaction merges it while the next chunk is read)."""
     from validators import split, validate_batch
 
     wh = _warehouse(warehouse)
@@ -270,6 +277,9 @@ def stage(
                 for kind, part in (("good", good), ("bad", bad)):
                     if part.is_empty():
                         continue
+                    if sink is not None:
+                        sink(entity, kind, part)
+                        continue
                     path = directory / f"{len(staged.parts):05d}-{entity}-{kind}.parquet"
                     part.write_parquet(path, compression="lz4")
                     staged.parts.append((entity, kind, str(path)))
@@ -301,33 +311,149 @@ def commit(staged: StagedBatch, *, warehouse: Any = None, raw_files: Sequence[Pa
     order = list(schema.entities())
     parts = sorted(staged.parts, key=lambda p: (order.index(p[0]), p[1] != "good", p[2]))
     with wh.batch(staged.source) as b:
-        result.batch_id = b.batch_id
-        for local, name in staged.files:
-            b.add_file(Path(local), name=name)
-            result.files.append(name)
-        for raw in [*staged.raw_files, *raw_files]:
-            result.files.append(b.add_file(Path(raw)).name)
-        for entity, read in staged.read.items():
-            result.counts(entity).read = read
+        _keep_inputs(b, result, staged.files, [*staged.raw_files, *raw_files])
         for entity, kind, path in parts:
-            frame = pl.read_parquet(path)
-            counts = result.counts(entity)
-            if kind == "good":
-                merged = b.merge(entity, frame)
-                counts.loaded += merged.loaded
-                counts.unchanged += merged.unchanged
-                b.findings(entity, frame)
-                crash_points.reached(f"merged:{entity}")
-            else:
-                counts.quarantined += b.quarantine(entity, frame, source=staged.source)
-                crash_points.reached(f"quarantined:{entity}")
-        for stream, value in staged.watermarks.items():
-            b.set_watermark(stream, value)
+            _write_part(b, result, entity, kind, pl.read_parquet(path))
         result.timings["merge"] = time.perf_counter() - started
-        b.record_counts({e: vars(c) for e, c in result.entities.items()}, result.timings)
-        crash_points.reached("before-commit")
+        _finish_batch(b, result, staged)
     shutil.rmtree(staged.dir, ignore_errors=True)
     return result
+
+
+def _keep_inputs(b: Any, result: BatchResult, files: Sequence[tuple[str, str]], raw_files: Sequence[Path | str]) -> None:
+    result.batch_id = b.batch_id
+    for local, name in files:
+        b.add_file(Path(local), name=name)
+        result.files.append(name)
+    for raw in raw_files:
+        result.files.append(b.add_file(Path(raw)).name)
+
+
+def _write_part(b: Any, result: BatchResult, entity: str, kind: str, frame: pl.DataFrame) -> None:
+    """Merge a part of good rows (and record their findings), or quarantine a part of bad ones."""
+    counts = result.counts(entity)
+    if kind == "good":
+        merged = b.merge(entity, frame)
+        counts.loaded += merged.loaded
+        counts.unchanged += merged.unchanged
+        b.findings(entity, frame)
+        crash_points.reached(f"merged:{entity}")
+    else:
+        counts.quarantined += b.quarantine(entity, frame, source=result.source)
+        crash_points.reached(f"quarantined:{entity}")
+
+
+def _finish_batch(b: Any, result: BatchResult, staged: StagedBatch) -> None:
+    for entity, read in staged.read.items():
+        result.counts(entity).read = read
+    for stream, value in staged.watermarks.items():
+        b.set_watermark(stream, value)
+    b.record_counts({e: vars(c) for e, c in result.entities.items()}, result.timings)
+    crash_points.reached("before-commit")
+
+
+class _StreamedBatch:
+    """One batch whose transaction merges each part while the next chunk is read, mapped and validated.
+
+    The direct paths (`import_files`, `load_frames`) have no task boundary to cross, so they need no
+    Parquet parts: a writer thread holds the batch's transaction and takes parts from a short queue
+    (two parts: memory stays bounded), and the database's work overlaps the Python stages. Parts
+    arrive chunk by chunk, parents before children within each chunk. Still ONE transaction: if
+    staging fails (a rejected input), the writer withdraws the batch — rolled back, no batch row, as
+    when staging ran first — and staging's error reaches the caller.
+    """
+
+    _END = ("end", "", None)
+
+    def __init__(self, wh: Any, source: str, files: Sequence[tuple[str, str]], raw_files: Sequence[Path | str]):
+        self._queue: queue.Queue[tuple[str, str, pl.DataFrame | None]] = queue.Queue(maxsize=2)
+        self._staged: StagedBatch | None = None
+        self._error: BaseException | None = None
+        self.result = BatchResult(batch_id=None, source=source)
+        self._thread = threading.Thread(
+            target=self._write, args=(wh, source, files, raw_files), name="tourlink-batch-writer", daemon=True
+        )
+        self._thread.start()
+
+    def put(self, entity: str, kind: str, frame: pl.DataFrame) -> None:
+        """Hand a part to the writer (waits while two are queued); raises the writer's error, if any."""
+        while True:
+            self._raise_if_failed()
+            try:
+                self._queue.put((entity, kind, frame), timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self, staged: StagedBatch) -> BatchResult:
+        """Every part is handed over: let the writer commit, and wait for it."""
+        self._staged = staged
+        self._hand_over(self._END)
+        self._thread.join()
+        self._raise_if_failed()
+        return self.result
+
+    def abort(self) -> None:
+        """Staging failed: the writer rolls the batch back."""
+        self._hand_over(("abort", "", None))
+        self._thread.join()
+
+    def _hand_over(self, item: tuple[str, str, pl.DataFrame | None]) -> None:
+        while self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if not self._thread.is_alive() and self._staged is None:
+            raise RuntimeError("the batch writer stopped before the batch was staged")
+
+    def _write(self, wh: Any, source: str, files: Sequence[tuple[str, str]], raw_files: Sequence[Path | str]) -> None:
+        from warehouse.load import BatchWithdrawn
+
+        busy = 0.0
+        try:
+            with wh.batch(source) as b:
+                _keep_inputs(b, self.result, files, raw_files)
+                while True:
+                    entity, kind, frame = self._queue.get()
+                    if entity == "abort":
+                        raise BatchWithdrawn()
+                    if frame is None:
+                        break
+                    started = time.perf_counter()
+                    _write_part(b, self.result, entity, kind, frame)
+                    busy += time.perf_counter() - started
+                assert self._staged is not None
+                self.result.timings = {**self._staged.timings, "merge": busy}
+                _finish_batch(b, self.result, self._staged)
+        except BatchWithdrawn:
+            pass
+        except BaseException as exc:  # raised again in the caller's thread
+            self._error = exc
+
+
+def _stream(
+    inputs: list[Input], *, source: str, wh: Any, owner_uscc: str | None, raw_files: Sequence[Path | str] = (),
+    watermarks: dict[str, str] | None = None, progress: bool = False,
+) -> tuple[BatchResult, StagedBatch]:
+    """Stage and commit one batch at once (`_StreamedBatch`)."""
+    files = [(str(item.path), item.name or item.path.name) for item in inputs if item.path is not None]
+    streamed = _StreamedBatch(wh, source, files, raw_files)
+    try:
+        staged, _ = stage(
+            inputs, source=source, warehouse=wh, owner_uscc=owner_uscc, progress=progress, sink=streamed.put
+        )
+    except BaseException:
+        streamed.abort()
+        raise
+    shutil.rmtree(staged.dir, ignore_errors=True)
+    staged.watermarks = dict(watermarks or {})
+    return streamed.finish(staged), staged
 
 
 # --------------------------------------------------------------------------- public API
@@ -367,14 +493,10 @@ def import_files(
     started = time.perf_counter()
     inputs = file_inputs(paths, names, entity=entity, mapping=mapping, chunk_rows=chunk_rows)
     opened = time.perf_counter() - started  # each file's first chunk is read here, to pick its mapping
-    staged, _ = stage(inputs, source=source, warehouse=wh, owner_uscc=owner_uscc, progress=progress)
-    staged.timings["read"] = staged.timings.get("read", 0.0) + opened
+    result, _ = _stream(inputs, source=source, wh=wh, owner_uscc=owner_uscc, progress=progress)
+    result.timings["read"] = result.timings.get("read", 0.0) + opened
     if skip_loaded:
-        staged.timings["checksum"] = checksum
-    try:
-        result = commit(staged, warehouse=wh)
-    finally:
-        shutil.rmtree(staged.dir, ignore_errors=True)
+        result.timings["checksum"] = checksum
     result.skipped = skipped
     return result
 
@@ -474,12 +596,8 @@ def load_frames(
         return _keep_extraction(run_dir, frames, mapping, source, raw_files, watermarks, owner_uscc)
     wh = _warehouse(warehouse)
     inputs = [Input(load_mapping(mapping), iter(frames))]
-    staged, _ = stage(inputs, source=source, warehouse=wh, owner_uscc=owner_uscc)
-    staged.watermarks = dict(watermarks or {})
-    try:
-        return commit(staged, warehouse=wh, raw_files=raw_files)
-    finally:
-        shutil.rmtree(staged.dir, ignore_errors=True)
+    result, _ = _stream(inputs, source=source, wh=wh, owner_uscc=owner_uscc, raw_files=raw_files, watermarks=watermarks)
+    return result
 
 
 def validate_files(

@@ -4,9 +4,10 @@ A stored row is replaced only when the incoming `updated_at` is newer or equal *
 differs (`updated_at` itself is not content; `submitted_at` keeps the earliest filing time), so unchanged
 rows are never written and loading the same input twice changes nothing.
 
-Each frame's keys and a 64-bit hash of its content columns (`_row_hash`, polars) are first copied into
-a small probe table and joined with the core table: a row whose stored hash equals its own has the same
-content and is neither copied nor locked; a row with a key not stored yet is bulk-copied straight into
+Each frame gets a 64-bit hash of its content columns (`_row_hash`, polars); the stored keys and hashes
+it may replace are fetched by index lookups (a child's by its parents' keys) and compared in polars: a
+row whose stored hash equals its own has the same content and is neither copied nor locked; a row with
+a key not stored yet is bulk-copied straight into
 the core table (PostgreSQL `COPY`, SQLite `executemany`); only rows whose stored hash differs go through
 a staging table and one `INSERT … ON CONFLICT … DO UPDATE … WHERE` that compares every content column.
 Bad rows go to quarantine in bulk, WARN issues to `finding`, and the batch row, the source
@@ -15,6 +16,7 @@ watermarks and everything else commit together or not at all.
 
 from __future__ import annotations
 
+import io
 import json
 import tempfile
 import traceback
@@ -171,6 +173,11 @@ class Warehouse:
             yield writer
             writer._finish()
             tx.commit()
+        except BatchWithdrawn:
+            tx.rollback()
+            conn.close()
+            self._forget(batch_id)
+            raise
         except BaseException as exc:
             tx.rollback()
             conn.close()
@@ -180,6 +187,11 @@ class Warehouse:
             conn.close()
             if writer is not None:
                 writer._spool.close()
+
+    def _forget(self, batch_id: str) -> None:
+        """A withdrawn batch leaves no row (on PostgreSQL its `running` row was committed beside it)."""
+        with self._write_transaction() as conn:
+            conn.execute(tables.batch.delete().where(tables.batch.c.batch_id == batch_id))
 
     def _mark_failed(self, row: dict[str, Any], exc: BaseException) -> None:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000]
@@ -193,6 +205,12 @@ class Warehouse:
                     conn.execute(t.insert().values(**{**row, **values}))
         except sa.exc.SQLAlchemyError:  # the database itself is gone: the batch row stays `running`
             pass
+
+
+class BatchWithdrawn(Exception):
+    """Raised inside `Warehouse.batch` by a caller whose input was rejected before the batch could
+    complete (an unreadable file, another agency's rows): rolled back, and no batch row is kept,
+    exactly as if the batch had never opened."""
 
 
 def _sweep_abandoned(conn: sa.Connection, batch_id: str) -> None:
@@ -762,7 +780,7 @@ def _copy(conn: sa.Connection, temp: sa.Table, frame: pl.DataFrame) -> None:
         # the server parses the previous one.
         with dbapi.cursor() as cursor, cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
             for chunk in frame.iter_slices(_CHUNK_ROWS):
-                copy.write(chunk.write_csv(include_header=False))
+                copy.write(_csv_bytes(chunk))
         return
     sql = f"INSERT INTO {quote(temp.name)} ({columns}) VALUES ({', '.join('?' * frame.width)})"
     cursor = dbapi.cursor()
@@ -789,6 +807,13 @@ def _index_lookups(conn: sa.Connection) -> Iterator[None]:
         yield
     finally:
         conn.exec_driver_sql("RESET enable_hashjoin; RESET enable_mergejoin")
+
+
+def _csv_bytes(frame: pl.DataFrame) -> bytes:
+    """CSV as bytes straight from polars (a `str` would be decoded, then encoded again for the wire)."""
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=False)
+    return buffer.getvalue()
 
 
 def _fetch(conn: sa.Connection, query: sa.Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:

@@ -3,9 +3,13 @@ PostgreSQL schema."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from warehouse.load import Warehouse
+
+from .filings import AGENCY_CSV
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -20,3 +24,10 @@ def warehouse(warehouse_url, tourlink_home, tmp_path) -> Warehouse:
     wh = Warehouse(warehouse_url, landing_dir=tmp_path / "landing")
     yield wh
     wh.engine.dispose()
+
+
+@pytest.fixture
+def agency_csv(tmp_path) -> Path:
+    path = tmp_path / "travel_agency.csv"
+    path.write_text(AGENCY_CSV, encoding="utf-8")
+    return path

@@ -12,31 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from stdnum.cn import uscc
 
 from tourlink import crash_points
 from tourlink.pipeline import import_files
 
+from .filings import GROUP_HEADER, group_line, rows
+
 ROOT = Path(__file__).resolve().parents[2]
-ORGANIZER = "91210102MA0U7654" + "3"
-ORGANIZER = ORGANIZER[:17] + uscc.calc_check_digit(ORGANIZER[:17])
-GROUP_HEADER = "group_code,organizer_uscc,group_type,start_date,end_date,destinations,tourist_count,status,submitted_at,updated_at\n"
-
-
-def group_line(code: str, tourists: int) -> str:
-    return f"{code},{ORGANIZER},DOMESTIC,2026-03-10,2026-03-14,210200,{tourists},SUBMITTED,2026-03-01 10:00,2026-03-01 10:00\n"
-
-
-@pytest.fixture
-def agency_csv(tmp_path) -> Path:
-    path = tmp_path / "travel_agency.csv"
-    path.write_text(
-        "uscc,name,unit_type,licence_no,division_code,business_scope,status,updated_at\n"
-        f"{ORGANIZER},沈阳远航国际旅行社,HEAD,L-LN-CJ00012,210102,DOMESTIC,ACTIVE,2026-01-01 09:00\n",
-        encoding="utf-8",
-    )
-    return path
 
 
 @pytest.fixture
@@ -48,11 +30,6 @@ def groups_csv(tmp_path) -> Path:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def rows(wh, sql: str) -> list[tuple]:
-    with wh.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.text(sql)).all()]
 
 
 def test_a_file_a_committed_batch_holds_is_skipped_and_no_batch_is_written(warehouse, agency_csv, groups_csv):

@@ -1,0 +1,100 @@
+"""`import_files` merges each chunk in the batch's open transaction while the next chunk is read
+(`_StreamedBatch`, issue 9): the warehouse ends exactly as the two-step path (`stage` then `commit`,
+as the Airflow tasks run it) leaves it, and a failure at any chunk leaves nothing behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tourlink import pipeline
+from tourlink.pipeline import ForeignAgencyRows, commit, file_inputs, import_files, stage
+from warehouse.load import Warehouse
+
+from .filings import GROUP_HEADER, ORGANIZER, group_line, rows
+
+OTHER_AGENCY = "91110000MA01ABCD2Q"
+MEMBER_HEADER = "organizer_uscc,group_code,seq_no,name,gender,birth_date,doc_type,doc_no,nationality\n"
+TABLES = ["tour_group", "group_member", "quarantine", "finding"]
+
+
+def member_line(group: str, seq: int, doc_no: str = "E12345678") -> str:
+    return f"{ORGANIZER},{group},{seq},游客{group}{seq},M,1980-01-0{1 + seq % 9},CN_PASSPORT,{doc_no}{seq},CHN\n"
+
+
+@pytest.fixture
+def batch_files(tmp_path, agency_csv) -> list[Path]:
+    """An agency, 12 groups and their 48 members, one of them bad (no document number) — read in chunks of 10 rows."""
+    groups = tmp_path / "tour_group.csv"
+    groups.write_text(GROUP_HEADER + "".join(group_line(f"G{g:02d}", 4) for g in range(12)), encoding="utf-8")
+    members = tmp_path / "group_member.csv"
+    lines = [member_line(f"G{g:02d}", s) for g in range(12) for s in range(1, 5)]
+    lines[30] = f"{ORGANIZER},G07,3,游客G073,M,1980-01-04,CN_PASSPORT,,CHN\n"  # no document number
+    members.write_text(MEMBER_HEADER + "".join(lines), encoding="utf-8")
+    return [agency_csv, groups, members]
+
+
+def snapshot(wh: Warehouse) -> dict[str, list[tuple]]:
+    """What a steward or an indicator can see, without batch ids and timestamps."""
+    return {
+        "tour_group": rows(wh, "select group_code, tourist_count, status from tour_group order by 1"),
+        "group_member": rows(wh, "select group_code, seq_no, name, doc_no from group_member order by 1, 2"),
+        "quarantine": rows(wh, "select entity, file, row, status from quarantine order by 2, 3"),
+        "finding": rows(wh, "select entity, rule, field from finding order by 1, 2, 3"),
+    }
+
+
+def test_a_streamed_import_leaves_the_warehouse_as_stage_then_commit_does(warehouse_url, tmp_path, batch_files,
+                                                                           tourlink_home):  # fmt: skip
+    streamed = Warehouse(warehouse_url, landing_dir=tmp_path / "landing-a")
+    result = import_files(batch_files, warehouse=streamed, chunk_rows=10)
+    seen = snapshot(streamed)
+    with streamed.engine.begin() as conn:  # the same warehouse, emptied, for the two-step path
+        for table in ("finding", "quarantine_history", "quarantine", "group_member", "tour_group", "travel_agency"):
+            conn.execute(sa.text(f"delete from {table}"))
+    staged, _ = stage(file_inputs(batch_files, [str(p) for p in batch_files], chunk_rows=10), source="files",
+                      warehouse=streamed)  # fmt: skip
+    two_step = commit(staged, warehouse=streamed)
+
+    assert seen == snapshot(streamed)
+    assert len(seen["group_member"]) == 47 and seen["quarantine"][0][:2] == ("group_member", str(batch_files[2]))
+    assert {e: vars(c) for e, c in result.entities.items()} == {e: vars(c) for e, c in two_step.entities.items()}
+    assert result.timings["merge"] > 0
+    streamed.engine.dispose()
+
+
+def test_another_agencys_rows_in_a_late_chunk_withdraw_the_whole_batch(warehouse, batch_files):
+    members = batch_files[2]
+    members.write_text(members.read_text(encoding="utf-8") + member_line("G11", 9).replace(ORGANIZER, OTHER_AGENCY),
+                       encoding="utf-8")  # fmt: skip
+
+    with pytest.raises(ForeignAgencyRows):
+        import_files(batch_files, warehouse=warehouse, owner_uscc=ORGANIZER, chunk_rows=10)
+
+    assert rows(warehouse, "select count(*) from tour_group") == [(0,)]
+    assert rows(warehouse, "select count(*) from group_member") == [(0,)]
+    assert rows(warehouse, "select count(*) from quarantine") == [(0,)]
+    assert rows(warehouse, "select count(*) from batch") == [(0,)]  # a rejected input leaves no batch behind
+
+
+def test_a_database_error_in_the_writer_reaches_the_caller_and_the_batch_rolls_back(warehouse, batch_files,
+                                                                                     monkeypatch):  # fmt: skip
+    calls = []
+    real = pipeline._write_part
+
+    def fail_on_the_fourth_part(b, result, entity, kind, frame):
+        calls.append(entity)
+        if len(calls) == 4:
+            raise sa.exc.OperationalError("COPY", {}, Exception("server closed the connection"))
+        real(b, result, entity, kind, frame)
+
+    monkeypatch.setattr(pipeline, "_write_part", fail_on_the_fourth_part)
+
+    with pytest.raises(sa.exc.OperationalError, match="server closed"):
+        import_files(batch_files, warehouse=warehouse, chunk_rows=10)
+
+    assert len(calls) == 4  # nothing was written after the failing part
+    assert rows(warehouse, "select count(*) from tour_group") == [(0,)]
+    assert rows(warehouse, "select status from batch") == [("failed",)]
