@@ -341,11 +341,10 @@ class BatchWriter:
         wanted = self._stage_table(f"lookup_{spec.name}", [table.c[k] for k in lookup], indexes=[lookup])
         _clear(self.connection, wanted)
         _copy(self.connection, wanted, stored.select(lookup).unique())
-        query = sa.select(
-            *(sa.type_coerce(table.c[k], sa.Text).label(k) for k in keys), table.c._row_hash.label("__hash")
-        ).select_from(table.join(wanted, sa.and_(*(table.c[k] == wanted.c[k] for k in lookup))))
+        joined = table.join(wanted, sa.and_(*(table.c[k] == wanted.c[k] for k in lookup)))
+        columns = {**{k: (table.c[k], pl.String) for k in keys}, "__hash": (table.c._row_hash, pl.Int64)}
         with _index_lookups(self.connection):
-            held = _fetch(self.connection, query, {**{k: pl.String for k in keys}, "__hash": pl.Int64})
+            held = _fetch(self.connection, joined, columns)
         return held.with_columns(__held=pl.lit(True))
 
     def _refresh_hashes(self, spec: schema.Entity, table: sa.Table, stage: sa.Table) -> None:
@@ -816,17 +815,34 @@ def _csv_bytes(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _fetch(conn: sa.Connection, query: sa.Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """A query's rows as a frame, column-wise: `COPY … TO STDOUT` on PostgreSQL (no Python object per
-    row), a plain fetch on SQLite. The query must hold no bound parameters."""
-    if conn.dialect.name == "postgresql":
-        sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-        with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-            data = b"".join(bytes(block) for block in copy)
-        if not data:
-            return pl.DataFrame(schema=schema)
-        return pl.read_csv(data, has_header=False, new_columns=list(schema), schema=schema)
-    return pl.DataFrame(conn.execute(query).all(), schema=schema, orient="row")
+def _fetch(
+    conn: sa.Connection, source: sa.FromClause, columns: dict[str, tuple[sa.ColumnElement, pl.DataType]]
+) -> pl.DataFrame:
+    """Rows of `source` as a frame, column-wise: the database writes them as ONE CSV text
+    (`string_agg` / `group_concat`), which polars parses; no Python object per row or per value
+    (PostgreSQL's `COPY … TO STDOUT` still hands them over one row at a time)."""
+    cells = [_csv_cell(column) for column, _ in columns.values()]
+    line = sa.func.concat_ws(",", *cells) if conn.dialect.name == "postgresql" else _joined(cells)
+    aggregate = sa.func.string_agg if conn.dialect.name == "postgresql" else sa.func.group_concat
+    text = conn.execute(sa.select(aggregate(line, sa.literal("\n"))).select_from(source)).scalar()
+    schema = {name: dtype for name, (_, dtype) in columns.items()}
+    if not text:
+        return pl.DataFrame(schema=schema)
+    return pl.read_csv(text.encode(), has_header=False, new_columns=list(schema), schema=schema)
+
+
+def _csv_cell(column: sa.ColumnElement) -> sa.ColumnElement:
+    """A value as one CSV cell: quoted text (quotes doubled), or empty for NULL."""
+    text = sa.cast(column, sa.Text)
+    quoted = sa.literal('"') + sa.func.replace(text, '"', '""') + sa.literal('"')
+    return sa.func.coalesce(quoted, sa.literal(""))
+
+
+def _joined(cells: list[sa.ColumnElement]) -> sa.ColumnElement:
+    line = cells[0]
+    for cell in cells[1:]:
+        line = line + sa.literal(",") + cell
+    return line
 
 
 class _Spool:

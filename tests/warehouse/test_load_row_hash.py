@@ -111,3 +111,14 @@ def test_a_roster_reloaded_unchanged_under_a_changed_group_keeps_every_member_se
             "group_member", entity_frame("group_member", [member("G1", i) for i in range(1, 29)])
         ) == MergeCounts(0, 28)
     assert stored(warehouse, "select count(*), max(seq_no) from group_member") == [(28, 28)]
+
+
+def test_keys_with_commas_quotes_and_line_breaks_find_their_stored_rows(warehouse):
+    codes = ['G,1', 'G"2"', "G\n3", "G'4", "普通"]
+    load(warehouse, "tour_group", [group(c, updated=at(1)) for c in codes])
+    load(warehouse, "group_member", [member(c, s) for c in codes for s in (1, 2)])
+
+    assert load(warehouse, "tour_group", [group(c, updated=at(2)) for c in codes]) == MergeCounts(0, 5)
+    assert load(warehouse, "group_member", [member(c, s) for c in codes for s in (1, 2, 3)]) == MergeCounts(5, 10)
+    assert load(warehouse, "group_member", [member('G"2"', 1, name="王五")]) == MergeCounts(1, 0)
+    assert stored(warehouse, "select count(*) from group_member") == [(15,)]
