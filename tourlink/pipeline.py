@@ -194,10 +194,12 @@ class _ParentKeys:
     def __init__(self, warehouse: Any):
         self._warehouse = warehouse
         self._staged: dict[str, list[pl.DataFrame]] = {}
+        self._parents = {e.parent for e in schema.entities().values() if e.parent}
 
     def add(self, entity: str, good: pl.DataFrame) -> None:
-        key = list(schema.entity(entity).natural_key)
-        if not good.is_empty():
+        """Keep the keys of an entity some other entity hangs from (a roster's keys would only grow)."""
+        if entity in self._parents and not good.is_empty():
+            key = list(schema.entity(entity).natural_key)
             self._staged.setdefault(entity, []).append(good.select(key).unique())
 
     def existing(self, parent: str, keys: pl.DataFrame) -> pl.DataFrame:
