@@ -18,7 +18,6 @@ text or its path); or option `known_hosts` (a path). Options: `settle_seconds` (
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -228,14 +227,6 @@ def download(sftp: paramiko.SFTPClient, remote: str, size: int, mtime: int, loca
     return local
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _exists(sftp: paramiko.SFTPClient, path: str) -> bool:
     try:
         sftp.stat(path)
@@ -329,6 +320,7 @@ def _staging(source: SourceConfig) -> Path:
 def _process(sftp: paramiko.SFTPClient, source: SourceConfig, wh: Any, staging: Path, remote: str, agency: str,
              size: int, mtime: int) -> DropOutcome:
     from tourlink.pipeline import ForeignAgencyRows, UnreadableInput, import_files
+    from warehouse.landing import sha256_of  # the key the landing folder and batch_file use
 
     local = download(sftp, remote, size, mtime, staging / agency / posixpath.basename(remote))
     digest = sha256_of(local)
