@@ -4,6 +4,7 @@ as the Airflow tasks run it) leaves it, and a failure at any chunk leaves nothin
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,28 @@ def test_a_database_error_in_the_writer_reaches_the_caller_and_the_batch_rolls_b
     assert len(calls) == 4  # nothing was written after the failing part
     assert rows(warehouse, "select count(*) from tour_group") == [(0,)]
     assert rows(warehouse, "select status from batch") == [("failed",)]
+
+
+def test_the_reader_stays_at_most_two_parts_ahead_of_the_writer(warehouse, batch_files, monkeypatch):
+    """Memory stays bounded however large the file: a slow database holds the reader back."""
+    events: list[str] = []
+    real_put, real_write = pipeline._StreamedBatch.put, pipeline._write_part
+
+    def handed_over(self, entity, kind, frame):
+        real_put(self, entity, kind, frame)
+        events.append("read")
+
+    def slow_write(b, result, entity, kind, frame):
+        events.append("write")
+        time.sleep(0.3)
+        real_write(b, result, entity, kind, frame)
+
+    monkeypatch.setattr(pipeline._StreamedBatch, "put", handed_over)
+    monkeypatch.setattr(pipeline, "_write_part", slow_write)
+
+    result = import_files(batch_files, warehouse=warehouse, chunk_rows=5)
+
+    ahead = [events[: i + 1].count("read") - events[: i + 1].count("write") for i in range(len(events))]
+    assert events.count("read") == events.count("write") >= 12
+    assert max(ahead) <= 3  # two parts queued, one taken but not yet logged by the writer
+    assert result.counts("group_member").loaded == 47
