@@ -34,7 +34,7 @@ from typing import Any
 import polars as pl
 
 from tourlink import crash_points, schema, settings
-from tourlink.frames import ISSUES, SourceFrame
+from tourlink.frames import ISSUES, RAW, SourceFrame
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +275,7 @@ def stage(
             for entity, df in _ordered(checked):
                 staged.read[entity] = staged.read.get(entity, 0) + df.height
                 good, bad = split(df)
+                good = good.drop(RAW, strict=False)  # the source row is kept for quarantine only
                 parents.add(entity, good)
                 for kind, part in (("good", good), ("bad", bad)):
                     if part.is_empty():

@@ -500,14 +500,15 @@ class BatchWriter:
         if good.is_empty() or "_issues" not in good.columns:
             return 0
         spec = schema.entity(entity)
-        frame = good.select(
-            natural_key=_key_json(spec, good),
-            **self._owned(spec, good),
-            file=_column_or_null(good, "_file", pl.String),
-            row=_column_or_null(good, "_row", pl.Int64),
+        flagged = good.filter(pl.col("_issues").list.len() > 0)  # usually few: name only those rows
+        frame = flagged.select(
+            natural_key=_key_json(spec, flagged),
+            **self._owned(spec, flagged),
+            file=_column_or_null(flagged, "_file", pl.String),
+            row=_column_or_null(flagged, "_row", pl.Int64),
             _issues=pl.col("_issues"),
         )
-        frame = frame.filter(pl.col("_issues").list.len() > 0).explode("_issues").unnest("_issues")
+        frame = frame.explode("_issues").unnest("_issues")
         frame = frame.filter(pl.col("severity") == "WARN")
         if frame.is_empty():
             return 0
