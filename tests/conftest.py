@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: an isolated TOURLINK_HOME and a real PostgreSQL schema."""
+"""Fixtures shared by every test: an isolated TOURLINK_HOME, a real PostgreSQL schema, and a warehouse on
+each database the platform runs (embedded SQLite and that PostgreSQL schema)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,19 @@ def pg_url() -> Iterator[str]:
         with engine.begin() as conn:
             conn.exec_driver_sql(f'drop schema if exists "{schema_name}" cascade')
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def warehouse_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def warehouse(warehouse_url, tourlink_home, tmp_path) -> Iterator:
+    from warehouse.load import Warehouse
+
+    wh = Warehouse(warehouse_url, landing_dir=tmp_path / "landing")
+    yield wh
+    wh.engine.dispose()

@@ -246,7 +246,8 @@ def stage(
     wh = _warehouse(warehouse)
     batch_id = batch_id or str(uuid.uuid4())
     directory = staging_dir or settings.home() / "staging" / batch_id
-    directory.mkdir(parents=True, exist_ok=True)
+    if sink is None:  # a streamed batch writes no parts and no manifest
+        directory.mkdir(parents=True, exist_ok=True)
     staged = StagedBatch(dir=directory, batch_id=batch_id, source=source, received_at=datetime.now(UTC))
     parents = _ParentKeys(wh)
     heads = _branches_of(wh, owner_uscc) if owner_uscc else {}
@@ -291,7 +292,8 @@ def stage(
             clock("stage", started)
             started = time.perf_counter()
     staged.timings = timings
-    staged.save()
+    if sink is None:
+        staged.save()
     return staged, failures
 
 
@@ -380,20 +382,17 @@ class _StreamedBatch:
 
     def put(self, entity: str, kind: str, frame: pl.DataFrame) -> None:
         """Hand a part to the writer (waits while two are queued); raises the writer's error, if any."""
-        while True:
-            self._raise_if_failed()
-            try:
-                self._queue.put((entity, kind, frame), timeout=0.2)
-                return
-            except queue.Full:
-                continue
+        self._hand_over((entity, kind, frame))
+        if self._error is not None:
+            raise self._error
 
     def finish(self, staged: StagedBatch) -> BatchResult:
         """Every part is handed over: let the writer commit, and wait for it."""
         self._staged = staged
         self._hand_over(self._END)
         self._thread.join()
-        self._raise_if_failed()
+        if self._error is not None:
+            raise self._error
         return self.result
 
     def abort(self) -> None:
@@ -402,18 +401,13 @@ class _StreamedBatch:
         self._thread.join()
 
     def _hand_over(self, item: tuple[str, str, pl.DataFrame | None]) -> None:
+        """Queue `item` unless the writer has ended (it ends only by committing, withdrawing or failing)."""
         while self._thread.is_alive():
             try:
                 self._queue.put(item, timeout=0.2)
                 return
             except queue.Full:
                 continue
-
-    def _raise_if_failed(self) -> None:
-        if self._error is not None:
-            raise self._error
-        if not self._thread.is_alive() and self._staged is None:
-            raise RuntimeError("the batch writer stopped before the batch was staged")
 
     def _write(self, wh: Any, source: str, files: Sequence[tuple[str, str]], raw_files: Sequence[Path | str]) -> None:
         from warehouse.load import BatchWithdrawn
@@ -443,7 +437,7 @@ class _StreamedBatch:
 def _stream(
     inputs: list[Input], *, source: str, wh: Any, owner_uscc: str | None, raw_files: Sequence[Path | str] = (),
     watermarks: dict[str, str] | None = None, progress: bool = False,
-) -> tuple[BatchResult, StagedBatch]:
+) -> BatchResult:
     """Stage and commit one batch at once (`_StreamedBatch`)."""
     files = [(str(item.path), item.name or item.path.name) for item in inputs if item.path is not None]
     streamed = _StreamedBatch(wh, source, files, raw_files)
@@ -454,9 +448,8 @@ def _stream(
     except BaseException:
         streamed.abort()
         raise
-    shutil.rmtree(staged.dir, ignore_errors=True)
     staged.watermarks = dict(watermarks or {})
-    return streamed.finish(staged), staged
+    return streamed.finish(staged)
 
 
 # --------------------------------------------------------------------------- public API
@@ -496,7 +489,7 @@ def import_files(
     started = time.perf_counter()
     inputs = file_inputs(paths, names, entity=entity, mapping=mapping, chunk_rows=chunk_rows)
     opened = time.perf_counter() - started  # each file's first chunk is read here, to pick its mapping
-    result, _ = _stream(inputs, source=source, wh=wh, owner_uscc=owner_uscc, progress=progress)
+    result = _stream(inputs, source=source, wh=wh, owner_uscc=owner_uscc, progress=progress)
     result.timings["read"] = result.timings.get("read", 0.0) + opened
     if skip_loaded:
         result.timings["checksum"] = checksum
@@ -599,8 +592,7 @@ def load_frames(
         return _keep_extraction(run_dir, frames, mapping, source, raw_files, watermarks, owner_uscc)
     wh = _warehouse(warehouse)
     inputs = [Input(load_mapping(mapping), iter(frames))]
-    result, _ = _stream(inputs, source=source, wh=wh, owner_uscc=owner_uscc, raw_files=raw_files, watermarks=watermarks)
-    return result
+    return _stream(inputs, source=source, wh=wh, owner_uscc=owner_uscc, raw_files=raw_files, watermarks=watermarks)
 
 
 def validate_files(

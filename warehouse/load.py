@@ -327,7 +327,7 @@ class BatchWriter:
         incoming = stored.select(pl.col(k).cast(pl.String) for k in keys)
         matched = incoming.join(held, on=keys, how="left", maintain_order="left")
         is_held = matched["__held"].fill_null(False)
-        differs = is_held & matched["__hash"].ne_missing(stored["_row_hash"]).fill_null(True)
+        differs = is_held & matched["__hash"].ne_missing(stored["_row_hash"])
         return stored.filter(~is_held), stored.filter(differs)
 
     def _stored_hashes(self, spec: schema.Entity, table: sa.Table, stored: pl.DataFrame) -> pl.DataFrame:
@@ -822,8 +822,7 @@ def _fetch(
     """Rows of `source` as a frame, column-wise: the database writes them as ONE CSV text
     (`string_agg` / `group_concat`), which polars parses; no Python object per row or per value
     (PostgreSQL's `COPY … TO STDOUT` still hands them over one row at a time)."""
-    cells = [_csv_cell(column) for column, _ in columns.values()]
-    line = sa.func.concat_ws(",", *cells) if conn.dialect.name == "postgresql" else _joined(cells)
+    line = _csv_line([_csv_cell(column) for column, _ in columns.values()])
     aggregate = sa.func.string_agg if conn.dialect.name == "postgresql" else sa.func.group_concat
     text = conn.execute(sa.select(aggregate(line, sa.literal("\n"))).select_from(source)).scalar()
     schema = {name: dtype for name, (_, dtype) in columns.items()}
@@ -839,7 +838,7 @@ def _csv_cell(column: sa.ColumnElement) -> sa.ColumnElement:
     return sa.func.coalesce(quoted, sa.literal(""))
 
 
-def _joined(cells: list[sa.ColumnElement]) -> sa.ColumnElement:
+def _csv_line(cells: list[sa.ColumnElement]) -> sa.ColumnElement:
     line = cells[0]
     for cell in cells[1:]:
         line = line + sa.literal(",") + cell

@@ -1,21 +1,2 @@
-"""A warehouse on each database the platform runs: embedded SQLite and a real PostgreSQL schema."""
-
-from __future__ import annotations
-
-import pytest
-
-from warehouse.load import Warehouse
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def warehouse_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'warehouse.db'}"
-    return request.getfixturevalue("pg_url")
-
-
-@pytest.fixture
-def warehouse(warehouse_url, tmp_path) -> Warehouse:
-    wh = Warehouse(warehouse_url, landing_dir=tmp_path / "landing")
-    yield wh
-    wh.engine.dispose()
+"""The warehouse tests use `warehouse` / `warehouse_url` from tests/conftest.py: every test runs on
+embedded SQLite and on a real PostgreSQL schema."""
