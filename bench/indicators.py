@@ -25,13 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from warehouse import tables  # noqa: E402
 from warehouse.indicators import compute_all_regions, compute_indicators  # noqa: E402
 
-LINEAGE = ("bench", "bench-batch", None, None, datetime(2026, 1, 1))
+LINEAGE = ("bench-batch", None, None)
 PROVINCES = ["11", "12", "13", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44",
              "45", "46", "50", "51", "52", "53", "61", "62", "63", "64", "65"]
 
 
 def _copy(raw, table: str, columns: list[str], rows) -> int:
-    cols = columns + ["_source", "_batch_id", "_file", "_row", "_received_at"]
+    cols = columns + list(tables.LINEAGE_COLUMNS)
     n = 0
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
         for row in rows:

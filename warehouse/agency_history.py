@@ -7,7 +7,7 @@ replay itself is plain Python; reading and writing is set-based over all touched
 
 The fold writes two things in one transaction:
 - `travel_agency`: the current state (`updated_at` = newest `received_at` of the applied events,
-  `_source` = the portal source);
+  `_batch_id` = the batch that loaded the newest of them, so its source is the portal's);
 - `agency_state_history`: one row per state version, `[valid_from, valid_to)`, with the case
   numbers that produced it, so "what was its scope on 2024-03-01" is a query (`agency_state_on`).
 
@@ -250,7 +250,7 @@ def _rows_in(conn: sa.Connection, table: sa.Table, column: sa.Column, keys: Sequ
     return rows
 
 
-def refold(conn: sa.Connection, subjects: Iterable[str], *, source: str, batch_id: str = "fold") -> int:
+def refold(conn: sa.Connection, subjects: Iterable[str], *, batch_id: str = "fold") -> int:
     """Recompute `travel_agency` and `agency_state_history` of these subjects from all their events.
 
     Runs inside the caller's transaction. Returns how many subjects got a state. A folded row's
@@ -268,7 +268,6 @@ def refold(conn: sa.Connection, subjects: Iterable[str], *, source: str, batch_i
     baselines = {r.uscc: _state_from_row(r) for r in history_rows if r.derived_from is None}
     has_history = {r.uscc for r in history_rows}
 
-    now = datetime.now(UTC).replace(tzinfo=None)
     agency_rows, version_rows = [], []
     for uscc in keys:
         subject_events = events.get(uscc, [])
@@ -298,11 +297,9 @@ def refold(conn: sa.Connection, subjects: Iterable[str], *, source: str, batch_i
                 "deposit_amount": kept.deposit_amount if kept is not None else None,
                 "insurance_end_date": kept.insurance_end_date if kept is not None else None,
                 "updated_at": newest.received_at,
-                "_source": source,
                 "_batch_id": newest.batch_id or batch_id,
                 "_file": None,
                 "_row": None,
-                "_received_at": now,
             }
         )
     for chunk in _chunks(keys):
@@ -329,22 +326,28 @@ FOLD_STREAM = "agency_fold"
 def refold_pending(engine: sa.Engine, *, source: str, batch_id: str = "fold") -> int:
     """Re-fold every subject with events loaded since the last fold of this source.
 
-    Keyed on the events' load time (`_received_at`) and a watermark written in the fold's own
-    transaction, so a crash between loading events and folding them is repaired by the next run.
+    Keyed on the events' load time (the `started_at` of the batch that wrote them, a batch of this
+    source) and a watermark written in the fold's own transaction, so a crash between loading
+    events and folding them is repaired by the next run.
     """
-    ev, wm = tables.entity_tables["licensing_event"], tables.watermark
+    ev, wm, batch = tables.entity_tables["licensing_event"], tables.watermark, tables.batch
     with engine.begin() as conn:
         since = conn.execute(
             sa.select(wm.c.value).where(wm.c.source == source, wm.c.stream == FOLD_STREAM)
         ).scalar_one_or_none()
-        query = sa.select(ev.c.subject_uscc, ev.c._received_at).where(ev.c._source == source)
+        loaded_at = batch.c.started_at.label("loaded_at")
+        query = (
+            sa.select(ev.c.subject_uscc, loaded_at)
+            .join(batch, batch.c.batch_id == ev.c._batch_id)
+            .where(batch.c.source == source)
+        )
         if since:
-            query = query.where(ev.c._received_at > datetime.fromisoformat(since))
+            query = query.where(batch.c.started_at > datetime.fromisoformat(since))
         pending = conn.execute(query).all()
         if not pending:
             return 0
-        folded = refold(conn, {r.subject_uscc for r in pending}, source=source, batch_id=batch_id)
-        newest = max(r._received_at for r in pending).isoformat()
+        folded = refold(conn, {r.subject_uscc for r in pending}, batch_id=batch_id)
+        newest = max(r.loaded_at for r in pending).isoformat()
         now = datetime.now(UTC).replace(tzinfo=None)
         updated = conn.execute(
             wm.update()

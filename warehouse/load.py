@@ -660,14 +660,11 @@ class BatchWriter:
         self, spec: schema.Entity, frame: pl.DataFrame, *, columns: list[str] | None = None, lineage: bool = True
     ) -> pl.DataFrame:
         exprs = [_storage_expr(spec.field(name), frame) for name in (columns or spec.field_names)]
-        if lineage:
-            received = self.received_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+        if lineage:  # the source and the time received are the batch row's (`tables.LINEAGE_COLUMNS`)
             exprs += [
-                pl.lit(self.source, pl.String).alias("_source"),
                 pl.lit(self.batch_id, pl.String).alias("_batch_id"),
                 _column_or_null(frame, "_file", pl.String).alias("_file"),
                 _column_or_null(frame, "_row", pl.Int64).alias("_row"),
-                pl.lit(received, pl.String).alias("_received_at"),
             ]
         return frame.select(exprs)
 

@@ -37,7 +37,9 @@ def test_the_demo_syncs_every_sandbox_source_through_airflow_and_prints_the_publ
         committed = {source for (source,) in db.execute("select source from batch where status = 'committed'")}
         states = dict(db.execute("select source, count(*) from batch where status != 'committed' group by source"))
         snapshot = db.execute("select version, figures from indicator_snapshot where month = '2026-10'").fetchall()
-        groups_by_source = dict(db.execute("select _source, count(*) from tour_group group by _source"))
+        groups_by_source = dict(
+            db.execute("select b.source, count(*) from tour_group g join batch b on b.batch_id = g._batch_id group by b.source")
+        )
     for name in sandbox_sources:
         assert f"tourlink_sync__{name}" in demo.stdout and name in committed, name
     assert states == {}, "no batch of the demo failed or was abandoned"

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from warehouse import tables
 
 T = tables.entity_tables
-_LINEAGE = {"_source": "test", "_batch_id": "b-test", "_file": None, "_row": None, "_received_at": datetime(2026, 1, 1)}
+_LINEAGE = {"_batch_id": "b-test", "_file": None, "_row": None}
 
 
 class Builder:

@@ -26,7 +26,12 @@ def stored(wh: Warehouse, sql: str) -> list[tuple]:
 def test_new_keys_are_inserted_with_lineage(warehouse):
     counts = load(warehouse, "tour_group", [group("G1"), group("G2")])
     assert counts == MergeCounts(loaded=2, unchanged=0)
-    rows = stored(warehouse, "select group_code, route_name, destinations, start_date, updated_at, _source, _file, _row from tour_group order by group_code")
+    # the source and the time received are the batch row's; the file and row are the row's own
+    rows = stored(
+        warehouse,
+        "select g.group_code, g.route_name, g.destinations, g.start_date, g.updated_at, b.source, g._file, g._row"
+        " from tour_group g join batch b on b.batch_id = g._batch_id order by g.group_code",
+    )
     assert [r[:3] for r in rows] == [("G1", "北京五日游", "110000"), ("G2", "北京五日游", "110000")]
     assert str(rows[0][3]).startswith("2026-10-01") and str(rows[0][4]).startswith("2026-10-01 08:00:00")
     assert rows[0][5:] == ("test", "upload.csv", 2)

@@ -82,7 +82,47 @@ def test_a_database_of_revision_0001_holding_data_upgrades_and_keeps_it(warehous
     wh.engine.dispose()
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002"])
+def test_rows_of_revision_0004_keep_their_source_and_time_on_the_batch_row(warehouse_url):
+    """0005 moves `_source`/`_received_at` to the batch row; a row whose batch had no row gets one."""
+    engine = make_engine(warehouse_url)
+    loaded, folded = datetime(2026, 9, 1, 8), datetime(2026, 9, 2, 9)
+    with engine.begin() as conn:
+        migrations.upgrade(conn, "0004")
+        conn.execute(
+            sa.text("insert into batch (batch_id, source, status, started_at) values ('b0', 'erp_a', 'committed', :t)"),
+            {"t": loaded},
+        )
+        insert = sa.text(
+            "insert into tour_group (group_code, organizer_uscc, _source, _batch_id, _file, _row, _received_at)"
+            " values (:g, :o, :s, :b, :f, :r, :t)"
+        )
+        conn.execute(insert, {"g": "G1", "o": ORGANIZER, "s": "erp_a", "b": "b0", "f": "groups.csv", "r": 2, "t": loaded})
+        conn.execute(insert, {"g": "G2", "o": ORGANIZER, "s": "gov_portal", "b": "fold", "f": None, "r": None, "t": folded})
+        migrations.upgrade(conn)
+    assert schema_drift(engine) == []
+    lineage = (
+        "select g.group_code, b.source, b.started_at, g._file, g._row"
+        " from tour_group g join batch b on b.batch_id = g._batch_id order by 1"
+    )
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.exec_driver_sql(lineage).all()]
+    assert [(g, s, str(t)[:19], f, r) for g, s, t, f, r in rows] == [
+        ("G1", "erp_a", "2026-09-01 08:00:00", "groups.csv", 2),
+        ("G2", "gov_portal", "2026-09-02 09:00:00", None, None),
+    ]
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.downgrade(migrations.config(conn), "0004")
+    with engine.connect() as conn:
+        back = conn.exec_driver_sql("select group_code, _source, _received_at from tour_group order by 1").all()
+    assert [(g, s, str(t)[:19]) for g, s, t in back] == [
+        ("G1", "erp_a", "2026-09-01 08:00:00"), ("G2", "gov_portal", "2026-09-02 09:00:00")
+    ]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("revision", ["0001", "0002", "0004"])
 def test_every_revision_downgrades_cleanly(warehouse_url, revision):
     engine = make_engine(warehouse_url)
     with engine.begin() as conn:
