@@ -560,7 +560,7 @@ def _apply_entity(mapping: Mapping, rule: EntityRule, data: pl.DataFrame, column
         # a frame of several API pages names each row's page in `__file` (see connectors/erp.py)
         (pl.col(PAGE_FILE).cast(pl.String) if PAGE_FILE in data_schema else pl.lit(file, pl.String)).alias(FILE),
         row.alias(ROW_NO),
-        pl.struct(visible).struct.json_encode().alias(RAW) if visible else pl.lit("{}").alias(RAW),
+        pl.struct(visible).alias(RAW) if visible else pl.lit("{}").alias(RAW),
     ]
 
     raws: list[pl.Expr] = []

@@ -34,6 +34,7 @@ from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tourlink import schema, settings
+from tourlink.frames import raw_json
 from warehouse import locks, migrations, tables
 from warehouse.engine import SQLITE_BEGIN, make_engine
 from warehouse.landing import land
@@ -446,7 +447,7 @@ class BatchWriter:
             row=_column_or_null(bad, "_row", pl.Int64),
             natural_key=_key_json(spec, bad),
             **self._owned(spec, bad),
-            raw=pl.col("_raw").cast(pl.String).fill_null("{}") if "_raw" in bad.columns else pl.lit("{}"),
+            raw=raw_json(bad),
             rules=_issues_json(bad),
         )
         frame = frame.unique(subset=["natural_key", "raw"], keep="first", maintain_order=True)
