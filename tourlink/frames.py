@@ -48,6 +48,11 @@ class SourceFrame:
     sheet: str | None = None
     numeric_cells: dict[str, pl.Series] = field(default_factory=dict)
 
+    def slice(self, offset: int, length: int | None = None) -> SourceFrame:
+        """Rows `offset … offset+length-1` (to the end when `length` is None), flags included."""
+        cells = {name: flags.slice(offset, length) for name, flags in self.numeric_cells.items()}
+        return SourceFrame(data=self.data.slice(offset, length), file=self.file, sheet=self.sheet, numeric_cells=cells)
+
     @property
     def headers(self) -> list[str]:
         return [c for c in self.data.columns if c != ROW]

@@ -145,12 +145,21 @@ def file_inputs(
             chosen = load_mapping(mapping) if mapping else detect_mapping(first.headers, entity=entity)
         except NoMappingFound as exc:
             raise UnreadableInput(name, str(exc), f"无法识别文件格式，表头与导入模板不符：{exc}") from exc
-        inputs.append(Input(chosen, _chain(first, chunks), name, path))
+        inputs.append(Input(chosen, _chain(first, chunks, max(chunk_rows // FIRST_PART_SHARE, 1)), name, path))
     return inputs
 
 
-def _chain(first: SourceFrame, rest: Iterator[SourceFrame]) -> Iterator[SourceFrame]:
-    yield first
+# A file's first chunk is mapped and validated in two parts, the first a quarter of a chunk: a streamed
+# batch's writer (whose database work is the longer half of a load) starts that much earlier.
+FIRST_PART_SHARE = 4
+
+
+def _chain(first: SourceFrame, rest: Iterator[SourceFrame], first_rows: int) -> Iterator[SourceFrame]:
+    if first.data.height > first_rows:
+        yield first.slice(0, first_rows)
+        yield first.slice(first_rows)
+    else:
+        yield first
     yield from rest
 
 

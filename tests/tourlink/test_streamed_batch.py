@@ -124,3 +124,15 @@ def test_the_reader_stays_at_most_two_parts_ahead_of_the_writer(warehouse, batch
     assert events.count("read") == events.count("write") >= 12
     assert max(ahead) <= 3  # two parts queued, one taken but not yet logged by the writer
     assert result.counts("group_member").loaded == 47
+
+
+def test_a_files_first_chunk_is_handed_over_in_a_quarter_part_first(batch_files):
+    """The writer starts on a small first part; the rows, their numbers and their order are unchanged."""
+    members = batch_files[2]
+    (member_input,) = file_inputs([members], [members.name], chunk_rows=20)
+
+    frames = list(member_input.frames)
+
+    assert [f.data.height for f in frames] == [5, 15, 20, 8]
+    numbers = [n for f in frames for n in f.data["__row"].to_list()]
+    assert numbers == list(range(2, 50))  # CSV lines 2…49, each once, in order
