@@ -241,9 +241,10 @@ def ric_checks(ent: Entity, f: Field, today: date) -> list[Check]:
     county_known = v.str.slice(0, 6).is_in(ric_address_codes())
     h = f.header
     checks = [
-        Check("RIC_LEGACY_15", f.name, scope & received.str.contains(ids.RIC_LEGACY_PATTERN), received,
-              message("RIC_LEGACY_15", header=h)),
-        Check("RIC_FORMAT", f.name, scope & ~v.str.contains(ids.RIC_PATTERN), received, message("RIC_FORMAT", header=h)),
+        # `validate` replaced exactly the legacy numbers in scope by their (different, 18-digit) form.
+        Check("RIC_LEGACY_15", f.name, scope & (received != v), received, message("RIC_LEGACY_15", header=h)),
+        Check("RIC_FORMAT", f.name, scope & ~pl.col(derived(f.name, "well_formed")), received,
+              message("RIC_FORMAT", header=h)),
         Check("RIC_CHECKSUM", f.name, checksum_bad, received, message("RIC_CHECKSUM", header=h)),
         Check("RIC_BIRTH_DATE", f.name, birth_bad, received, message("RIC_BIRTH_DATE", header=h)),
         Check("RIC_PROVINCE", f.name, province_bad, received, message("RIC_PROVINCE", header=h)),
@@ -271,11 +272,15 @@ def derived(name: str, part: str) -> str:
 def ric_parts(f: Field) -> list[pl.Expr]:
     """Per-row facts several RIC rules share, computed once (the column holds the upgraded form)."""
     v = pl.col(f.name)
-    return [
-        v.str.contains(ids.RIC_PATTERN).alias(derived(f.name, "well_formed")),
-        (v.str.slice(17, 1) == ids.mod11_2_check(v)).fill_null(False).alias(derived(f.name, "check_ok")),
-        ids.ric_birth_date(v).alias(derived(f.name, "birth")),
-    ]
+    return [v.str.contains(ids.RIC_PATTERN).alias(derived(f.name, "well_formed")), ids.ric_birth_date(v).alias(derived(f.name, "birth"))]
+
+
+def ric_checksum(f: Field) -> pl.Expr:
+    """`check_ok`: well formed with a matching check character (needs the `ric_parts` columns).
+    Every rule reads it together with `well_formed`, so malformed numbers need no checksum."""
+    v = pl.col(f.name)
+    well_formed = pl.col(derived(f.name, "well_formed"))
+    return (well_formed & ids.mod11_2_matches(v)).fill_null(False).alias(derived(f.name, "check_ok"))
 
 
 @cache
@@ -292,8 +297,10 @@ def document_checks(ent: Entity, f: Field, today: date) -> list[Check]:
     labels = code_lists()["doc_type"]
     mod11_2_ok = pl.col(derived(f.name, "well_formed")) & pl.col(derived(f.name, "check_ok"))
     for doc_type, pattern in ids.DOC_PATTERNS.items():
-        ok = mod11_2_ok if pattern == ids.MOD11_2 else v.str.contains(pattern)
-        failed = (pl.col("doc_type") == doc_type) & v.is_not_null() & ~ok
+        of_type = pl.col("doc_type") == doc_type
+        # Only this type's numbers are matched (the others are null, which `contains` skips).
+        ok = mod11_2_ok if pattern == ids.MOD11_2 else pl.when(of_type).then(v).str.contains(pattern)
+        failed = of_type & v.is_not_null() & ~ok
         checks.append(Check("DOC_FORMAT", f.name, failed, v,
                             message("DOC_FORMAT", header=f.header, doc=labels.label(doc_type))))
     return checks
@@ -446,12 +453,15 @@ def validate(entity: str, df: pl.DataFrame, *, today: date) -> pl.DataFrame:
         *flags.values(),
     )
     df = df.with_columns(part for f in ric_fields for part in ric_parts(f))
+    df = df.with_columns(ric_checksum(f) for f in ric_fields)
     checks = checks_for(ent, today)
     for i, c in enumerate(checks):
         if c.field in flags and c.rule in ("REQUIRED", "CODE_LIST"):
             checks[i] = Check(c.rule, c.field, c.failed & ~pl.col(flagged_column(c.field)), c.value, c.message)
     df = append_issues(df, checks)
-    helpers = [original(f.name) for f in ric_fields] + [p.meta.output_name() for f in ric_fields for p in ric_parts(f)]
+    helpers = [original(f.name) for f in ric_fields] + [
+        p.meta.output_name() for f in ric_fields for p in (*ric_parts(f), ric_checksum(f))
+    ]
     return df.drop([*helpers, *(flagged_column(f) for f in flags)])
 
 
