@@ -63,21 +63,42 @@ def normalise(expr: pl.Expr, norm: str) -> pl.Expr:
         return code_text(nfkc(expr))
     if norm == "name":
         return name_text(nfc(expr))
-    return nfc(expr).str.strip_chars()
+    return text_text(nfc(expr))
+
+
+def text_text(expr: pl.Expr) -> pl.Expr:
+    """Per-value part of `norm: text` (after NFC): trimmed."""
+    return expr.str.strip_chars()
 
 
 # Values these patterns match are already normal and cannot be placeholders (codes: printable ASCII
 # without lower-case letters or spaces, 5+ characters; names: a Chinese character and no white space,
-# middle-dot variant or combining mark, e.g. 王伟, 买买提·艾力).
-_ALREADY_NORMAL = {"code": r"^[!-`{-~]{5,}$", "name": rf"^[^\s{MIDDLE_DOTS}\p{{M}}]*\p{{Han}}[^\s{MIDDLE_DOTS}\p{{M}}]*$"}
-_UNICODE_FORM = {"code": ("NFKC", r"[^\x00-\x7F]"), "name": ("NFC", r"\p{M}")}
-_TEXT_STEP = {"code": code_text, "name": name_text}
+# middle-dot variant or combining mark, e.g. 王伟, 买买提·艾力; text: no combining mark and no white
+# space at either end, e.g. 2026-05-01, and longer than any placeholder — see `_dirty`).
+_ALREADY_NORMAL = {
+    "code": r"^[!-`{-~]{5,}$",
+    "name": rf"^[^\s{MIDDLE_DOTS}\p{{M}}]*\p{{Han}}[^\s{MIDDLE_DOTS}\p{{M}}]*$",
+    "text": r"^[^\s\p{M}](?:[^\p{M}]*[^\s\p{M}])?$",
+}
+_UNICODE_FORM = {"code": ("NFKC", r"[^\x00-\x7F]"), "name": ("NFC", r"\p{M}"), "text": ("NFC", r"\p{M}")}
+_TEXT_STEP = {"code": code_text, "name": name_text, "text": text_text}
+# Lower-casing keeps a placeholder's length (only ASCII letters lower-case to its n, u, l, a), so a
+# value longer than every placeholder never is one.
+_PLACEHOLDER_BYTES = max(len(p.encode()) for p in NULL_PLACEHOLDERS)
+
+
+def _dirty(series: pl.Series, norm: str) -> pl.Series:
+    """The values `norm` or the placeholder rule may change (the rest are returned as they are)."""
+    dirty = ~series.str.contains(_ALREADY_NORMAL[norm]).fill_null(True) | series.is_in(list(NULL_PLACEHOLDERS))
+    if norm == "text":  # the pattern does not exclude placeholders ("N/A", "null")
+        dirty = dirty | (series.str.len_bytes() <= _PLACEHOLDER_BYTES).fill_null(False)
+    return dirty
 
 
 def _normalise_series(series: pl.Series, norm: str) -> pl.Series:
     """`placeholders_to_null(normalise(...))` on the dirty values only, one materialised step at a
     time: as one expression, the Unicode step (a Python UDF) ran once per use of its result."""
-    dirty = ~series.str.contains(_ALREADY_NORMAL[norm]).fill_null(True) | series.is_in(list(NULL_PLACEHOLDERS))
+    dirty = _dirty(series, norm)
     if not dirty.any():
         return series
     values = _unicode_series(series.filter(dirty), *_UNICODE_FORM[norm]).alias("v").to_frame()

@@ -77,3 +77,18 @@ def test_names_with_a_chinese_character_and_nothing_to_fix_pass_untouched_and_th
     values = ["买买提·艾力", "游客12", "王 伟 ", "阿卜杜‧热合曼", "e\u0301李", "未填写", " Zhang  San ", "null"]
     names = pl.DataFrame({"v": values}).select(normalised_value(pl.col("v"), "name")).to_series().to_list()
     assert names == ["买买提·艾力", "游客12", "王伟", "阿卜杜·热合曼", "é李", None, "Zhang San", None]
+
+
+TRICKY = ["2026-05-01", " 2026-05-01 ", "\u30002026-05-01", "N/A", " n/a ", "Null", "NULL      ", "  null", "无",
+          " 暂无 ", "未填写", "-", "—", "/", "", "   ", "e\u0301cole du soir", "cafe\u0301", "a\tb", "Ωmega value",
+          "ＴＧ－００１", " Zhang  San ", "张 三", "TG-001", "longer than nine", "NULLNULLNULL", None]
+
+
+@pytest.mark.parametrize("norm", ["code", "name", "text"])
+def test_the_clean_value_shortcut_gives_what_the_full_normalisation_gives(norm):
+    from mappings.normalise import normalise, normalised_value, placeholders_to_null
+
+    df = pl.DataFrame({"v": TRICKY}, schema={"v": pl.String})
+    full = df.select(placeholders_to_null(normalise(pl.col("v"), norm))).to_series().to_list()
+    fast = df.select(normalised_value(pl.col("v"), norm)).to_series().to_list()
+    assert fast == full
