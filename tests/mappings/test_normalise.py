@@ -92,3 +92,13 @@ def test_the_clean_value_shortcut_gives_what_the_full_normalisation_gives(norm):
     full = df.select(placeholders_to_null(normalise(pl.col("v"), norm))).to_series().to_list()
     fast = df.select(normalised_value(pl.col("v"), norm)).to_series().to_list()
     assert fast == full
+
+
+def test_placeholders_are_found_trimmed_and_case_folded_whatever_their_length_before_trimming():
+    from mappings.normalise import NULL_PLACEHOLDERS, placeholders_to_null
+
+    values = ["NULL", " Null ", "\u3000无\u3000", "N/A", "  n/A  ", "          null          ", "ＮＵＬＬ", "NULLS",
+              " 未填写 ", "暂无的", "—", " - ", "\u212a", "nul l", "", None, "a long value with null inside"]
+    got = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(placeholders_to_null(pl.col("v"))).to_series()
+    expected = [None if v is None or v.strip().lower() in NULL_PLACEHOLDERS else v for v in values]
+    assert got.to_list() == expected
