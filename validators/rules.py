@@ -466,7 +466,12 @@ def validate(entity: str, df: pl.DataFrame, *, today: date) -> pl.DataFrame:
 
 
 def split(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(good, bad): bad rows carry at least one ERROR issue and go to quarantine."""
+    """(good, bad): bad rows carry at least one ERROR issue and go to quarantine.
+
+    A frame without any issue (the usual chunk) is all good: `has_error`'s per-row list.eval is
+    ~20 ms per 200k rows on the broadcast empty `_issues` a clean frame carries."""
+    if not df[ISSUES].list.len().max():
+        return df, df.clear()
     bad = has_error()
     return df.filter(~bad), df.filter(bad)
 

@@ -260,3 +260,10 @@ def test_a_check_decides_on_the_whole_frame_even_though_only_failing_rows_build_
     checks = [_check("DUPLICATE_IN_GROUP", pl.col("x").is_duplicated()), _check("CITY_CODE", pl.col("x") == 3)]
     out = append_issues(df, checks)
     assert out["_issues"].to_list() == [[_issue("DUPLICATE_IN_GROUP", "1")], [], [_issue("DUPLICATE_IN_GROUP", "1")], [_issue("CITY_CODE", "3")]]
+
+
+def test_split_of_a_frame_without_issues_keeps_every_row_good_and_an_empty_bad_frame_of_the_same_shape():
+    df = check("travel_agency", agency(), agency(uscc=uscc("91210102MA0XXXXX1")))
+    good, bad = split(df)
+    assert good.equals(df)
+    assert bad.is_empty() and bad.schema == df.schema
