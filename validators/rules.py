@@ -422,7 +422,7 @@ def flagged_column(f: str) -> str:
 
 def mapping_flags(df: pl.DataFrame) -> dict[str, pl.Series]:
     """Per field, the rows mapping already reported (TYPE / CODE_LIST / EXCEL_NUMERIC_ID)."""
-    if df.height == 0 or not df[ISSUES].list.len().max():
+    if not any_issue(df):
         return {}
     found = (
         df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW_INDEX), ISSUES)
@@ -468,12 +468,18 @@ def validate(entity: str, df: pl.DataFrame, *, today: date) -> pl.DataFrame:
 def split(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(good, bad): bad rows carry at least one ERROR issue and go to quarantine.
 
-    A frame without any issue (the usual chunk) is all good: `has_error`'s per-row list.eval is
-    ~20 ms per 200k rows on the broadcast empty `_issues` a clean frame carries."""
-    if not df[ISSUES].list.len().max():
+    A frame without any issue (the usual chunk) is all good: `has_error`'s list.eval would
+    materialise the broadcast empty `_issues` a clean frame carries (~20 ms per 200k rows)."""
+    if not any_issue(df):
         return df, df.clear()
     bad = has_error()
     return df.filter(~bad), df.filter(bad)
+
+
+def any_issue(df: pl.DataFrame) -> bool:
+    """Some row has an issue. As an expression: `df[ISSUES]` would materialise a clean frame's
+    broadcast empty `_issues` (~12 ms per 200k rows)."""
+    return bool(df.select(pl.col(ISSUES).list.len().max()).item())
 
 
 def has_error() -> pl.Expr:
