@@ -74,11 +74,9 @@ def mod11_2_valid(number: pl.Expr) -> pl.Expr:
 
 def ric_upgrade(number: pl.Expr) -> pl.Expr:
     """A 15-digit legacy ID as its 18-digit form (insert 19 before the year, add the check
-    character); any other value unchanged. Only legacy numbers are sliced and checked: the rest
-    are null in `legacy`, which the string functions skip."""
-    legacy = pl.when(number.str.contains(RIC_LEGACY_PATTERN)).then(number)
-    body = legacy.str.slice(0, 6) + pl.lit("19") + legacy.str.slice(6, 9)
-    return pl.coalesce(body + mod11_2_check(body), number)
+    character); any other value unchanged."""
+    body = number.str.slice(0, 6) + pl.lit("19") + number.str.slice(6, 9)
+    return pl.when(number.str.contains(RIC_LEGACY_PATTERN)).then(body + mod11_2_check(body)).otherwise(number)
 
 
 def ric_birth_date(number: pl.Expr) -> pl.Expr:
