@@ -272,7 +272,10 @@ def derived(name: str, part: str) -> str:
 def ric_parts(f: Field) -> list[pl.Expr]:
     """Per-row facts several RIC rules share, computed once (the column holds the upgraded form)."""
     v = pl.col(f.name)
-    return [v.str.contains(ids.RIC_PATTERN).alias(derived(f.name, "well_formed")), ids.ric_birth_date(v).alias(derived(f.name, "birth"))]
+    return [
+        v.str.contains(ids.RIC_PATTERN).alias(derived(f.name, "well_formed")),
+        ids.ric_birth_date(v).alias(derived(f.name, "birth")),
+    ]
 
 
 def ric_checksum(f: Field) -> pl.Expr:

@@ -81,7 +81,8 @@ def test_names_with_a_chinese_character_and_nothing_to_fix_pass_untouched_and_th
 
 TRICKY = ["2026-05-01", " 2026-05-01 ", "\u30002026-05-01", "N/A", " n/a ", "Null", "NULL      ", "  null", "无",
           " 暂无 ", "未填写", "-", "—", "/", "", "   ", "e\u0301cole du soir", "cafe\u0301", "a\tb", "Ωmega value",
-          "ＴＧ－００１", " Zhang  San ", "张 三", "TG-001", "longer than nine", "NULLNULLNULL", None]
+          "ＴＧ－００１", "TG\u2013001", "tg\u2011 001", "TG\u2014001 B", " Zhang  San ", "张 三", "TG-001",
+          "longer than nine", "NULLNULLNULL", None]
 
 
 @pytest.mark.parametrize("norm", ["code", "name", "text"])
