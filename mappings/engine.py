@@ -671,8 +671,8 @@ def _with_issues(df: pl.DataFrame, kinds: dict[str, _IssueKind]) -> pl.DataFrame
     """Add `_issues`. Issue structs are built only on the rows that have one (usually few)."""
     empty = pl.lit([], dtype=ISSUES_DTYPE)
     flag_columns = [f"{_HIDDEN}bad__{name}" for name in kinds]
-    if not flag_columns:
-        return df.with_columns(empty.alias(ISSUES))
+    if not flag_columns or not df.select(pl.any_horizontal(flag_columns).any()).item():
+        return df.with_columns(empty.alias(ISSUES))  # the usual chunk: one pass over the flags, no filters
     index = f"{_HIDDEN}index"
     indexed = df.with_row_index(index)
     # Long form (one row per issue) then grouped: far cheaper than lists of mostly-null structs.

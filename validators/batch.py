@@ -8,6 +8,8 @@ that compare children with their parents. The warehouse is never queried here: `
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from datetime import date
 
@@ -97,6 +99,11 @@ def key_present(cols: tuple[str, ...] | list[str]) -> pl.Expr:
 def duplicate_in_group(ent: Entity, df: pl.DataFrame) -> pl.DataFrame:
     """The same document (doc_type + doc_no) twice in one group or contract: ERROR on every copy."""
     keys = [*ent.parent_key, "doc_type", "doc_no"]
+    # Copies share every key column's hash, so when the combined hashes are all distinct (the usual
+    # roster) there are none: cheaper than comparing the four-column key itself.
+    combined = functools.reduce(operator.xor, (pl.col(k).hash(i) for i, k in enumerate(keys)))
+    if not df.select((key_present(keys) & combined.is_duplicated()).any()).item():
+        return df
     failed = key_present(keys) & pl.struct(keys).is_duplicated()
     parent = schema_entity(ent.parent)
     doc = ent.field("doc_no")
@@ -128,31 +135,50 @@ def child_of_disagreeing(ent: Entity, df: pl.DataFrame, keys: pl.DataFrame) -> p
 
 
 def orphan(ent: Entity, df: pl.DataFrame, parents: pl.DataFrame | None, existing_keys: ExistingKeys) -> pl.DataFrame:
-    """A child needs a parent that is loaded now (a good row of this batch) or already stored."""
+    """A child needs a parent that is loaded now (a good row of this batch) or already stored.
+
+    A roster repeats its group key on every row, so the parents are looked up per distinct key and
+    only the keys that fail are joined back (none, usually: the frame comes back untouched)."""
+    parent = schema_entity(ent.parent)
+    link = list(ent.parent_key)
+    key_field = ent.field(link[-1])
+    failing = orphan_keys(ent, df.filter(key_present(link)).select(link).unique(), parents, existing_keys)
+    if failing.is_empty():
+        return df
+    df = df.join(failing, on=link, how="left", maintain_order="left", nulls_equal=False).with_columns(
+        pl.col("__missing", "__rejected").fill_null(False)
+    )
+    already = pl.col(ISSUES).list.eval(pl.element().struct.field("rule") == "GROUP_COLUMNS_DISAGREE").list.any()
+    checks = [
+        Check("ORPHAN", key_field.name, pl.col("__missing"), pl.col(key_field.name), message("ORPHAN", parent=parent.label)),
+        Check("ORPHAN", key_field.name, pl.col("__rejected") & ~already, pl.col(key_field.name),
+              message("ORPHAN", variant="parent_rejected", parent=parent.label)),
+    ]
+    return append_issues(df, checks).drop("__missing", "__rejected")
+
+
+def orphan_keys(
+    ent: Entity, linked: pl.DataFrame, parents: pl.DataFrame | None, existing_keys: ExistingKeys
+) -> pl.DataFrame:
+    """Of the distinct (present) parent keys `linked`, those whose parent is missing or rejected,
+    with boolean `__missing` / `__rejected`."""
     parent = schema_entity(ent.parent)
     nk = list(parent.natural_key)
     link = list(ent.parent_key)
-    key_field = ent.field(link[-1])
     if parents is not None:
         good = parents.filter(~has_error()).select(nk).unique()
         rejected = parents.filter(has_error()).select(nk).unique().join(good, on=nk, how="anti", nulls_equal=False)
     else:
         good = rejected = pl.DataFrame(schema={k: pl.String for k in nk})
-    already = pl.col(ISSUES).list.eval(pl.element().struct.field("rule") == "GROUP_COLUMNS_DISAGREE").list.any()
-
-    df = mark_keys(df, link, rejected).rename({MARK: "__rejected"})
-    df = mark_keys(df, link, good).rename({MARK: "__good"})
-    candidates = df.filter(key_present(link) & ~pl.col("__good") & ~pl.col("__rejected"))
-    asked = parent_key_frame(ent, candidates).unique()
+    linked = mark_keys(linked, link, rejected).rename({MARK: "__rejected"})
+    linked = mark_keys(linked, link, good).rename({MARK: "__good"})
+    asked = parent_key_frame(ent, linked.filter(~pl.col("__good") & ~pl.col("__rejected"))).unique()
     stored = existing_keys(parent.name, asked).select(nk) if not asked.is_empty() else asked
-    df = mark_keys(df, link, stored).rename({MARK: "__stored"})
-    missing = key_present(link) & ~pl.col("__good") & ~pl.col("__rejected") & ~pl.col("__stored")
-    checks = [
-        Check("ORPHAN", key_field.name, missing, pl.col(key_field.name), message("ORPHAN", parent=parent.label)),
-        Check("ORPHAN", key_field.name, pl.col("__rejected") & ~already, pl.col(key_field.name),
-              message("ORPHAN", variant="parent_rejected", parent=parent.label)),
-    ]
-    return append_issues(df, checks).drop("__rejected", "__good", "__stored")
+    linked = mark_keys(linked, link, stored).rename({MARK: "__stored"})
+    missing = ~pl.col("__good") & ~pl.col("__rejected") & ~pl.col("__stored")
+    return linked.select(*link, missing.alias("__missing"), pl.col("__rejected")).filter(
+        pl.col("__missing") | pl.col("__rejected")
+    )
 
 
 def pinyin_missing(ent: Entity, df: pl.DataFrame, parents: pl.DataFrame) -> pl.DataFrame:

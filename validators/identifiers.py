@@ -42,17 +42,29 @@ DOC_PATTERNS: dict[str, str] = {
 
 
 def mod11_2_check(number: pl.Expr) -> pl.Expr:
-    """The ISO 7064 MOD 11-2 check character of the first 17 digits (null if they are not digits).
+    """The ISO 7064 MOD 11-2 check character of the first 17 digits (null if they are not digits)."""
+    body = number.str.slice(0, 17)
+    value = mod11_2_value(body)
+    check = pl.when(value == 10).then(pl.lit("X")).otherwise(value.cast(pl.String))
+    return pl.when(body.str.contains(r"^\d{17}$")).then(check)
+
+
+def mod11_2_value(body: pl.Expr) -> pl.Expr:
+    """The check value (0-10, X = 10) of 17 digits; garbage for anything else, so callers guard.
 
     The weights are 2^(17-i) mod 11 and 13 = 2 (mod 11), so the weighted sum is the 17 digits read
     as a base-13 number (python-stdnum's identity): one integer parse instead of 17 slices.
     """
-    body = number.str.slice(0, 17)
-    digits_ok = body.str.contains(r"^\d{17}$")
     remainder = body.str.to_integer(base=13, strict=False) % 11
-    value = ((1 - 2 * remainder) % 11 + 11) % 11
-    check = pl.when(value == 10).then(pl.lit("X")).otherwise(value.cast(pl.String))
-    return pl.when(digits_ok).then(check)
+    return ((1 - 2 * remainder) % 11 + 11) % 11
+
+
+def mod11_2_matches(number: pl.Expr) -> pl.Expr:
+    """The 18th character matches the MOD 11-2 check of the first 17, for numbers already known to be
+    17 digits plus [0-9X] (RIC_PATTERN); compared as integers, which is cheaper than as text."""
+    last = number.str.slice(17, 1)
+    given = pl.when(last == "X").then(pl.lit(10, pl.Int64)).otherwise(last.cast(pl.Int64, strict=False))
+    return given == mod11_2_value(number.str.slice(0, 17))
 
 
 def mod11_2_valid(number: pl.Expr) -> pl.Expr:

@@ -66,29 +66,57 @@ ROW_INDEX = "__row_index"
 
 
 def append_issues(df: pl.DataFrame, checks: list[Check]) -> pl.DataFrame:
-    """Append the issues of `checks` to `_issues`, in check order.
+    """Append the issues of `checks` to `_issues`, after the row's earlier issues, in check order.
 
-    Each check filters its failing rows and only those build issue structs; the issues are grouped
-    per row and joined back (a per-row concat of mostly-null structs over every check is ~50x slower).
+    Every check's `failed` is evaluated in one parallel pass; a frame where no row fails (the
+    common case) comes back untouched. Only failing rows build issue structs, so `value` must be
+    row-wise (it is evaluated on the failing rows alone); `failed` may look at the whole frame.
     """
     if not checks:
         return df
-    lf = df.lazy().with_row_index(ROW_INDEX)
-    found = pl.concat(
-        [lf.filter(c.failed.fill_null(False)).select(pl.col(ROW_INDEX), c.issue().alias("__issue")) for c in checks]
-    )
-    # Long form, then regroup: concatenating lists of structs row by row is very slow in polars.
+    flags = failed_flags(df, checks)
+    hit = flags.select(pl.any_horizontal(pl.all())).to_series()
+    if not hit.any():
+        return df
+    rows = pl.concat([df, flags], how="horizontal").with_row_index(ROW_INDEX).filter(hit)
+    issues = merged_issues(rows, checks)
+    return df.with_columns(pl.when(hit).then(spread(issues, hit)).otherwise(pl.col(ISSUES)).alias(ISSUES))
+
+
+def failed_name(i: int) -> str:
+    return f"__failed_{i}"
+
+
+def failed_flags(df: pl.DataFrame, checks: list[Check]) -> pl.DataFrame:
+    """One boolean column per check (null counts as passed), all computed in one parallel select."""
+    names = [failed_name(i) for i in range(len(checks))]
+    exprs = (c.failed.fill_null(False).alias(n) for c, n in zip(checks, names, strict=True))
+    return df.lazy().with_columns(exprs).select(names).collect()
+
+
+def merged_issues(rows: pl.DataFrame, checks: list[Check]) -> pl.Series:
+    """For the failing `rows` (in frame order): their earlier issues, then each failing check's issue.
+
+    Long form, then regroup: concatenating lists of structs row by row is very slow in polars.
+    """
+    lf = rows.lazy()
     earlier = (
-        lf.join(found.select(ROW_INDEX).unique(), on=ROW_INDEX, how="semi")
-        .select(ROW_INDEX, pl.col(ISSUES).alias("__issue"))
+        lf.select(ROW_INDEX, pl.col(ISSUES).alias("__issue"))
         .explode("__issue")
         .filter(pl.col("__issue").is_not_null())
     )
-    per_row = pl.concat([earlier, found]).group_by(ROW_INDEX, maintain_order=True).agg(pl.col("__issue"))
-    merged = lf.join(per_row, on=ROW_INDEX, how="left", maintain_order="left").with_columns(
-        pl.coalesce("__issue", ISSUES).alias(ISSUES)
-    )
-    return merged.drop(ROW_INDEX, "__issue").collect()
+    found = [
+        lf.filter(pl.col(failed_name(i))).select(ROW_INDEX, c.issue().alias("__issue")) for i, c in enumerate(checks)
+    ]
+    per_row = pl.concat([earlier, *found]).group_by(ROW_INDEX, maintain_order=True).agg(pl.col("__issue"))
+    aligned = lf.select(ROW_INDEX).join(per_row, on=ROW_INDEX, how="left", maintain_order="left")
+    return aligned.select(pl.col("__issue").alias(ISSUES)).collect().to_series()
+
+
+def spread(issues: pl.Series, hit: pl.Series) -> pl.Series:
+    """`issues` (one per hit row, in order) placed on the frame's hit rows; null elsewhere."""
+    position = pl.select(pl.when(hit).then(hit.cast(pl.Int64).cum_sum() - 1)).to_series()
+    return issues.gather(position)
 
 
 def as_text(f: Field, expr: pl.Expr | None = None) -> pl.Expr:
@@ -213,9 +241,10 @@ def ric_checks(ent: Entity, f: Field, today: date) -> list[Check]:
     county_known = v.str.slice(0, 6).is_in(ric_address_codes())
     h = f.header
     checks = [
-        Check("RIC_LEGACY_15", f.name, scope & received.str.contains(ids.RIC_LEGACY_PATTERN), received,
-              message("RIC_LEGACY_15", header=h)),
-        Check("RIC_FORMAT", f.name, scope & ~v.str.contains(ids.RIC_PATTERN), received, message("RIC_FORMAT", header=h)),
+        # `validate` replaced exactly the legacy numbers in scope by their (different, 18-digit) form.
+        Check("RIC_LEGACY_15", f.name, scope & (received != v), received, message("RIC_LEGACY_15", header=h)),
+        Check("RIC_FORMAT", f.name, scope & ~pl.col(derived(f.name, "well_formed")), received,
+              message("RIC_FORMAT", header=h)),
         Check("RIC_CHECKSUM", f.name, checksum_bad, received, message("RIC_CHECKSUM", header=h)),
         Check("RIC_BIRTH_DATE", f.name, birth_bad, received, message("RIC_BIRTH_DATE", header=h)),
         Check("RIC_PROVINCE", f.name, province_bad, received, message("RIC_PROVINCE", header=h)),
@@ -245,9 +274,16 @@ def ric_parts(f: Field) -> list[pl.Expr]:
     v = pl.col(f.name)
     return [
         v.str.contains(ids.RIC_PATTERN).alias(derived(f.name, "well_formed")),
-        (v.str.slice(17, 1) == ids.mod11_2_check(v)).fill_null(False).alias(derived(f.name, "check_ok")),
         ids.ric_birth_date(v).alias(derived(f.name, "birth")),
     ]
+
+
+def ric_checksum(f: Field) -> pl.Expr:
+    """`check_ok`: well formed with a matching check character (needs the `ric_parts` columns).
+    Every rule reads it together with `well_formed`, so malformed numbers need no checksum."""
+    v = pl.col(f.name)
+    well_formed = pl.col(derived(f.name, "well_formed"))
+    return (well_formed & ids.mod11_2_matches(v)).fill_null(False).alias(derived(f.name, "check_ok"))
 
 
 @cache
@@ -264,8 +300,10 @@ def document_checks(ent: Entity, f: Field, today: date) -> list[Check]:
     labels = code_lists()["doc_type"]
     mod11_2_ok = pl.col(derived(f.name, "well_formed")) & pl.col(derived(f.name, "check_ok"))
     for doc_type, pattern in ids.DOC_PATTERNS.items():
-        ok = mod11_2_ok if pattern == ids.MOD11_2 else v.str.contains(pattern)
-        failed = (pl.col("doc_type") == doc_type) & v.is_not_null() & ~ok
+        of_type = pl.col("doc_type") == doc_type
+        # Only this type's numbers are matched (the others are null, which `contains` skips).
+        ok = mod11_2_ok if pattern == ids.MOD11_2 else pl.when(of_type).then(v).str.contains(pattern)
+        failed = of_type & v.is_not_null() & ~ok
         checks.append(Check("DOC_FORMAT", f.name, failed, v,
                             message("DOC_FORMAT", header=f.header, doc=labels.label(doc_type))))
     return checks
@@ -387,7 +425,7 @@ def flagged_column(f: str) -> str:
 
 def mapping_flags(df: pl.DataFrame) -> dict[str, pl.Series]:
     """Per field, the rows mapping already reported (TYPE / CODE_LIST / EXCEL_NUMERIC_ID)."""
-    if df.height == 0 or not df[ISSUES].list.len().max():
+    if not any_issue(df):
         return {}
     found = (
         df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW_INDEX), ISSUES)
@@ -418,19 +456,33 @@ def validate(entity: str, df: pl.DataFrame, *, today: date) -> pl.DataFrame:
         *flags.values(),
     )
     df = df.with_columns(part for f in ric_fields for part in ric_parts(f))
+    df = df.with_columns(ric_checksum(f) for f in ric_fields)
     checks = checks_for(ent, today)
     for i, c in enumerate(checks):
         if c.field in flags and c.rule in ("REQUIRED", "CODE_LIST"):
             checks[i] = Check(c.rule, c.field, c.failed & ~pl.col(flagged_column(c.field)), c.value, c.message)
     df = append_issues(df, checks)
-    helpers = [original(f.name) for f in ric_fields] + [p.meta.output_name() for f in ric_fields for p in ric_parts(f)]
+    helpers = [original(f.name) for f in ric_fields] + [
+        p.meta.output_name() for f in ric_fields for p in (*ric_parts(f), ric_checksum(f))
+    ]
     return df.drop([*helpers, *(flagged_column(f) for f in flags)])
 
 
 def split(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(good, bad): bad rows carry at least one ERROR issue and go to quarantine."""
+    """(good, bad): bad rows carry at least one ERROR issue and go to quarantine.
+
+    A frame without any issue (the usual chunk) is all good: `has_error`'s list.eval would
+    materialise the broadcast empty `_issues` a clean frame carries (~20 ms per 200k rows)."""
+    if not any_issue(df):
+        return df, df.clear()
     bad = has_error()
     return df.filter(~bad), df.filter(bad)
+
+
+def any_issue(df: pl.DataFrame) -> bool:
+    """Some row has an issue. As an expression: `df[ISSUES]` would materialise a clean frame's
+    broadcast empty `_issues` (~12 ms per 200k rows)."""
+    return bool(df.select(pl.col(ISSUES).list.len().max()).item())
 
 
 def has_error() -> pl.Expr:

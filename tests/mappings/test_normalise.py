@@ -77,3 +77,29 @@ def test_names_with_a_chinese_character_and_nothing_to_fix_pass_untouched_and_th
     values = ["买买提·艾力", "游客12", "王 伟 ", "阿卜杜‧热合曼", "e\u0301李", "未填写", " Zhang  San ", "null"]
     names = pl.DataFrame({"v": values}).select(normalised_value(pl.col("v"), "name")).to_series().to_list()
     assert names == ["买买提·艾力", "游客12", "王伟", "阿卜杜·热合曼", "é李", None, "Zhang San", None]
+
+
+TRICKY = ["2026-05-01", " 2026-05-01 ", "\u30002026-05-01", "N/A", " n/a ", "Null", "NULL      ", "  null", "无",
+          " 暂无 ", "未填写", "-", "—", "/", "", "   ", "e\u0301cole du soir", "cafe\u0301", "a\tb", "Ωmega value",
+          "ＴＧ－００１", "TG\u2013001", "tg\u2011 001", "TG\u2014001 B", " Zhang  San ", "张 三", "TG-001",
+          "longer than nine", "NULLNULLNULL", None]
+
+
+@pytest.mark.parametrize("norm", ["code", "name", "text"])
+def test_the_clean_value_shortcut_gives_what_the_full_normalisation_gives(norm):
+    from mappings.normalise import normalise, normalised_value, placeholders_to_null
+
+    df = pl.DataFrame({"v": TRICKY}, schema={"v": pl.String})
+    full = df.select(placeholders_to_null(normalise(pl.col("v"), norm))).to_series().to_list()
+    fast = df.select(normalised_value(pl.col("v"), norm)).to_series().to_list()
+    assert fast == full
+
+
+def test_placeholders_are_found_trimmed_and_case_folded_whatever_their_length_before_trimming():
+    from mappings.normalise import NULL_PLACEHOLDERS, placeholders_to_null
+
+    values = ["NULL", " Null ", "\u3000无\u3000", "N/A", "  n/A  ", "          null          ", "ＮＵＬＬ", "NULLS",
+              " 未填写 ", "暂无的", "—", " - ", "\u212a", "nul l", "", None, "a long value with null inside"]
+    got = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(placeholders_to_null(pl.col("v"))).to_series()
+    expected = [None if v is None or v.strip().lower() in NULL_PLACEHOLDERS else v for v in values]
+    assert got.to_list() == expected

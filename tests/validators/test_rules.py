@@ -191,3 +191,79 @@ def test_importing_the_validators_does_not_load_great_expectations():
     code = "import sys, validators; validators.catalogue(); print('great_expectations' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- append_issues: the merge every row and batch rule goes through --------------------------------
+
+
+def _issue(rule: str, value: str | None) -> dict:
+    severity = "WARN" if rule == "LICENCE_FORMAT" else "ERROR"
+    return {"rule": rule, "severity": severity, "field": "x", "value": value, "message": f"{rule} message"}
+
+
+def _frame_with_issues(xs: list[int | None], issues: list[list[dict]]):
+    import polars as pl
+
+    from tourlink.frames import ISSUES, ISSUES_DTYPE
+
+    return pl.DataFrame({"x": pl.Series(xs, dtype=pl.Int64), ISSUES: pl.Series(issues, dtype=ISSUES_DTYPE)})
+
+
+def _check(rule: str, failed):
+    import polars as pl
+
+    from validators.rules import Check
+
+    return Check(rule, "x", failed, pl.col("x").cast(pl.String), f"{rule} message")
+
+
+def test_a_frame_where_no_row_fails_keeps_its_issues_untouched():
+    import polars as pl
+
+    from validators.rules import append_issues
+
+    earlier = [[_issue("TYPE", "a")], [], [_issue("CODE_LIST", "b"), _issue("TYPE", "c")]]
+    df = _frame_with_issues([1, None, 3], earlier)
+    checks = [_check("POSITIVE", pl.col("x") < 0), _check("NON_NEGATIVE", pl.col("x") > 10)]  # null x: null → passes
+    out = append_issues(df, checks)
+    assert out is df
+    assert out["_issues"].to_list() == earlier
+
+
+def test_several_failing_checks_follow_a_rows_earlier_issues_in_check_order():
+    import polars as pl
+
+    from validators.rules import append_issues
+
+    df = _frame_with_issues([5, 1, 7, None], [[_issue("TYPE", "t")], [_issue("TYPE", "u")], [], []])
+    checks = [
+        _check("POSITIVE", pl.col("x") > 4),  # rows 0, 2
+        _check("LICENCE_FORMAT", pl.col("x") == 7),  # row 2
+        _check("DATE_ORDER", pl.col("x").is_in([5, 7])),  # rows 0, 2
+    ]
+    out = append_issues(df, checks)
+    assert out.columns == df.columns
+    assert out["_issues"].to_list() == [
+        [_issue("TYPE", "t"), _issue("POSITIVE", "5"), _issue("DATE_ORDER", "5")],
+        [_issue("TYPE", "u")],
+        [_issue("POSITIVE", "7"), _issue("LICENCE_FORMAT", "7"), _issue("DATE_ORDER", "7")],
+        [],
+    ]
+
+
+def test_a_check_decides_on_the_whole_frame_even_though_only_failing_rows_build_issues():
+    import polars as pl
+
+    from validators.rules import append_issues
+
+    df = _frame_with_issues([1, 2, 1, 3], [[], [], [], []])
+    checks = [_check("DUPLICATE_IN_GROUP", pl.col("x").is_duplicated()), _check("CITY_CODE", pl.col("x") == 3)]
+    out = append_issues(df, checks)
+    assert out["_issues"].to_list() == [[_issue("DUPLICATE_IN_GROUP", "1")], [], [_issue("DUPLICATE_IN_GROUP", "1")], [_issue("CITY_CODE", "3")]]
+
+
+def test_split_of_a_frame_without_issues_keeps_every_row_good_and_an_empty_bad_frame_of_the_same_shape():
+    df = check("travel_agency", agency(), agency(uscc=uscc("91210102MA0XXXXX1")))
+    good, bad = split(df)
+    assert good.equals(df)
+    assert bad.is_empty() and bad.schema == df.schema
