@@ -343,11 +343,14 @@ def _keep_inputs(b: Any, result: BatchResult, files: Sequence[tuple[str, str]], 
         result.files.append(b.add_file(Path(raw)).name)
 
 
-def _write_part(b: Any, result: BatchResult, entity: str, kind: str, frame: pl.DataFrame) -> None:
-    """Merge a part of good rows (and record their findings), or quarantine a part of bad ones."""
+def _write_part(
+    b: Any, result: BatchResult, entity: str, kind: str, frame: pl.DataFrame, prepared: Any = None
+) -> None:
+    """Merge a part of good rows (and record their findings), or quarantine a part of bad ones.
+    `prepared`: the good rows' `warehouse.load.storable`, if made already."""
     counts = result.counts(entity)
     if kind == "good":
-        merged = b.merge(entity, frame)
+        merged = b.merge(entity, frame, prepared=prepared)
         counts.loaded += merged.loaded
         counts.unchanged += merged.unchanged
         b.findings(entity, frame)
@@ -377,10 +380,10 @@ class _StreamedBatch:
     when staging ran first — and staging's error reaches the caller.
     """
 
-    _END = ("end", "", None)
+    _END = ("end", "", None, None)
 
     def __init__(self, wh: Any, source: str, files: Sequence[tuple[str, str]], raw_files: Sequence[Path | str]):
-        self._queue: queue.Queue[tuple[str, str, pl.DataFrame | None]] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[tuple[str, str, pl.DataFrame | None, Any]] = queue.Queue(maxsize=2)
         self._staged: StagedBatch | None = None
         self._error: BaseException | None = None
         self.result = BatchResult(batch_id=None, source=source)
@@ -390,8 +393,14 @@ class _StreamedBatch:
         self._thread.start()
 
     def put(self, entity: str, kind: str, frame: pl.DataFrame) -> None:
-        """Hand a part to the writer (waits while two are queued); raises the writer's error, if any."""
-        self._hand_over((entity, kind, frame))
+        """Hand a part to the writer (waits while two are queued); raises the writer's error, if any.
+
+        Good rows are made storable here, in the reading thread: the writer's thread is the one
+        the database waits on."""
+        from warehouse.load import storable
+
+        prepared = storable(entity, frame) if kind == "good" else None
+        self._hand_over((entity, kind, frame, prepared))
         if self._error is not None:
             raise self._error
 
@@ -406,10 +415,10 @@ class _StreamedBatch:
 
     def abort(self) -> None:
         """Staging failed: the writer rolls the batch back."""
-        self._hand_over(("abort", "", None))
+        self._hand_over(("abort", "", None, None))
         self._thread.join()
 
-    def _hand_over(self, item: tuple[str, str, pl.DataFrame | None]) -> None:
+    def _hand_over(self, item: tuple[str, str, pl.DataFrame | None, Any]) -> None:
         """Queue `item` unless the writer has ended (it ends only by committing, withdrawing or failing)."""
         while self._thread.is_alive():
             try:
@@ -426,13 +435,13 @@ class _StreamedBatch:
             with wh.batch(source) as b:
                 _keep_inputs(b, self.result, files, raw_files)
                 while True:
-                    entity, kind, frame = self._queue.get()
+                    entity, kind, frame, prepared = self._queue.get()
                     if entity == "abort":
                         raise BatchWithdrawn()
                     if frame is None:
                         break
                     started = time.perf_counter()
-                    _write_part(b, self.result, entity, kind, frame)
+                    _write_part(b, self.result, entity, kind, frame, prepared)
                     busy += time.perf_counter() - started
                 assert self._staged is not None
                 self.result.timings = {**self._staged.timings, "merge": busy}

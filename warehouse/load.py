@@ -83,6 +83,28 @@ class MergeCounts:
 _NOT_CONTENT = ("updated_at", "submitted_at")
 
 
+@dataclass(frozen=True)
+class StorableRows:
+    """Good rows of one entity made ready for `BatchWriter.merge` (`storable`)."""
+
+    latest: pl.DataFrame  # one row per natural key: the newest
+    stored: pl.DataFrame  # those rows as the core table stores them, with `_file`, `_row`, `_row_hash`
+
+
+def storable(entity: str, good: pl.DataFrame) -> StorableRows:
+    """The merge's column-wise preparation, which needs no database: one row per key, storage form,
+    content hash. A streamed import runs it in the reading thread, while the batch's transaction is
+    busy with the previous part; `merge` runs it itself when not given."""
+    spec = schema.entity(entity)
+    latest = _latest_per_key(spec, good)
+    stored = latest.select(
+        *(_storage_expr(spec.field(name), latest) for name in spec.field_names),
+        _column_or_null(latest, "_file", pl.String).alias("_file"),
+        _column_or_null(latest, "_row", pl.Int64).alias("_row"),
+    )
+    return StorableRows(latest, stored.with_columns(_row_hash=_content_hash(spec, stored)))
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -283,16 +305,17 @@ class BatchWriter:
 
     # ------------------------------------------------------------------ merge
 
-    def merge(self, entity: str, good: pl.DataFrame) -> MergeCounts:
-        """Merge validated rows by natural key (see the module docstring); set-based."""
+    def merge(self, entity: str, good: pl.DataFrame, *, prepared: StorableRows | None = None) -> MergeCounts:
+        """Merge validated rows by natural key (see the module docstring); set-based. `prepared`:
+        `storable(entity, good)`, when the caller has already made it."""
         if good.is_empty():
             return MergeCounts(0, 0)
         spec = schema.entity(entity)
         table = tables.entity_tables[entity]
         self._lock()
-        latest = _latest_per_key(spec, good)
-        stored = self._storage(spec, latest)
-        stored = stored.with_columns(_row_hash=_content_hash(spec, stored))
+        rows = prepared if prepared is not None else storable(entity, good)
+        latest = rows.latest
+        stored = rows.stored.with_columns(_batch_id=pl.lit(self.batch_id, pl.String))  # lineage: tables.LINEAGE_COLUMNS
         if spec.parent is not None:
             self._carry(spec, stored)  # every key carried, changed or not: the set that replaces the stored one
         new, differing = self._against_stored(spec, table, stored)
@@ -493,7 +516,7 @@ class BatchWriter:
             complete = bad.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in spec.natural_key))
             if not complete.is_empty():
                 # A rejected child still belongs to the roster: its stored version is kept.
-                self._carry(spec, self._storage(spec, complete, columns=list(spec.natural_key), lineage=False))
+                self._carry(spec, complete.select(_storage_expr(spec.field(k), complete) for k in spec.natural_key))
         return bad.height
 
     def findings(self, entity: str, good: pl.DataFrame) -> int:
@@ -657,17 +680,6 @@ class BatchWriter:
             self._temps[purpose] = _create_temp(self.connection, f"_{purpose}_{self._suffix}", columns, indexes)
         return self._temps[purpose]
 
-    def _storage(
-        self, spec: schema.Entity, frame: pl.DataFrame, *, columns: list[str] | None = None, lineage: bool = True
-    ) -> pl.DataFrame:
-        exprs = [_storage_expr(spec.field(name), frame) for name in (columns or spec.field_names)]
-        if lineage:  # the source and the time received are the batch row's (`tables.LINEAGE_COLUMNS`)
-            exprs += [
-                pl.lit(self.batch_id, pl.String).alias("_batch_id"),
-                _column_or_null(frame, "_file", pl.String).alias("_file"),
-                _column_or_null(frame, "_row", pl.Int64).alias("_row"),
-            ]
-        return frame.select(exprs)
 
 
 # ---------------------------------------------------------------------- column-wise conversions

@@ -85,11 +85,11 @@ def test_a_database_error_in_the_writer_reaches_the_caller_and_the_batch_rolls_b
     calls = []
     real = pipeline._write_part
 
-    def fail_on_the_fourth_part(b, result, entity, kind, frame):
+    def fail_on_the_fourth_part(b, result, entity, kind, frame, prepared):
         calls.append(entity)
         if len(calls) == 4:
             raise sa.exc.OperationalError("COPY", {}, Exception("server closed the connection"))
-        real(b, result, entity, kind, frame)
+        real(b, result, entity, kind, frame, prepared)
 
     monkeypatch.setattr(pipeline, "_write_part", fail_on_the_fourth_part)
 
@@ -110,10 +110,10 @@ def test_the_reader_stays_at_most_two_parts_ahead_of_the_writer(warehouse, batch
         real_put(self, entity, kind, frame)
         events.append("read")
 
-    def slow_write(b, result, entity, kind, frame):
+    def slow_write(b, result, entity, kind, frame, prepared):
         events.append("write")
         time.sleep(0.3)
-        real_write(b, result, entity, kind, frame)
+        real_write(b, result, entity, kind, frame, prepared)
 
     monkeypatch.setattr(pipeline._StreamedBatch, "put", handed_over)
     monkeypatch.setattr(pipeline, "_write_part", slow_write)
