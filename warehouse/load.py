@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import queue
 import tempfile
 import traceback
 import uuid
@@ -40,6 +41,10 @@ from warehouse.engine import SQLITE_BEGIN, make_engine
 from warehouse.landing import land
 
 _CHUNK_ROWS = 50_000
+# psycopg's queued COPY writer cuts what it is given into pieces of at most 128 KB and queues up to
+# 1,024 of them (128 MB); the server parses slower than polars writes CSV, so a whole chunk's CSV
+# (~40 MB at 200,000 rows) waited in that queue. 64 pieces (8 MB) still keep the server busy.
+_COPY_QUEUE_PIECES = 64
 _MERGE_WORK_MEM = "128MB"  # PostgreSQL, for the statements of a batch's transaction only
 _TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.6f"  # SQLAlchemy's SQLite storage format, also read by PostgreSQL
 _UPGRADED: set[str] = set()
@@ -788,7 +793,7 @@ def _copy(conn: sa.Connection, temp: sa.Table, frame: pl.DataFrame) -> None:
         sql = f"COPY {quote(temp.name)} ({columns}) FROM STDIN (FORMAT csv)"
         # The queued writer sends from its own thread: the next slice is written as CSV while
         # the server parses the previous one.
-        with dbapi.cursor() as cursor, cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
+        with dbapi.cursor() as cursor, cursor.copy(sql, writer=_ShortQueueWriter(cursor)) as copy:
             for chunk in frame.iter_slices(_CHUNK_ROWS):
                 copy.write(_csv_bytes(chunk))
         return
@@ -799,6 +804,15 @@ def _copy(conn: sa.Connection, temp: sa.Table, frame: pl.DataFrame) -> None:
             cursor.executemany(sql, chunk.iter_rows())
     finally:
         cursor.close()
+
+
+class _ShortQueueWriter(QueuedLibpqWriter):
+    """psycopg's queued COPY writer (sends from its own thread) with a queue of `_COPY_QUEUE_PIECES`:
+    the batch writer waits for the server instead of piling the CSV up in memory."""
+
+    def __init__(self, cursor: Any):
+        super().__init__(cursor)
+        self._queue = queue.Queue(maxsize=_COPY_QUEUE_PIECES)
 
 
 @contextmanager
