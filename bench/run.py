@@ -263,6 +263,18 @@ class Scratch:
         u = self.base
         return f"postgresql://{u.username or 'postgres'}:{u.password or 'bench'}@{u.host or '127.0.0.1'}:{u.port or 5432}/{u.database}"
 
+    def settle(self) -> None:
+        """Checkpoint now, so the WAL a contender wrote is flushed before the next one starts rather
+        than in the middle of its run: every contender starts from the same server state (needs a
+        superuser or `pg_checkpoint`; without them the runs just carry that noise)."""
+        import sqlalchemy as sa
+
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("CHECKPOINT")
+        except sa.exc.DBAPIError:
+            pass
+
     def drop(self) -> None:
         with self.engine.begin() as conn:
             conn.exec_driver_sql(f'drop schema if exists "{self.name}" cascade')
@@ -448,11 +460,13 @@ def main() -> None:
     scratch = Scratch(opts.pg_url)
     try:
         print("psql \\copy …", file=sys.stderr)
+        scratch.settle()
         results.append({"name": "psql \\copy (ceiling)", "input": "CSV", "rows": opts.rows,
                         **psql_copy(members, scratch), "note": "clean CSV into a bare table: no key, no index"})  # fmt: skip
         for kind, rows, files in inputs:
             for db in ("PostgreSQL", "SQLite"):
                 print(f"tourlink {kind} → {db} …", file=sys.stderr)
+                scratch.settle()
                 target = Scratch(opts.pg_url) if db == "PostgreSQL" else None
                 url = target.url if target else f"sqlite:///{opts.out / f'e2e-{uuid.uuid4().hex[:8]}.db'}"
                 try:
@@ -472,6 +486,7 @@ def main() -> None:
                 ("dicts", "dlt upsert, generator of dicts (REST-like)"),
             ):
                 print(f"{label} …", file=sys.stderr)
+                scratch.settle()
                 r = dlt_load(python, mode, members, scratch, opts.out) if python else {"error": "no dlt venv"}
                 results.append({"name": label, "input": "CSV", "rows": opts.rows, **r,
                                 "note": "loads only: no mapping, no validation"})  # fmt: skip
