@@ -400,7 +400,7 @@ def report(rows: int, results: list[dict], *, cores: int, load: str) -> str:
     lines += [
         "",
         f"Machine: {cores} cores shared with other jobs (load average at start {load}); one run, every contender in "
-        "its own process, one after the other. rows/s = rows ÷ total s; % of \\copy, × dlt: throughput ratios. "
+        "its own process, one after the other, each after a CHECKPOINT. rows/s = rows ÷ total s; % of \\copy, × dlt: throughput ratios. "
         "tourlink loads each file as ONE batch (one transaction); the CSV input also carries its tour_group CSV "
         f"({rows // PER_GROUP:,} groups, the ORPHAN rule's parents), the xlsx (first rows of the same roster, "
         "Chinese labels, a title row) carries the groups in its rows; compare it by rows/s. "
