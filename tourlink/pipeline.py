@@ -29,12 +29,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from tourlink import crash_points, schema, settings
 from tourlink.frames import ISSUES, RAW, SourceFrame
+
+if TYPE_CHECKING:
+    from warehouse.load import StorableRows
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +131,11 @@ def _read(path: Path, name: str, chunk_rows: int) -> Iterator[SourceFrame]:
         raise UnreadableInput(name, getattr(exc, "reason", str(exc)), getattr(exc, "reason_zh", None)) from exc
 
 
+# A file's first chunk is mapped and validated in two parts, the first a quarter of a chunk: a streamed
+# batch's writer (whose database work is the longer half of a load) starts that much earlier.
+FIRST_PART_SHARE = 4
+
+
 def file_inputs(
     paths: Sequence[Path], names: Sequence[str], *, entity: str | None = None, mapping: str | None = None,
     chunk_rows: int = 100_000,
@@ -147,11 +155,6 @@ def file_inputs(
             raise UnreadableInput(name, str(exc), f"无法识别文件格式，表头与导入模板不符：{exc}") from exc
         inputs.append(Input(chosen, _chain(first, chunks, max(chunk_rows // FIRST_PART_SHARE, 1)), name, path))
     return inputs
-
-
-# A file's first chunk is mapped and validated in two parts, the first a quarter of a chunk: a streamed
-# batch's writer (whose database work is the longer half of a load) starts that much earlier.
-FIRST_PART_SHARE = 4
 
 
 def _chain(first: SourceFrame, rest: Iterator[SourceFrame], first_rows: int) -> Iterator[SourceFrame]:
@@ -344,7 +347,7 @@ def _keep_inputs(b: Any, result: BatchResult, files: Sequence[tuple[str, str]], 
 
 
 def _write_part(
-    b: Any, result: BatchResult, entity: str, kind: str, frame: pl.DataFrame, prepared: Any = None
+    b: Any, result: BatchResult, entity: str, kind: str, frame: pl.DataFrame, prepared: StorableRows | None = None
 ) -> None:
     """Merge a part of good rows (and record their findings), or quarantine a part of bad ones.
     `prepared`: the good rows' `warehouse.load.storable`, if made already."""
@@ -383,7 +386,7 @@ class _StreamedBatch:
     _END = ("end", "", None, None)
 
     def __init__(self, wh: Any, source: str, files: Sequence[tuple[str, str]], raw_files: Sequence[Path | str]):
-        self._queue: queue.Queue[tuple[str, str, pl.DataFrame | None, Any]] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[tuple[str, str, pl.DataFrame | None, StorableRows | None]] = queue.Queue(maxsize=2)
         self._staged: StagedBatch | None = None
         self._error: BaseException | None = None
         self.result = BatchResult(batch_id=None, source=source)
@@ -418,7 +421,7 @@ class _StreamedBatch:
         self._hand_over(("abort", "", None, None))
         self._thread.join()
 
-    def _hand_over(self, item: tuple[str, str, pl.DataFrame | None, Any]) -> None:
+    def _hand_over(self, item: tuple[str, str, pl.DataFrame | None, StorableRows | None]) -> None:
         """Queue `item` unless the writer has ended (it ends only by committing, withdrawing or failing)."""
         while self._thread.is_alive():
             try:

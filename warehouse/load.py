@@ -686,7 +686,6 @@ class BatchWriter:
         return self._temps[purpose]
 
 
-
 # ---------------------------------------------------------------------- column-wise conversions
 
 

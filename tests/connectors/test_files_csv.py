@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -119,14 +120,20 @@ def test_a_csv_without_a_matching_header_is_unreadable(tmp_path):
     assert caught.value.reason_zh.startswith("无法识别表头")
 
 
-def test_a_large_csv_streams_in_chunks_with_continuous_row_numbers(tmp_path):
-    path = tmp_path / "large.csv"
-    n = 300_000
+def write_guides_csv(path, n: int, **extra: pl.Expr) -> None:
+    """`n` guides (card number, name, phone, plus `extra` columns) as a UTF-8 CSV."""
     pl.select(
         导游证号=pl.format("D-2101-{}", pl.int_range(n)),
         姓名=pl.repeat("张三", n),
         手机号码=(pl.int_range(n) + 13800000000).cast(pl.String),
+        **extra,
     ).write_csv(path)
+
+
+def test_a_large_csv_streams_in_chunks_with_continuous_row_numbers(tmp_path):
+    path = tmp_path / "large.csv"
+    n = 300_000
+    write_guides_csv(path, n)
     frames = list(read_source(path, known_headers=KNOWN, chunk_rows=50_000))
     assert [f.data.height for f in frames] == [50_000] * 6
     rows = pl.concat([f.data[ROW] for f in frames])
@@ -157,7 +164,7 @@ def _read_position(path) -> int | None:
     for fd in os.listdir("/proc/self/fd"):
         try:
             if os.readlink(f"/proc/self/fd/{fd}") == str(path):
-                info = open(f"/proc/self/fdinfo/{fd}").read()
+                info = Path(f"/proc/self/fdinfo/{fd}").read_text()
                 return int(info.split("pos:")[1].split()[0])
         except OSError:
             continue
@@ -170,12 +177,7 @@ def test_a_large_csv_is_not_read_far_ahead_of_the_chunk_being_handed_out(tmp_pat
     # memory behind the first chunk, and peak memory grew with the file up to 128 MB.
     path = tmp_path / "large.csv"
     n = 600_000
-    pl.select(
-        导游证号=pl.format("D-2101-{}", pl.int_range(n)),
-        姓名=pl.repeat("张三", n),
-        手机号码=(pl.int_range(n) + 13800000000).cast(pl.String),
-        备注=pl.repeat("x" * 60, n),
-    ).write_csv(path)
+    write_guides_csv(path, n, 备注=pl.repeat("x" * 60, n))
     assert path.stat().st_size > 50 << 20
     frames = read_source(path, known_headers=KNOWN, chunk_rows=10_000)
     first = next(frames)
