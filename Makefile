@@ -12,8 +12,9 @@ $(STAMP): requirements.txt pyproject.toml
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements.txt
-	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -r requirements.txt
+	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) --no-deps -e .
+	$(PY) -m compileall -q -j 0 tourlink connectors mappings validators warehouse dags >/dev/null
 	touch $(STAMP)
 
 demo: install
