@@ -317,13 +317,30 @@ def _staging(source: SourceConfig) -> Path:
     return settings.home() / "sftp-staging" / source.name
 
 
-def _process(sftp: paramiko.SFTPClient, source: SourceConfig, wh: Any, staging: Path, remote: str, agency: str,
-             size: int, mtime: int) -> DropOutcome:
-    from tourlink.pipeline import ForeignAgencyRows, UnreadableInput, import_files
+def _fetch(sftp: paramiko.SFTPClient, staging: Path, remote: str, agency: str, size: int, mtime: int) -> tuple[Path, str]:
     from warehouse.landing import sha256_of  # the key the landing folder and batch_file use
 
     local = download(sftp, remote, size, mtime, staging / agency / posixpath.basename(remote))
-    digest = sha256_of(local)
+    return local, sha256_of(local)
+
+
+def _import_order(local: Path, remote: str) -> int:
+    """Where a downloaded file goes in the run: files that carry parents (groups, contracts) before
+    files whose rows need them, whatever their names (its header row says which, `pipeline.reliance`).
+    A file that cannot be read sorts first: it is rejected, not imported."""
+    from tourlink.pipeline import UnreadableInput, file_inputs, reliance
+
+    try:
+        (opened,) = file_inputs([local], [remote])
+    except UnreadableInput:
+        return 0
+    return reliance(opened.mapping.entities)
+
+
+def _import(sftp: paramiko.SFTPClient, source: SourceConfig, wh: Any, remote: str, agency: str, local: Path,
+            digest: str) -> DropOutcome:
+    from tourlink.pipeline import ForeignAgencyRows, UnreadableInput, import_files
+
     month = datetime.now(SHANGHAI)
     archive = f"{ARCHIVE}/{month:%Y}/{month:%m}"
     if wh.file_loaded(digest):
@@ -343,45 +360,68 @@ def _process(sftp: paramiko.SFTPClient, source: SourceConfig, wh: Any, staging: 
 
 
 def run(source: SourceConfig, *, warehouse: Any = None) -> DropRun:
-    """Process every settled file of every agency folder once; see the module docstring."""
+    """Process every settled file of every agency folder once; see the module docstring.
+
+    Every settled file is downloaded first, then each is imported (one batch per file) in parents-first
+    order (`_import_order`): a drop whose child file sorts before its parent's loads as if the parent
+    came first."""
     wh = _warehouse(warehouse)
     staging = _staging(source)
     result = DropRun()
     client, sftp = connect(source)
+    session = {"client": client, "sftp": sftp}
+
+    def attempt(remote: str, agency: str, step: Any) -> tuple[bool, Any]:
+        """(go on, value): run one step of one file; a broken connection is reopened, or ends the run."""
+        try:
+            if session["sftp"] is None:
+                session["client"], session["sftp"] = connect(source)
+            return True, step(session["sftp"])
+        except HostKeyRejected:
+            raise
+        except FileNotFoundError:
+            # Deleted by the agency between the listing and the download: nothing to do.
+            result.outcomes.append(DropOutcome(remote, agency, "vanished"))
+        except _CONNECTION_ERRORS as exc:
+            # The transfer broke: the partial copy stays in staging and resumes next run.
+            log.warning("sftp %s: %s interrupted (%s); will resume next run", source.name, remote, type(exc).__name__)
+            result.outcomes.append(DropOutcome(remote, agency, "interrupted", reason=f"{type(exc).__name__}: {exc}"))
+            session["client"].close()
+            session["client"], session["sftp"] = None, None
+            try:
+                session["client"], session["sftp"] = connect(source)
+            except (SftpUnavailable, *_CONNECTION_ERRORS):
+                log.warning("sftp %s: cannot reconnect; the rest waits for the next run", source.name)
+                return False, None
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
+            log.exception("sftp %s: %s failed; left in the inbox", source.name, remote)
+            result.outcomes.append(DropOutcome(remote, agency, "failed", reason=f"{type(exc).__name__}: {exc}"))
+        return True, None
+
     try:
         for folder in (INBOX, ARCHIVE, REJECTED):
             _makedirs(sftp, folder)
         files = stable_files(sftp, float(source.option("settle_seconds", 1.0)), result)
+        fetched = []
         for remote, agency, size, mtime in files:
             if not _USCC.match(agency):
                 result.outcomes.append(DropOutcome(remote, agency, "failed", reason=f"folder {agency!r} is not a USCC"))
                 continue
-            try:
-                if sftp is None:
-                    client, sftp = connect(source)
-                result.outcomes.append(_process(sftp, source, wh, staging, remote, agency, size, mtime))
-            except HostKeyRejected:
-                raise
-            except FileNotFoundError:
-                # Deleted by the agency between the listing and the download: nothing to do.
-                result.outcomes.append(DropOutcome(remote, agency, "vanished"))
-            except _CONNECTION_ERRORS as exc:
-                # The transfer broke: the partial copy stays in staging and resumes next run.
-                log.warning("sftp %s: %s interrupted (%s); will resume next run", source.name, remote, type(exc).__name__)
-                result.outcomes.append(DropOutcome(remote, agency, "interrupted", reason=f"{type(exc).__name__}: {exc}"))
-                client.close()
-                client, sftp = None, None  # type: ignore[assignment]
-                try:
-                    client, sftp = connect(source)
-                except (SftpUnavailable, *_CONNECTION_ERRORS):
-                    log.warning("sftp %s: cannot reconnect; the rest waits for the next run", source.name)
-                    break
-            except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
-                log.exception("sftp %s: %s failed; left in the inbox", source.name, remote)
-                result.outcomes.append(DropOutcome(remote, agency, "failed", reason=f"{type(exc).__name__}: {exc}"))
+            go_on, got = attempt(remote, agency, lambda s, r=remote, a=agency, n=size, m=mtime: _fetch(s, staging, r, a, n, m))
+            if got is not None:
+                fetched.append((remote, agency, *got))
+            if not go_on:
+                break
+        fetched.sort(key=lambda f: _import_order(f[2], f[0]))
+        for remote, agency, local, digest in fetched:
+            go_on, outcome = attempt(remote, agency, lambda s, r=remote, a=agency, p=local, d=digest: _import(s, source, wh, r, a, p, d))
+            if outcome is not None:
+                result.outcomes.append(outcome)
+            if not go_on:
+                break
     finally:
-        if client is not None:
-            client.close()
+        if session["client"] is not None:
+            session["client"].close()
     return result
 
 

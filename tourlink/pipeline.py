@@ -225,6 +225,93 @@ def _ordered(frames: dict[str, pl.DataFrame]) -> list[tuple[str, pl.DataFrame]]:
     return sorted(frames.items(), key=lambda item: order.index(item[0]))
 
 
+# --------------------------------------------------------------------------- parents before children
+
+
+def _depth(entity: str) -> int:
+    """0 for an entity without a parent, 1 for its children, and so on."""
+    parent = schema.entity(entity).parent
+    return 0 if parent is None else 1 + _depth(parent)
+
+
+def reliance(entities: Iterable[str]) -> int:
+    """How far down the parent chain an input reaches for a parent it does not carry itself: 0 when
+    every entity it yields is a root or has its parent in the same input (a roster's groups and
+    tourists), 1 for a file of tourists, … An input is staged after every input of a lower reliance."""
+    carried = set(entities)
+    return max(
+        (_depth(e) for e in carried if (parent := schema.entity(e).parent) is not None and parent not in carried),
+        default=0,
+    )
+
+
+def parents_first(inputs: Iterable[Input]) -> list[Input]:
+    """The inputs of one batch in the order their rows are staged: the inputs that carry parents
+    before the inputs whose children need them (stable: the given order otherwise). A batch is one
+    transaction, so its result must not depend on the order its files were named in."""
+    return sorted(inputs, key=lambda item: reliance(item.mapping.entities))
+
+
+def _orphan_flag() -> pl.Expr:
+    return pl.col(ISSUES).list.eval(pl.element().struct.field("rule") == "ORPHAN").list.any()
+
+
+def _parent_key_names(entity: str) -> dict[str, str]:
+    """The child's parent-key columns -> the parent's natural-key names."""
+    ent = schema.entity(entity)
+    assert ent.parent is not None
+    return dict(zip(ent.parent_key, schema.entity(ent.parent).natural_key, strict=True))
+
+
+def _held_back(entity: str, df: pl.DataFrame, chunk: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Split off the children an ORPHAN rule found no parent for, and whose parent is not a rejected
+    row of the same chunk: their parent may still arrive later in this batch (an input that could
+    not be ordered before them: the streams of one API sync, a file carrying parents of one kind and
+    children of another). They wait for the end of the batch (`_recheck_held`)."""
+    ent = schema.entity(entity)
+    if ent.parent is None or "ORPHAN" not in ent.batch_rules or df.is_empty():
+        return df, None
+    flagged = df.select(_orphan_flag()).to_series()
+    if not flagged.any():
+        return df, None
+    waiting = flagged
+    parents = chunk.get(ent.parent)
+    if parents is not None and not parents.is_empty():
+        from validators.rules import has_error
+
+        names = _parent_key_names(entity)
+        nk = list(names.values())
+        good = parents.filter(~has_error()).select(nk).unique()
+        rejected = parents.filter(has_error()).select(nk).unique().join(good, on=nk, how="anti", nulls_equal=False)
+        if not rejected.is_empty():
+            marked = df.select(list(names)).rename(names).join(
+                rejected.with_columns(pl.lit(True).alias("__rejected")), on=nk, how="left", maintain_order="left"
+            )
+            waiting = flagged & ~marked["__rejected"].fill_null(False)
+    if not waiting.any():
+        return df, None
+    return df.filter(~waiting), df.filter(waiting)
+
+
+def _recheck_held(entity: str, df: pl.DataFrame, parents: _ParentKeys) -> pl.DataFrame:
+    """The held-back children once every input of the batch is staged: an ORPHAN issue is dropped
+    from each row whose parent the batch (or the warehouse) now holds as a good row."""
+    ent = schema.entity(entity)
+    names = _parent_key_names(entity)
+    link = list(names)
+    keys = df.select(link).unique().rename(names)
+    found = parents.existing(ent.parent, keys).rename({v: k for k, v in names.items()})
+    if found.is_empty():
+        return df
+    found = found.with_columns(pl.lit(True).alias("__found"))
+    kept = pl.col(ISSUES).list.eval(pl.element().filter(pl.element().struct.field("rule") != "ORPHAN"))
+    return (
+        df.join(found, on=link, how="left", maintain_order="left", nulls_equal=False)
+        .with_columns(pl.when(pl.col("__found").fill_null(False)).then(kept).otherwise(pl.col(ISSUES)).alias(ISSUES))
+        .drop("__found")
+    )
+
+
 def _check_owner(frames: dict[str, pl.DataFrame], owner: str, file: str, heads: dict[str, str]) -> None:
     foreign: set[tuple[int, str]] = set()
     for entity, frame in frames.items():
@@ -270,9 +357,27 @@ def stage(
     def clock(stage_name: str, started: float) -> None:
         timings[stage_name] = timings.get(stage_name, 0.0) + time.perf_counter() - started
 
-    for item in inputs:
-        if item.path is not None:
-            staged.files.append((str(item.path), item.name or item.path.name))
+    def emit(entity: str, df: pl.DataFrame) -> None:
+        nonlocal failures
+        good, bad = split(df)
+        good = good.drop(RAW, strict=False)  # the source row is kept for quarantine only
+        parents.add(entity, good)
+        for kind, part in (("good", good), ("bad", bad)):
+            if part.is_empty():
+                continue
+            if sink is not None:
+                sink(entity, kind, part)
+                continue
+            path = directory / f"{len(staged.parts):05d}-{entity}-{kind}.parquet"
+            part.write_parquet(path, compression="lz4")
+            staged.parts.append((entity, kind, str(path)))
+        if keep_failures:
+            failures += _failures(entity, df.filter(pl.col(ISSUES).list.len() > 0))
+
+    inputs = list(inputs)
+    staged.files = [(str(i.path), i.name or i.path.name) for i in inputs if i.path is not None]  # as given
+    held: list[tuple[str, pl.DataFrame]] = []  # children whose parent may come later in the batch
+    for item in parents_first(inputs):
         started = time.perf_counter()
         for frame in _progress(item.frames, item.name or source, progress):
             clock("read", started)
@@ -287,22 +392,17 @@ def stage(
             started = time.perf_counter()
             for entity, df in _ordered(checked):
                 staged.read[entity] = staged.read.get(entity, 0) + df.height
-                good, bad = split(df)
-                good = good.drop(RAW, strict=False)  # the source row is kept for quarantine only
-                parents.add(entity, good)
-                for kind, part in (("good", good), ("bad", bad)):
-                    if part.is_empty():
-                        continue
-                    if sink is not None:
-                        sink(entity, kind, part)
-                        continue
-                    path = directory / f"{len(staged.parts):05d}-{entity}-{kind}.parquet"
-                    part.write_parquet(path, compression="lz4")
-                    staged.parts.append((entity, kind, str(path)))
-                if keep_failures:
-                    failures += _failures(entity, df.filter(pl.col(ISSUES).list.len() > 0))
+                df, waiting = _held_back(entity, df, checked)
+                if waiting is not None:
+                    held.append((entity, waiting))
+                emit(entity, df)
             clock("stage", started)
             started = time.perf_counter()
+    started = time.perf_counter()
+    for entity, df in held:
+        emit(entity, _recheck_held(entity, df, parents))
+    if held:
+        clock("stage", started)
     staged.timings = timings
     if sink is None:
         staged.save()

@@ -301,3 +301,65 @@ def test_a_started_sandbox_replaces_stale_credentials_left_in_the_environment(mo
         assert os.environ["SANDBOX_SFTP_PRIVATE_KEY"] == box.credentials["private_key"]
     finally:
         box.stop()
+
+
+def _children_of_the_roster(folder: Path) -> list[Path]:
+    """Canonical files of the 国庆 roster's group (GN2610001): its days and two more tourists. Both
+    names sort before the roster's (ASCII before Chinese), as `ls` or an SFTP listing gives them."""
+    from connectors.sandbox.sftp_server import roster_rows
+
+    itinerary = folder / "group_itinerary.csv"
+    itinerary.write_text(
+        "organizer_uscc,group_code,day_no,date,province_code\n"
+        + "".join(f"{AGENCY},GN2610001,{d},2026-10-{12 + d - 1},21\n" for d in (1, 2, 3)),
+        encoding="utf-8",
+    )
+    members = folder / "group_member.csv"
+    extra = roster_rows(AGENCY, "GN2610001", tourists=5, seed=11)[3:]
+    members.write_text(
+        "organizer_uscc,group_code,seq_no,name,gender,birth_date,doc_type,doc_no,nationality\n"
+        + "".join(f"{AGENCY},GN2610001,{r[14]},{r[15]},{'M' if r[17] == '男' else 'F'},{r[18]},CN_RIC,{r[20]},CHN\n"
+                  for r in extra),
+        encoding="utf-8",
+    )
+    return [itinerary, members]
+
+
+def _drop_snapshot(wh) -> dict[str, list]:
+    queries = {
+        "tour_group": "select group_code, tourist_count from tour_group",
+        "group_member": "select group_code, seq_no, doc_no from group_member",
+        "group_itinerary": "select group_code, day_no, date from group_itinerary",
+        "quarantine": "select entity, file, row from quarantine",
+    }
+    with wh.engine.connect() as conn:  # as text: the two warehouses are PostgreSQL and SQLite
+        return {name: sorted(tuple(map(str, r)) for r in conn.execute(sa.text(sql))) for name, sql in queries.items()}
+
+
+def test_a_drop_whose_child_files_sort_first_loads_what_parents_first_loads(server, source, wh, tmp_path):
+    """The roster (groups and tourists) and two canonical files needing its group, in one agency
+    folder: the listing gives the children first; the run imports the roster first all the same."""
+    from connectors.sandbox.sftp_server import roster_rows
+    from tourlink.demo.spreadsheets import write_template_csv
+    from warehouse.load import Warehouse
+
+    folder = server.root / "inbox" / AGENCY
+    folder.mkdir(parents=True)
+    roster = folder / "团队名单_国庆.csv"
+    write_template_csv(roster, ROSTER_HEADERS, roster_rows(AGENCY, "GN2610001", seed=1), encoding="gbk")
+    children = _children_of_the_roster(folder)
+    assert sorted(p.name for p in [roster, *children])[-1] == roster.name
+
+    run = sftp.run(source, warehouse=wh)
+    assert [run.of(p.name).status for p in [roster, *children]] == ["imported"] * 3
+
+    # parents first by hand: the roster alone in one run, its children in the next
+    careful = Warehouse(f"sqlite:///{tmp_path / 'careful.db'}", landing_dir=tmp_path / "landing-careful")
+    write_template_csv(roster, ROSTER_HEADERS, roster_rows(AGENCY, "GN2610001", seed=1), encoding="gbk")
+    assert sftp.run(source, warehouse=careful).of(roster.name).status == "imported"
+    _children_of_the_roster(folder)
+    assert {o.status for o in sftp.run(source, warehouse=careful).outcomes} == {"imported"}
+
+    assert _drop_snapshot(wh) == _drop_snapshot(careful)
+    seen = _drop_snapshot(wh)
+    assert len(seen["group_member"]) == 5 and len(seen["group_itinerary"]) == 3 and seen["quarantine"] == []
