@@ -110,22 +110,22 @@ def conformance_test(fixture: str):
 
     @pytest.mark.slow
     def test(request, tourlink_home) -> None:
-        from connectors import erp
         from tourlink import settings
+        from tourlink.flow import sync
 
         box = request.getfixturevalue(fixture)
         source, sandbox = box.source, box.sandbox
         assert unmapped_required_fields(source.mapping) == [], "every required canonical field is mapped"
-        first = erp.sync(source)
+        first = sync(source)
         assert all(n > 0 for n in first.streams.values()), "reads are complete"
         rows = warehouse_rows(settings.warehouse_url())
         assert differences(rows, sandbox.ground_truth()) == []
         assert all(c.get("quarantined", 0) == 0 for c in first.entities.values()), f"nothing quarantined: {first.entities}"
-        second = erp.sync(source)  # a new client, state read back from the warehouse: a restart
+        second = sync(source)  # a new client, state read back from the warehouse: a restart
         assert all(c.get("loaded", 0) == 0 and c.get("quarantined", 0) == 0 for c in second.entities.values()), \
             f"the second incremental sync loads nothing new: {second.entities}"
         assert sum(second.streams.values()) < sum(first.streams.values()), "the watermark survived the restart"
-        refreshed = erp.sync(source, full_refresh=True)
+        refreshed = sync(source, full_refresh=True)
         assert refreshed.streams == first.streams, "a full refresh reads what the first sync read"
         assert all(c.get("loaded", 0) == 0 for c in refreshed.entities.values()), "a full refresh equals the incremental result"
         assert warehouse_rows(settings.warehouse_url()) == rows
@@ -150,7 +150,7 @@ def extract(source: Any) -> dict[str, list[dict[str, Any]]]:
     mapping = load_mapping(source.mapping)
     frames: dict[str, list[pl.DataFrame]] = {}
     with erp.build_client(source) as client:
-        dialect = erp.DIALECTS[source.dialect](source, client)  # no warehouse: no tombstone state
+        dialect = erp.vendor_of(source, client)  # no warehouse: no tombstone state
         for stream in source.streams:
             read = erp.read_stream(dialect, stream, None, end)
             for name, records, _ in read.pages:

@@ -1,14 +1,12 @@
 """`sftp-drop`: import-template spreadsheets agencies upload to `/inbox/<USCC>/` (SOURCES.md §5).
 
-One run: connect with a key, the server's host key pinned (unknown or changed: `HostKeyRejected`,
-never a prompt); list every agency folder twice a moment apart and leave alone files still being
-written (size or mtime changed, `.part`/`.tmp` names); download each file to a local staging folder
-under a temporary name (resuming a download an earlier run lost), rename it, hash it; import it as
-one batch owned by the folder's agency, then move it to `/archive/<yyyy>/<mm>/`. A file whose
-checksum a committed batch already holds is archived without importing it again (a crash between
-import and archive). A file that cannot be read at all, or that files for another agency, moves to
-`/rejected/` with `<name>.errors.txt` beside it, in Chinese, for the agency. One bad file never
-stops the others.
+The connector connects, lists, downloads, archives and rejects (`Drop`); what to import, in which
+order, and importing it is the flow's (`tourlink.flow.drop`). A session: connect with a key, the
+server's host key pinned (unknown or changed: `HostKeyRejected`, never a prompt); list every agency
+folder twice a moment apart and leave alone files still being written (size or mtime changed,
+`.part`/`.tmp` names); download each file to a local staging folder under a temporary name (resuming
+a download an earlier run lost), rename it; move it to `/archive/<yyyy>/<mm>/` once imported, or to
+`/rejected/` with `<name>.errors.txt` beside it, in Chinese, for the agency.
 
 Registry file: `base_url: sftp://<user>@<host>:<port>`; credentials `private_key` (a reference to
 the key file's path or the key text) and optionally `known_hosts` (a reference to the known_hosts
@@ -30,14 +28,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import paramiko
 
 from connectors.http.errors import SourceError
-from connectors.registry import SourceConfig, SyncResult
+from connectors.registry import SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +43,7 @@ INBOX, ARCHIVE, REJECTED = "/inbox", "/archive", "/rejected"
 IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".filepart", ".crdownload")
 _USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 _CHUNK = 32 * 1024  # SFTP reads land on disk as they arrive: a broken transfer keeps what it got
-_CONNECTION_ERRORS = (paramiko.SSHException, EOFError, socket.error, OSError)
+CONNECTION_ERRORS = (paramiko.SSHException, EOFError, socket.error, OSError)
 
 
 class HostKeyRejected(SourceError):
@@ -73,6 +70,8 @@ class DropOutcome:
 @dataclass
 class DropRun:
     outcomes: list[DropOutcome] = field(default_factory=list)
+    # per entity, the counts summed over the batches the run committed (filled by the flow that imports)
+    entities: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -259,9 +258,8 @@ def move(sftp: paramiko.SFTPClient, remote: str, folder: str, sha256: str) -> st
 
 
 def errors_text(remote: str, agency: str, moved_to: str, exc: Exception, at: datetime) -> str:
-    """The `<name>.errors.txt` an agency reads: what is wrong, where, and how to fix it."""
-    from tourlink.pipeline import ForeignAgencyRows
-
+    """The `<name>.errors.txt` an agency reads: what is wrong, where, and how to fix it. `exc` says
+    why (`reason_zh`); a file filing for other agencies also lists the offending rows (`rows`)."""
     lines = [
         f"文件：{posixpath.basename(remote)}",
         f"处理时间：{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间）",
@@ -269,7 +267,7 @@ def errors_text(remote: str, agency: str, moved_to: str, exc: Exception, at: dat
         "",
         "问题：" + getattr(exc, "reason_zh", str(exc)),
     ]
-    if isinstance(exc, ForeignAgencyRows):
+    if getattr(exc, "rows", None):  # tourlink.flow.ForeignAgencyRows
         lines += ["", "涉及的行（行号为表格中的行号）："]
         lines += [f"  第{row}行：统一社会信用代码 {uscc} 不是本社（{agency}）" for row, uscc in exc.rows[:200]]
         if len(exc.rows) > 200:
@@ -297,15 +295,7 @@ def reject(sftp: paramiko.SFTPClient, remote: str, agency: str, sha256: str, exc
     return moved_to
 
 
-# --------------------------------------------------------------------------- one run
-
-
-def _warehouse(warehouse: Any) -> Any:
-    if warehouse is not None:
-        return warehouse
-    from warehouse.load import Warehouse
-
-    return Warehouse()
+# --------------------------------------------------------------------------- a session
 
 
 def _staging(source: SourceConfig) -> Path:
@@ -317,112 +307,76 @@ def _staging(source: SourceConfig) -> Path:
     return settings.home() / "sftp-staging" / source.name
 
 
-def _fetch(sftp: paramiko.SFTPClient, staging: Path, remote: str, agency: str, size: int, mtime: int) -> tuple[Path, str]:
-    from warehouse.landing import sha256_of  # the key the landing folder and batch_file use
+class Drop:
+    """One session with a source's drop folder: what the flow asks of the server, nothing more."""
 
-    local = download(sftp, remote, size, mtime, staging / agency / posixpath.basename(remote))
-    return local, sha256_of(local)
+    def __init__(self, source: SourceConfig):
+        self.source = source
+        self.staging = _staging(source)
+        self.client: paramiko.SSHClient | None = None
+        self.sftp: paramiko.SFTPClient | None = None
+        self.client, self.sftp = connect(source)
 
+    def __enter__(self) -> Drop:
+        return self
 
-def _import_order(local: Path, remote: str) -> int:
-    """Where a downloaded file goes in the run: files that carry parents (groups, contracts) before
-    files whose rows need them, whatever their names (its header row says which, `pipeline.reliance`).
-    A file that cannot be read sorts first: it is rejected, not imported."""
-    from tourlink.pipeline import UnreadableInput, file_inputs, reliance
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
-    try:
-        (opened,) = file_inputs([local], [remote])
-    except UnreadableInput:
-        return 0
-    return reliance(opened.mapping.entities)
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        self.client, self.sftp = None, None
 
+    def _session(self) -> paramiko.SFTPClient:
+        if self.sftp is None:
+            self.client, self.sftp = connect(self.source)
+        return self.sftp
 
-def _import(sftp: paramiko.SFTPClient, source: SourceConfig, wh: Any, remote: str, agency: str, local: Path,
-            digest: str) -> DropOutcome:
-    from tourlink.pipeline import ForeignAgencyRows, UnreadableInput, import_files
-
-    month = datetime.now(SHANGHAI)
-    archive = f"{ARCHIVE}/{month:%Y}/{month:%m}"
-    if wh.file_loaded(digest):
-        outcome = DropOutcome(remote, agency, "already_loaded", digest, moved_to=move(sftp, remote, archive, digest))
-    else:
+    def reconnect(self) -> bool:
+        """After a broken transfer: a new session, or False when the server cannot be reached again."""
+        self.close()
         try:
-            batch = import_files([local], source=source.name, owner_uscc=agency, names=[remote], warehouse=wh)
-        except (UnreadableInput, ForeignAgencyRows) as exc:
-            moved = reject(sftp, remote, agency, digest, exc)
-            outcome = DropOutcome(remote, agency, "rejected", digest, moved_to=moved, reason=exc.reason_zh)
-        else:
-            moved = move(sftp, remote, archive, digest)
-            outcome = DropOutcome(remote, agency, "imported", digest, batch_id=batch.batch_id, moved_to=moved)
-    for leftover in (local, local.with_name(local.name + ".part.json")):
-        leftover.unlink(missing_ok=True)
-    return outcome
+            self.client, self.sftp = connect(self.source)
+        except (SftpUnavailable, *CONNECTION_ERRORS):
+            log.warning("sftp %s: cannot reconnect; the rest waits for the next run", self.source.name)
+            return False
+        return True
 
-
-def run(source: SourceConfig, *, warehouse: Any = None) -> DropRun:
-    """Process every settled file of every agency folder once; see the module docstring.
-
-    Every settled file is downloaded first, then each is imported (one batch per file) in parents-first
-    order (`_import_order`): a drop whose child file sorts before its parent's loads as if the parent
-    came first."""
-    wh = _warehouse(warehouse)
-    staging = _staging(source)
-    result = DropRun()
-    client, sftp = connect(source)
-    session = {"client": client, "sftp": sftp}
-
-    def attempt(remote: str, agency: str, step: Any) -> tuple[bool, Any]:
-        """(go on, value): run one step of one file; a broken connection is reopened, or ends the run."""
-        try:
-            if session["sftp"] is None:
-                session["client"], session["sftp"] = connect(source)
-            return True, step(session["sftp"])
-        except HostKeyRejected:
-            raise
-        except FileNotFoundError:
-            # Deleted by the agency between the listing and the download: nothing to do.
-            result.outcomes.append(DropOutcome(remote, agency, "vanished"))
-        except _CONNECTION_ERRORS as exc:
-            # The transfer broke: the partial copy stays in staging and resumes next run.
-            log.warning("sftp %s: %s interrupted (%s); will resume next run", source.name, remote, type(exc).__name__)
-            result.outcomes.append(DropOutcome(remote, agency, "interrupted", reason=f"{type(exc).__name__}: {exc}"))
-            session["client"].close()
-            session["client"], session["sftp"] = None, None
-            try:
-                session["client"], session["sftp"] = connect(source)
-            except (SftpUnavailable, *_CONNECTION_ERRORS):
-                log.warning("sftp %s: cannot reconnect; the rest waits for the next run", source.name)
-                return False, None
-        except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
-            log.exception("sftp %s: %s failed; left in the inbox", source.name, remote)
-            result.outcomes.append(DropOutcome(remote, agency, "failed", reason=f"{type(exc).__name__}: {exc}"))
-        return True, None
-
-    try:
+    def settled(self, run: DropRun) -> list[tuple[str, str, int, int]]:
+        """(remote, agency, size, mtime) of every settled file in an agency folder; the others are
+        recorded in `run` (still uploading, growing, or in a folder that is not a USCC)."""
+        sftp = self._session()
         for folder in (INBOX, ARCHIVE, REJECTED):
             _makedirs(sftp, folder)
-        files = stable_files(sftp, float(source.option("settle_seconds", 1.0)), result)
-        fetched = []
-        for remote, agency, size, mtime in files:
+        files = []
+        for remote, agency, size, mtime in stable_files(sftp, float(self.source.option("settle_seconds", 1.0)), run):
             if not _USCC.match(agency):
-                result.outcomes.append(DropOutcome(remote, agency, "failed", reason=f"folder {agency!r} is not a USCC"))
-                continue
-            go_on, got = attempt(remote, agency, lambda s, r=remote, a=agency, n=size, m=mtime: _fetch(s, staging, r, a, n, m))
-            if got is not None:
-                fetched.append((remote, agency, *got))
-            if not go_on:
-                break
-        fetched.sort(key=lambda f: _import_order(f[2], f[0]))
-        for remote, agency, local, digest in fetched:
-            go_on, outcome = attempt(remote, agency, lambda s, r=remote, a=agency, p=local, d=digest: _import(s, source, wh, r, a, p, d))
-            if outcome is not None:
-                result.outcomes.append(outcome)
-            if not go_on:
-                break
-    finally:
-        if session["client"] is not None:
-            session["client"].close()
-    return result
+                run.outcomes.append(DropOutcome(remote, agency, "failed", reason=f"folder {agency!r} is not a USCC"))
+            else:
+                files.append((remote, agency, size, mtime))
+        return files
+
+    def fetch(self, remote: str, agency: str, size: int, mtime: int) -> Path:
+        """The file downloaded into the staging folder (resumed where an earlier session broke off)."""
+        return download(self._session(), remote, size, mtime, self.staging / agency / posixpath.basename(remote))
+
+    def archive(self, remote: str, sha256: str) -> str:
+        month = datetime.now(SHANGHAI)
+        return move(self._session(), remote, f"{ARCHIVE}/{month:%Y}/{month:%m}", sha256)
+
+    def reject(self, remote: str, agency: str, sha256: str, exc: Exception) -> str:
+        return reject(self._session(), remote, agency, sha256, exc)
+
+    def discard(self, local: Path) -> None:
+        """The staging copy of a file that was archived or rejected."""
+        for leftover in (local, local.with_name(local.name + ".part.json")):
+            leftover.unlink(missing_ok=True)
+
+
+def open_drop(source: SourceConfig) -> Drop:
+    """A connected session (the dialect table's reader of `sftp-drop`)."""
+    return Drop(source)
 
 
 def check(source: SourceConfig) -> dict[str, int]:
@@ -437,27 +391,3 @@ def check(source: SourceConfig) -> dict[str, int]:
     finally:
         client.close()
     return {"inbox": waiting}
-
-
-def sync(
-    source: SourceConfig,
-    *,
-    full_refresh: bool = False,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    warehouse: Any = None,
-) -> SyncResult:
-    """The registry's common entry point: one `run`, outcomes counted by status in `streams`.
-
-    `full_refresh`/`since`/`until` do not apply to a drop folder (files are processed once).
-    """
-    done = run(source, warehouse=warehouse)
-    statuses = ("imported", "already_loaded", "rejected", "interrupted", "failed", "in_progress", "growing", "vanished")
-    batches = [o.batch_id for o in done.outcomes if o.batch_id]
-    return SyncResult(
-        source=source.name,
-        batch_id=batches[-1] if batches else None,
-        streams={s: done.count(s) for s in statuses},
-        entities={"files": [vars(o) for o in done.outcomes]},
-    )
-

@@ -1,28 +1,39 @@
-"""The steps of a nightly sync and of the monthly close, as plain functions.
+"""The steps of a nightly sync and of the monthly close, as plain functions (Airflow's task bodies).
 
-Airflow's DAGs call these and nothing else, so every step also runs from the CLI or a test without
-Airflow. Each step reads and writes one run folder (`$TOURLINK_HOME/runs/<source>/<run id>/`), which
-makes the steps restartable on their own: re-running `extract` refetches, re-running `merge` after
-a crash commits the same staged batch again (the warehouse merge is idempotent).
+Airflow's DAGs call these and nothing else, and these call `tourlink.flow` and nothing below it, so
+every step also runs from the CLI or a test without Airflow. A sync's steps hand over through the
+run's hand-over (`tourlink.flow.handover`, by source and run id), which makes them restartable on
+their own: re-running `extract` refetches, a `validate` or `merge` whose hand-over is missing fails
+loudly, and a `merge` retried after its commit answers with the committed batch.
 """
 
 from __future__ import annotations
 
-import importlib
-import re
-import shutil
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tourlink import settings
+from tourlink.flow import CONFIGURATION_ERRORS, Window
+from tourlink.flow import steps as _steps
+from tourlink.flow.plan import FILE_BY_FILE_DIALECTS, NightlyPlan, nightly_plans, source_entities
 
-# Dialects whose connector loads file by file (archive/reject on the server after each commit):
-# their DAG runs one `sync` step instead of extract → validate → merge.
-FILE_BY_FILE_DIALECTS = {"sftp-drop"}
+__all__ = [
+    "FILE_BY_FILE_DIALECTS",
+    "ConfigurationError",
+    "NightlyPlan",
+    "Window",
+    "extract",
+    "incremental_since",
+    "merge",
+    "monthly_close",
+    "nightly_plans",
+    "previous_month",
+    "source_entities",
+    "steward_reports",
+    "sync_file_by_file",
+    "touched",
+    "validate",
+]
 
 
 class ConfigurationError(RuntimeError):
@@ -30,56 +41,16 @@ class ConfigurationError(RuntimeError):
     retrying will not help, a person must act."""
 
 
-@dataclass(frozen=True)
-class Window:
-    """The incremental window of one run: Airflow's data interval, or since/until from the CLI."""
-
-    since: datetime | None
-    until: datetime | None
-
-
-def run_dir(source: str, run_id: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
-    return settings.home() / "runs" / source / safe
-
-
-def entities_of(mapping: str | None) -> list[str]:
-    """Entities a source's mapping can produce: read from its YAML without importing the engine,
-    so the DAG files stay cheap to parse."""
-    if not mapping:
-        return []
-    root = Path(__file__).resolve().parent.parent / "mappings"
-    for folder in ("sources", "templates"):
-        path = root / folder / f"{mapping}.yaml"
-        if path.exists():
-            return list((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("entities", {}))
-    return []
-
-
-def source_entities(source: Any) -> list[str]:
-    """Entities a source's DAG publishes an Asset for: its mapping's, or for a file drop without a
-    mapping, every built-in file template's (a drop takes any template upload)."""
-    if source.mapping:
-        return entities_of(source.mapping)
-    if source.dialect not in FILE_BY_FILE_DIALECTS:
-        return []
-    templates = Path(__file__).resolve().parent.parent / "mappings" / "templates"
-    entities: list[str] = []
-    for path in sorted(templates.glob("*.yaml")):
-        entities += [e for e in entities_of(path.stem) if e not in entities]
-    return entities
-
-
 def incremental_since(source: Any, window: Window) -> datetime | None:
     """The window's start, unless the source has never synced (None: load everything up to the
     window's end) or its watermark is older (None: catch up from the watermark after missed nights).
-    Watermarks that are not timestamps (the portal's last event id) leave the choice to the connector."""
-    from warehouse.load import Warehouse
+    Watermarks that are not timestamps (the portal's last event id) leave the choice to the reader."""
+    from tourlink.flow import stored_state
 
     if window.since is None:
         return None
-    warehouse = Warehouse()
-    marks = [warehouse.watermark(source.name, stream) for stream in source.streams or ("default",)]
+    state = stored_state(source.name)
+    marks = [state.get(stream) for stream in source.streams or ("default",)]
     try:
         parsed = [datetime.fromisoformat(m) for m in marks if m is not None]
     except ValueError:
@@ -96,104 +67,44 @@ def incremental_since(source: Any, window: Window) -> datetime | None:
 
 def _fail_fast(exc: Exception) -> Exception:
     """Auth and configuration errors become ConfigurationError (no retry); others stay transient."""
-    from connectors.http.errors import AuthError, ParameterError
-    from connectors.registry import RegistryError, SecretError
-
-    if isinstance(exc, AuthError | ParameterError | RegistryError | SecretError):
+    if isinstance(exc, CONFIGURATION_ERRORS):
         return ConfigurationError(f"{type(exc).__name__}: {exc}")
     return exc
 
 
 def extract(source_name: str, run_id: str, window: Window, *, full_refresh: bool = False) -> dict[str, Any]:
-    """Fetch the window's records and keep them (frames, raw bodies, watermarks) in the run folder."""
-    from connectors import registry
-    from tourlink.pipeline import extract_only
+    """Read the window's records and hand them over (frames, raw bodies, new state) to `validate`."""
+    from tourlink.flow import get_source
 
-    folder = run_dir(source_name, run_id)
-    shutil.rmtree(folder, ignore_errors=True)
     try:
-        source = registry.get_source(source_name)
-        since = incremental_since(source, window)
-        with extract_only(folder):
-            result = registry.sync(source, full_refresh=full_refresh, since=since, until=window.until)
+        source = get_source(source_name)
+        window = Window(since=incremental_since(source, window), until=window.until, full_refresh=full_refresh)
+        return _steps.extract(source_name, run_id, window)
     except Exception as exc:
         raise _fail_fast(exc) from exc
-    return {"run_dir": str(folder), "pages": result.pages, "requests": result.requests, "streams": result.streams}
 
 
 def validate(source_name: str, run_id: str) -> dict[str, Any]:
     """Map and validate the extracted records; bad rows are staged for quarantine."""
-    from tourlink.pipeline import stage_extracted
-
-    folder = run_dir(source_name, run_id)
-    if not (folder / "extraction.json").exists():
-        return {"entities": {}, "nothing_extracted": True}
-    staged = stage_extracted(folder)
-    bad = {entity: sum(1 for e, kind, _ in staged.parts if e == entity and kind == "bad") for entity in staged.read}
-    return {"read": staged.read, "bad_parts": bad, "batch_id": staged.batch_id}
+    return _steps.validate(source_name, run_id)
 
 
 def merge(source_name: str, run_id: str) -> dict[str, Any]:
-    """Commit the staged batch in one transaction (rows, quarantine, findings, watermarks)."""
-    from connectors import registry
-    from tourlink.pipeline import StagedBatch, commit
-
-    folder = run_dir(source_name, run_id)
-    if not (folder / "staged" / "manifest.json").exists():
-        return {"entities": {}}
-    result = commit(StagedBatch.load(folder / "staged"))
-    source = registry.get_source(source_name)
-    _after_commit(source)
-    shutil.rmtree(folder, ignore_errors=True)
-    return result.to_json()
-
-
-def _after_commit(source: Any) -> None:
-    """Some dialects derive state after their rows land (the portal folds licensing events)."""
-    from connectors.registry import DIALECT_SYNC
-
-    module = importlib.import_module(DIALECT_SYNC[source.dialect].partition(":")[0])
-    hook = getattr(module, "after_commit", None)
-    if hook is not None:
-        hook(source)
+    """Commit the staged batch in one transaction (rows, quarantine, findings, state), then derive."""
+    return _steps.merge(source_name, run_id)
 
 
 def sync_file_by_file(source_name: str, window: Window) -> dict[str, Any]:
     """The one step of file-drop sources: each file is its own batch, archived or rejected after it."""
-    from connectors import registry
+    from tourlink.flow import sync
 
     try:
-        result = registry.sync(registry.get_source(source_name), since=window.since, until=window.until)
+        result = sync(source_name, since=window.since, until=window.until)
     except Exception as exc:
         raise _fail_fast(exc) from exc
     files = result.entities.get("files", [])
-    batches = [f["batch_id"] for f in files if f.get("batch_id")]
-    return {"entities": _batch_counts(batches), "files": files, "streams": result.streams}
-
-
-def _batch_counts(batch_ids: list[str]) -> dict[str, dict[str, int]]:
-    """Per-entity counts summed over committed batches: a file drop reports outcomes per file, and
-    the publish steps need to know which entities the run loaded."""
-    import sqlalchemy as sa
-
-    from warehouse.tables import batch
-
-    if not batch_ids:
-        return {}
-    engine = sa.create_engine(settings.warehouse_url())
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.select(batch.c.counts).where(batch.c.batch_id.in_(batch_ids))).scalars().all()
-    finally:
-        engine.dispose()
-    totals: dict[str, dict[str, int]] = {}
-    for counts in rows:
-        for entity, numbers in (counts or {}).items():
-            for key, value in (numbers or {}).items():
-                if isinstance(value, int):
-                    totals.setdefault(entity, {}).setdefault(key, 0)
-                    totals[entity][key] += value
-    return totals
+    counts = {entity: c for entity, c in result.entities.items() if entity != "files"}
+    return {"entities": counts, "files": files, "streams": result.streams}
 
 
 def touched(result: dict[str, Any], entity: str) -> bool:

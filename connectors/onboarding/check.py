@@ -161,8 +161,8 @@ def _scratch_home() -> Iterator[Path]:
 def run_conformance(source: SourceConfig, mapping_ref: str) -> list[str]:
     """The conformance kit against a fresh sandbox, in a scratch TOURLINK_HOME; the problems found."""
     from connectors.conformance import differences, unmapped_required_fields, warehouse_rows
-    from connectors.registry import sync
     from tourlink import settings
+    from tourlink.flow import sync
 
     problems = [f"required field not mapped: {f}" for f in unmapped_required_fields(mapping_ref)]
     with _scratch_home(), sandboxed(dataclasses.replace(source, mapping=mapping_ref)) as box:

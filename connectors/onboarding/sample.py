@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.http.decoding import SAFE_XML, element_record
+from connectors.rest import jsonapi_records  # the records the `rest` reader hands the mapping
 
 SAMPLE_VALUES = 200  # values kept per column for shape tests
 
@@ -52,27 +53,6 @@ class Column:
 
 
 # ------------------------------------------------------------------------------------ reading
-
-
-def jsonapi_records(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """JSON:API resources as flat records: `id`, the attributes, and each relationship as the list of
-    its related resources' records (resolved from `included`; to-one relations become one-item lists).
-
-    The `rest` connector hands the mapping exactly these records, so a suggestion made from a sample
-    body names the columns the mapping will see."""
-    included = {(r.get("type"), r.get("id")): r for r in payload.get("included") or [] if isinstance(r, dict)}
-
-    def flat(resource: dict[str, Any], depth: int) -> dict[str, Any]:
-        record: dict[str, Any] = {"id": resource.get("id"), **(resource.get("attributes") or {})}
-        for rel, link in (resource.get("relationships") or {}).items():
-            data = (link or {}).get("data")
-            refs = data if isinstance(data, list) else [data] if data else []
-            related = [included.get((ref.get("type"), ref.get("id"))) for ref in refs if isinstance(ref, dict)]
-            if depth == 0:
-                record[rel] = [flat(r, 1) for r in related if r is not None]
-        return record
-
-    return [flat(r, 0) for r in payload.get("data") or [] if isinstance(r, dict)]
 
 
 def _is_jsonapi(payload: Any) -> bool:

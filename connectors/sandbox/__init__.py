@@ -73,7 +73,8 @@ def sync_sandboxes(dialects: Collection[str], warehouse=None) -> list:  # noqa: 
     (never left behind in the environment), stopped afterwards. One `SyncResult` per source."""
     import dataclasses
 
-    from connectors.registry import load_sources, sync
+    from connectors.registry import load_sources
+    from tourlink.flow import sync
 
     results = []
     for source in load_sources().values():
