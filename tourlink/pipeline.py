@@ -10,10 +10,9 @@ from tourlink.flow.commit import BatchResult, EntityCounts, commit
 from tourlink.flow.files import import_files, validate_files
 from tourlink.flow.handover import StagedBatch
 from tourlink.flow.inputs import FIRST_PART_SHARE, Input, UnreadableInput, file_inputs, parents_first, reliance
-from tourlink.flow.stage import AGENCY_FIELD, ForeignAgencyRows, stage
+from tourlink.flow.stage import ForeignAgencyRows, stage
 
 __all__ = [
-    "AGENCY_FIELD",
     "FIRST_PART_SHARE",
     "BatchResult",
     "EntityCounts",

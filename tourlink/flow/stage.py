@@ -25,16 +25,6 @@ from tourlink.flow.handover import Handover, StagedBatch, scratch_handover
 from tourlink.flow.inputs import Input, parents_first, progress
 from tourlink.frames import ISSUES, RAW
 
-# Which column names the agency that owns a row, per entity (ownership checks of agency folders).
-AGENCY_FIELD = {
-    "tour_group": "organizer_uscc",
-    "group_member": "organizer_uscc",
-    "group_staff": "organizer_uscc",
-    "group_itinerary": "organizer_uscc",
-    "e_contract": "agency_uscc",
-}
-
-
 class ForeignAgencyRows(Exception):
     """A file in one agency's folder carries another agency's filings: an agency cannot file for another."""
 
@@ -136,7 +126,7 @@ def _recheck_held(entity: str, df: pl.DataFrame, parents: _ParentKeys) -> pl.Dat
 def _check_owner(frames: dict[str, pl.DataFrame], owner: str, file: str, heads: dict[str, str]) -> None:
     foreign: set[tuple[int, str]] = set()
     for entity, frame in frames.items():
-        column = AGENCY_FIELD.get(entity)
+        column = schema.entity(entity).owner  # whose data a row is (the entity's schema YAML)
         if column is None or frame.is_empty():
             continue
         rows = frame.filter(pl.col(column).is_not_null() & (pl.col(column) != owner)).select("_row", column)
