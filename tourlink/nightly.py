@@ -121,17 +121,9 @@ def previous_month(logical: datetime) -> str:
 
 def monthly_close(month: str) -> dict[str, Any]:
     """Compute and publish the month's indicators, store the cross-check findings."""
-    import sqlalchemy as sa
+    from tourlink.flow.monthly import close_month
 
-    from warehouse.cross_checks import cross_checks, store_findings
-    from warehouse.snapshots import publish
-
-    engine = sa.create_engine(settings.warehouse_url())
-    with engine.begin() as conn:
-        snapshot = publish(conn, month)
-        findings = cross_checks(conn, month=month)
-        store_findings(conn, findings, month=month)
-    return {"month": month, "version": snapshot.version, "figures": len(snapshot.figures), "findings": len(findings)}
+    return close_month(month)
 
 
 def steward_reports(day: str | None = None) -> list[str]:

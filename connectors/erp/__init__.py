@@ -7,7 +7,7 @@
 - `client`: the shared HTTP client with the dialect's auth and the registry file's retry options;
 - `read`: one read of a source: window → `connectors.reading.Extract` (frames, raw bodies, new state).
 
-Reading is all they do: `tourlink.flow.sync` reads the state from the warehouse, calls `read`, and
+Reading is all they do: `tourlink.flow.sources` reads the state from the warehouse, calls `read`, and
 loads the extract as one batch with the new state.
 """
 

@@ -203,7 +203,7 @@ def replay(
 ) -> None:
     """Re-validate and load the corrected rows as one batch (source `replay`); the entries they fix
     become `resolved`, rows that fail again stay in quarantine with their new reasons."""
-    from tourlink.pipeline import UnreadableInput
+    from tourlink.flow import UnreadableInput
     from tourlink.report.fix_template import NotAFixTemplate
     from tourlink.report.replay import replay as run
 

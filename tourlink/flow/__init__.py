@@ -4,7 +4,7 @@ Connectors only read (`connectors.reading.Extract`); mappings, validators and th
 nothing of one another. The flow:
 
 - reads a source's state from the warehouse (`state.stored_state`), calls the dialect's reader with
-  its config, that state and the window (`sync.sync`), and loads what came back as one batch with the
+  its config, that state and the window (`sources.sync`), and loads what came back as one batch with the
   new state (`batch.load_batch`, the one function where a batch is wired), then lets the warehouse
   derive what follows from what landed (`warehouse.derived`);
 - imports files as one batch, parents first whatever their order (`files.import_files`);
@@ -18,13 +18,13 @@ from connectors.http.errors import AuthError, ParameterError, SourceError
 from connectors.reading import Window
 from connectors.registry import RegistryError, SecretError, SourceConfig, get_source, load_sources
 from tourlink.flow.batch import load_batch
-from tourlink.flow.commit import BatchResult, EntityCounts, commit
 from tourlink.flow.files import import_files, validate_files
 from tourlink.flow.handover import HandoverMissing, StagedBatch
 from tourlink.flow.inputs import Input, UnreadableInput, file_inputs, parents_first, reliance
-from tourlink.flow.stage import ForeignAgencyRows, stage
+from tourlink.flow.merge import BatchResult, EntityCounts, commit
+from tourlink.flow.sources import SyncResult, check, sync
+from tourlink.flow.staging import ForeignAgencyRows, stage
 from tourlink.flow.state import stored_state
-from tourlink.flow.sync import SyncResult, check, sync
 
 # What a person must fix (a registry file, a secret, rejected credentials, a request the vendor
 # refuses): retrying does not help. Everything else a source raises is worth another try.

@@ -1,8 +1,8 @@
 """`load_batch`: the one function where a batch is wired — inputs → mapping → validators → warehouse.
 
 Every direct path calls it: `tourlink import` (`flow.files.import_files`), a source's sync
-(`flow.sync.sync`), each file of an SFTP drop (`flow.drop.run`) and a replay. It stages the inputs
-(`flow.stage.stage`: mapping and validation, parents first) into a `flow.commit.StreamedBatch` whose
+(`flow.sources.sync`), each file of an SFTP drop (`flow.drop.run`) and a replay. It stages the inputs
+(`flow.staging.stage`: mapping and validation, parents first) into a `flow.merge.StreamedBatch` whose
 writer thread merges each part in the batch's ONE transaction, commits the source's state with the
 rows, and then lets the warehouse derive what follows from what landed (`warehouse.derived`).
 Airflow's steps run the same two halves apart, with a hand-over between them (`flow.steps`).
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from connectors.reading import RawBody
-from tourlink.flow.commit import BatchResult, StreamedBatch
 from tourlink.flow.inputs import Input
-from tourlink.flow.stage import stage
+from tourlink.flow.merge import BatchResult, StreamedBatch
+from tourlink.flow.staging import stage
 
 
 def load_batch(

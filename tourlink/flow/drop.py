@@ -23,8 +23,8 @@ from connectors.registry import SourceConfig
 from connectors.sftp import DropOutcome, DropRun, HostKeyRejected
 from tourlink.flow.batch import load_batch
 from tourlink.flow.inputs import Input, UnreadableInput, file_inputs, reliance
-from tourlink.flow.stage import ForeignAgencyRows, warehouse_of
-from tourlink.flow.sync import SyncResult
+from tourlink.flow.sources import SyncResult
+from tourlink.flow.staging import ForeignAgencyRows, warehouse_of
 
 log = logging.getLogger(__name__)
 STATUSES = ("imported", "already_loaded", "rejected", "interrupted", "failed", "in_progress", "growing", "vanished")

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from tourlink.flow.batch import load_batch
-from tourlink.flow.commit import BatchResult
 from tourlink.flow.inputs import file_inputs
-from tourlink.flow.stage import stage, warehouse_of
+from tourlink.flow.merge import BatchResult
+from tourlink.flow.staging import stage, warehouse_of
 
 
 def import_files(

@@ -3,7 +3,7 @@
 State is the streams' watermarks (the newest update time read, the last event id) and the
 connectors' own rows (`stream#…`, e.g. the `oauth-cursor` tombstone store). The flow reads it here
 before a read and hands it to the reader; the batch writes the reader's new state in the same
-transaction as the rows it covers (`flow.commit`), so every worker sees the state of the last
+transaction as the rows it covers (`flow.merge`), so every worker sees the state of the last
 committed batch, and a killed sync leaves none behind.
 """
 
@@ -15,8 +15,9 @@ import sqlalchemy as sa
 
 
 def stored_state(source: str, warehouse: Any = None) -> dict[str, str]:
-    """{stream: value} of `source` (read-only). No warehouse yet (a first sync): empty."""
-    from warehouse.tables import watermark
+    """{stream: value} of `source` (read-only; `warehouse.state.source_state`). No warehouse yet (a
+    first sync): empty."""
+    from warehouse.state import source_state
 
     engine = getattr(warehouse, "engine", None)
     own = engine is None
@@ -25,14 +26,12 @@ def stored_state(source: str, warehouse: Any = None) -> dict[str, str]:
 
         engine = sa.create_engine(settings.warehouse_url())
     try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.select(watermark.c.stream, watermark.c.value).where(watermark.c.source == source)).all()
+        return source_state(engine, source)
     except sa.exc.DBAPIError:  # no warehouse yet: first sync
         return {}
     finally:
         if own:
             engine.dispose()
-    return {stream: value for stream, value in rows}
 
 
 def stored_watermarks(source: str, warehouse: Any = None) -> dict[str, str]:

@@ -14,12 +14,12 @@ from typing import Any
 
 from connectors.reading import Window
 from tourlink.flow.batch import after_commit
-from tourlink.flow.commit import commit
 from tourlink.flow.handover import StagedBatch, handover_for
 from tourlink.flow.inputs import record_inputs
-from tourlink.flow.stage import stage, warehouse_of
+from tourlink.flow.merge import commit
+from tourlink.flow.sources import config_of, nothing_to_commit, read
+from tourlink.flow.staging import stage, warehouse_of
 from tourlink.flow.state import stored_state
-from tourlink.flow.sync import config_of, nothing_to_commit, read
 from tourlink.frames import SourceFrame
 
 EXTRACTED = "extract.json"
@@ -35,7 +35,7 @@ def extract(source_name: str, run_id: str, window: Window) -> dict[str, Any]:
     source = config_of(source_name)
     handover = handover_for(source.name, run_id)
     handover.clear()  # a re-run of the step starts the run again
-    got = read(source, stored_state(source.name), window)
+    got = read(source, stored_state(source.name, warehouse_of(None)), window)  # the schema made if need be
     frames = [
         {"part": handover.write_frame(f"frames/{i:05d}.parquet", frame.data), "file": frame.file}
         for i, frame in enumerate(got.frames)

@@ -17,8 +17,9 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
+from tourlink.flow import import_files, load_batch
+from tourlink.flow.inputs import record_inputs
 from tourlink.frames import ROW, SourceFrame
-from tourlink.pipeline import import_files, load_frames
 from warehouse.load import Warehouse
 
 from .canonical_set import BAD_GROUP_TOURISTS, DataSet, parents_first, snapshot, write_data_set
@@ -134,7 +135,7 @@ def test_the_streams_of_one_api_sync_load_the_same_whichever_comes_first(order, 
     groups, members = _stream_frames()
     frames = [groups, members] if order == "parents_first" else [members, groups]
     wh = Warehouse(f"sqlite:///{tmp_path / 'w.db'}", landing_dir=tmp_path / "landing")
-    result = load_frames(frames, mapping=str(mapping), source="api", warehouse=wh)
+    result = load_batch(record_inputs(frames, str(mapping)), source="api", warehouse=wh)
     with wh.engine.connect() as conn:
         loaded = conn.execute(sa.text("select group_code, seq_no from group_member order by 1, 2")).all()
         orphans = conn.execute(sa.text("select natural_key, rules from quarantine where entity = 'group_member'")).all()

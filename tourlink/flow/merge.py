@@ -21,7 +21,7 @@ import polars as pl
 
 from tourlink import crash_points, schema
 from tourlink.flow.handover import StagedBatch
-from tourlink.flow.stage import warehouse_of
+from tourlink.flow.staging import warehouse_of
 
 if TYPE_CHECKING:
     from warehouse.load import StorableRows

@@ -22,7 +22,7 @@ from connectors.reading import Extract, Window
 from connectors.registry import SourceConfig, get_source
 from tourlink.flow.batch import after_commit, load_batch
 from tourlink.flow.inputs import record_inputs
-from tourlink.flow.stage import warehouse_of
+from tourlink.flow.staging import warehouse_of
 from tourlink.flow.state import stored_state
 
 

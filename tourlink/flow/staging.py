@@ -2,7 +2,7 @@
 
 `stage` is the first half of a batch: each chunk of each input is mapped to canonical entities and
 validated, and its good and bad rows become parts — written to a hand-over (Airflow's validate step,
-`tourlink validate`) or handed to a sink (`tourlink.flow.commit.StreamedBatch`: the batch's open
+`tourlink validate`) or handed to a sink (`tourlink.flow.merge.StreamedBatch`: the batch's open
 transaction merges each part while the next chunk is read). Nothing is written to the warehouse here.
 
 Order: inputs are staged parents first (`inputs.parents_first`), and a child an ORPHAN rule found no
@@ -24,6 +24,7 @@ from tourlink import schema
 from tourlink.flow.handover import Handover, StagedBatch, scratch_handover
 from tourlink.flow.inputs import Input, parents_first, progress
 from tourlink.frames import ISSUES, RAW
+
 
 class ForeignAgencyRows(Exception):
     """A file in one agency's folder carries another agency's filings: an agency cannot file for another."""
