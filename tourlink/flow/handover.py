@@ -78,6 +78,9 @@ class Handover:
     def exists(self, name: str) -> bool:
         return (self.root / name).is_file()
 
+    def delete(self, name: str) -> None:
+        (self.root / name).unlink(missing_ok=True)
+
     def remove(self, prefix: str) -> None:
         """Drop every part under `prefix` (a folder of parts the next steps no longer need)."""
         shutil.rmtree(self.root / prefix, ignore_errors=True)

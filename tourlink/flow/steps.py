@@ -56,11 +56,12 @@ def validate(source_name: str, run_id: str) -> dict[str, Any]:
     manifest = handover.read_json(EXTRACTED)
     frames = (SourceFrame(handover.read_frame(f["part"]), file=f["file"]) for f in manifest["frames"])
     staged, _ = stage(record_inputs(frames, manifest["mapping"]), source=manifest["source"], handover=handover)
+    if manifest["rows"] and not staged.parts:  # no staged.json: the merge cannot report success
+        handover.delete(StagedBatch.MANIFEST)
+        raise NothingStaged(f"{source_name}: the extract read {manifest['rows']} rows, validation staged none")
     staged.state = manifest["state"]
     staged.raw_files = manifest["raw"]
     staged.save()
-    if manifest["rows"] and not staged.parts:
-        raise NothingStaged(f"{source_name}: the extract read {manifest['rows']} rows, validation staged none")
     handover.remove("frames")
     bad = {entity: sum(1 for e, kind, _ in staged.parts if e == entity and kind == "bad") for entity in staged.read}
     return {"read": staged.read, "bad_parts": bad, "batch_id": staged.batch_id}
