@@ -12,7 +12,7 @@ import importlib
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -203,19 +203,14 @@ def touched(result: dict[str, Any], entity: str) -> bool:
     return bool(getattr(counts, "loaded", 0))
 
 
-def previous_month(logical: datetime) -> str:
-    first = logical.replace(day=1)
-    return (first - timedelta(days=1)).strftime("%Y-%m")
-
-
 def monthly_close(month: str) -> dict[str, Any]:
-    """Compute and publish the month's indicators, store the cross-check findings."""
-    import sqlalchemy as sa
-
+    """Compute and publish the month's indicators, store the cross-check findings. The warehouse's
+    schema is created or upgraded first: a fresh warehouse may see the monthly close before any load."""
     from warehouse.cross_checks import cross_checks, store_findings
+    from warehouse.load import Warehouse
     from warehouse.snapshots import publish
 
-    engine = sa.create_engine(settings.warehouse_url())
+    engine = Warehouse().engine
     with engine.begin() as conn:
         snapshot = publish(conn, month)
         findings = cross_checks(conn, month=month)
@@ -227,7 +222,9 @@ def steward_reports(day: str | None = None) -> list[str]:
     """Write the failure report for the nation and for each province with failures: the failures
     quarantined on `day` (YYYY-MM-DD, Asia/Shanghai), or every open one when no day is given."""
     from tourlink.report.failures import regions_with_failures, write_failure_report
+    from warehouse.load import Warehouse
 
+    Warehouse()  # creates or upgrades the schema: the report may run before any load
     out = settings.reports_dir() / (day or "open")
     written = [str(write_failure_report(out / "CN", day=day))]
     for region in regions_with_failures(day):
