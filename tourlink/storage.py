@@ -32,8 +32,7 @@ class HandOverMissing(RuntimeError):
 
 
 def storage_url() -> str:
-    """`TOURLINK_STORAGE_URL`, default `$TOURLINK_HOME/storage` (a local folder)."""
-    return os.environ.get("TOURLINK_STORAGE_URL") or (settings.home() / "storage").as_posix()
+    return settings.storage_url()
 
 
 def _filesystem() -> tuple[Any, str]:
