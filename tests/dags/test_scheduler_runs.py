@@ -131,6 +131,23 @@ def _exercise(deployment: Deployment, warehouse: str, reference: dict, sandbox: 
     assert sorted(figures, key=lambda f: f["indicator"]) == sorted(cn, key=lambda f: f["indicator"])
 
 
+def _backfill_two_nights(deployment: Deployment, warehouse: str, reference: dict) -> None:
+    """`airflow backfill create` of a date range: one run per night, each syncing its own data
+    interval (already loaded: the warehouse stays equal to `tourlink sync`)."""
+    deployment.run("backfill", "create", "--dag-id", NIGHTLY, "--from-date", "2026-11-20", "--to-date", "2026-11-21",
+                   "--max-active-runs", "1")
+    # `backfill create` makes all its runs at once (queued); the scheduler runs them one at a time.
+    runs = deployment.wait_for(NIGHTLY, lambda runs: any(r["run_type"] == "backfill" for r in runs))
+    backfill = [r for r in runs if r["run_type"] == "backfill"]
+    assert 1 <= len(backfill) <= 3 and all(r["state"] == "success" for r in backfill), backfill
+    intervals = sorted((datetime.fromisoformat(r["data_interval_start"]), datetime.fromisoformat(r["data_interval_end"]))
+                       for r in backfill)
+    assert all((end - start).days == 1 for start, end in intervals), intervals  # each run: its own night
+    assert all("2026-11-19" <= start.date().isoformat() <= "2026-11-21" for start, _ in intervals), intervals
+    assert len({start for start, _ in intervals}) == len(intervals)
+    assert differences(warehouse_rows(warehouse), reference) == []
+
+
 def test_local_executor_with_postgresql_metadata_runs_the_nightly_and_the_monthly_dags(
     migrated_metadata, sandbox, reference_rows, tmp_path
 ):
@@ -142,6 +159,7 @@ def test_local_executor_with_postgresql_metadata_runs_the_nightly_and_the_monthl
             for component in ("api-server", "dag-processor", "scheduler"):
                 deployment.start(component, component)
             _exercise(deployment, warehouse, reference_rows, sandbox, "LocalExecutor")
+            _backfill_two_nights(deployment, warehouse, reference_rows)
         finally:
             deployment.stop()
     print(TIMINGS)
