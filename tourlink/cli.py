@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from tourlink.commands import airflow as airflow_commands
 from tourlink.commands import connector as connector_commands
 from tourlink.commands import files as files_commands
 from tourlink.commands import indicators as indicator_commands
@@ -28,6 +29,7 @@ indicator_commands.register(app)
 report_commands.register(app)
 source_commands.register(app)
 connector_commands.register(app)
+airflow_commands.register(app)
 
 
 def main() -> None:
