@@ -152,3 +152,37 @@ def test_rejected_files_land_in_the_agencys_own_inbox_when_configured(server, so
 def test_a_folder_option_with_an_unknown_placeholder_is_named(source, wh):
     with pytest.raises(sftp.SftpConfigError, match=r"option rejected_dir '/rejected/\{region\}'"):
         sftp.folder_for(_with(source, rejected_dir="/rejected/{region}"), "rejected", AGENCY, datetime.now())
+
+
+def test_the_command_line_names_a_mistake_in_one_line_and_exits_non_zero(tourlink_home, tmp_path):
+    """`tourlink sync` with a .pub as the key, then a file the account cannot read: exit 3, one line
+    with the path and the fix, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    from connectors import registry
+    from connectors.sandbox import start_for
+    from tests.connectors.test_sftp import _cli_registry
+
+    tourlink = str(Path(sys.executable).parent / "tourlink")
+    declared = registry.get_source("sftp_sandbox")
+    box = start_for(declared, port=0, export_env=False)
+    try:
+        env = os.environ | {ref.removeprefix("env:"): box.credentials[role] for role, ref in declared.credentials.items()}
+        args = ["--registry", str(_cli_registry(declared, f"sftp://tourlink@127.0.0.1:{box.port}", tmp_path, settle_seconds=0.2))]
+        key_role = declared.credentials["private_key"].removeprefix("env:")
+        pub = tmp_path / "client.pub"
+        pub.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBxNl3M0yW5uJ6Jz7bU1Gk0Lq0aRvmp1l9xQ1mU2n3o4 me@laptop\n")
+        wrong_key = subprocess.run([tourlink, "sync", "sftp_sandbox", *args], env=env | {key_role: str(pub)},
+                                   capture_output=True, text=True, timeout=120)
+        assert wrong_key.returncode == 3 and "Traceback" not in wrong_key.stderr
+        assert f"private key file {pub} is a public key (.pub); fix: give the private key" in wrong_key.stderr
+
+        locked = next(p for p in (box.root / "inbox").rglob("*.xlsx"))
+        locked.chmod(0o000)
+        denied = subprocess.run([tourlink, "sync", "sftp_sandbox", *args], env=env, capture_output=True, text=True, timeout=300)
+        assert denied.returncode == 3 and "Traceback" not in denied.stderr and "interrupted" not in denied.stderr
+        assert f"{locked.name}: permission denied; fix:" in denied.stderr
+    finally:
+        box.stop()
