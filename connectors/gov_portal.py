@@ -7,7 +7,9 @@ transaction as the events it covers), mapped with `mappings/sources/gov_portal.y
 (`warehouse.agency_history.refold_pending`), which is idempotent and catches up after a crash.
 
 Registry file: `base_url`, credentials `gateway_key` and `gateway_secret`; options `page_size`
-(≤ 100), `max_pages` per run (500), `timeout_seconds`, `retries`.
+(≤ 100), `max_pages` per run (500), `timeout_seconds`, `retries`. HTTP 401/403 fail at once
+(`PortalAuthError`, never retried); a `lastId` that does not move past `afterId` stops the walk
+(`PortalError`) before anything is loaded.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ class PortalError(SourceError):
     """The portal refused or failed a request after retries; the message never carries the secret."""
 
 
+class PortalAuthError(PortalError):
+    """HTTP 401/403: the key, the secret or the clock is wrong; retrying cannot help, so it is never retried."""
+
+
 class PortalClient:
     """Signs and sends feed requests; retries transport errors and 5xx with backoff."""
 
@@ -89,6 +95,11 @@ class PortalClient:
             if attempt == self._retries:
                 raise PortalError(f"licensing feed failed after {attempt + 1} attempts ({problem}) at afterId={after_id}")
             time.sleep(min(0.2 * 2**attempt, 5.0))
+        if response.status_code in (401, 403):
+            raise PortalAuthError(
+                f"licensing feed refused the credentials (HTTP {response.status_code}) at afterId={after_id}, not retried; "
+                "fix: check credentials gateway_key and gateway_secret, and that this server's clock is right"
+            )
         if response.status_code != 200:
             raise PortalError(f"licensing feed answered HTTP {response.status_code} at afterId={after_id}: {response.text[:200]}")
         body = response.json()
@@ -153,6 +164,12 @@ def _pages(client: PortalClient, after: int, size: int, max_pages: int, staging:
         path = staging / name
         path.write_bytes(raw)
         last = int(result.get("lastId") or events[-1]["id"])
+        if last <= after:
+            # A cursor that does not move would fetch the same page until max_pages: stop and say so.
+            raise PortalError(
+                f"licensing feed cursor did not advance (afterId={after} answered lastId={last}, hasMore="
+                f"{bool(result.get('hasMore'))}); nothing loaded from this run; the portal's paging needs fixing"
+            )
         yield Page(events_frame(events, source=source.name, file=name), path, last)
         after = last
         if not result.get("hasMore"):

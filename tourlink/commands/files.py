@@ -100,7 +100,7 @@ def validate_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Run every check of `import` without writing anything; exit 1 when some row would be quarantined."""
-    from tourlink.masking import mask_value
+    from tourlink.masking import mask_issue
     from tourlink.pipeline import UnreadableInput, validate_files
 
     _check_entity_and_mapping(entity, mapping)
@@ -114,7 +114,7 @@ def validate_command(
             "file": item["file"],
             "row": item["row"],
             "entity": item["entity"],
-            "rules": [{**r, "value": mask_value(r.get("field"), r.get("value"))} for r in item["rules"]],
+            "rules": [mask_issue(r, entity=item["entity"]) for r in item["rules"]],
         }
         for item in result.failures
     ]

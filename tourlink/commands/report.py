@@ -243,7 +243,8 @@ def web(
     if not path.is_file():
         _fail(f"{path}: no stewards file; see `python -m tourlink.web.stewards --help`")
     app = create_app(engine=_engine(), stewards=load_stewards(path))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # X-Forwarded-* are trusted by the app only from `login.trusted_proxies` (tourlink.web.sessions)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 def register(app: typer.Typer) -> None:
