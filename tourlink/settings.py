@@ -28,3 +28,9 @@ def landing_dir() -> Path:
 
 def reports_dir() -> Path:
     return home() / "reports"
+
+
+def stewards_path() -> Path:
+    """`TOURLINK_STEWARDS`, default `$TOURLINK_HOME/stewards.yaml`: who may see which region's data."""
+    path = os.environ.get("TOURLINK_STEWARDS")
+    return Path(path).resolve() if path else home() / "stewards.yaml"

@@ -1,7 +1,8 @@
 """`tourlink indicators`, `incentive`, `findings`: the warehouse's regulatory figures on the command line.
 
 Kept light (SQLAlchemy and rich only; warehouse modules imported inside the commands) so that these
-answer in about a second.
+answer in about a second. A steward reads their own region only (`tourlink.identity`); publishing and
+storing national results is an administrator's; every command is written to the audit log.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated
 import typer
 
 MonthOpt = Annotated[str, typer.Option("--month", help="月份 YYYY-MM")]
-RegionOpt = Annotated[str | None, typer.Option("--region", help="区划代码: 21、2101、210000、210100；缺省为全国")]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="区划代码: 21、2101、210000、210100；缺省为本人管辖地区（平台管理员为全国）")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON")]
 
 
@@ -41,6 +42,15 @@ def _month(label: str) -> str:
         return Month.parse(label).label
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--month") from exc
+
+
+def _scoped(op, action: str, code: str | None, engine) -> str:  # noqa: ANN001
+    """The region the operator may read (normalised like `_region`); "CN" for the nation."""
+    from tourlink.audit.cli import scoped_region
+
+    r = _region(code)
+    allowed = scoped_region(op, action, None if r == "CN" else r, engine=engine)
+    return _region(allowed)
 
 
 def _dump(data) -> None:
@@ -87,11 +97,16 @@ def indicators(
     import sqlalchemy as sa
     from rich.console import Console
 
+    from tourlink.audit.cli import done, operator, require_admin
     from warehouse import indicators as ind
 
-    m, r = _month(month), _region(region)
+    op = operator()
+    m = _month(month)
     console = Console()
     engine = _engine()
+    r = _scoped(op, "indicators", region, engine)
+    if publish:
+        require_admin(op, "publish", "发布指标", engine=engine)
     try:
         with engine.connect() as conn:
             if key_cities:
@@ -132,8 +147,11 @@ def indicators(
             from warehouse.snapshots import publish as publish_month
 
             snap = publish_month(engine, m)
+            done(op, "publish", engine=engine, target=f"{snap.month} v{snap.version}", rows=len(snap.figures))
             typer.echo(f"已发布 {snap.month} 第{snap.version}版（{snap.published_at:%Y-%m-%d %H:%M:%S} UTC，"
                        f"{len(snap.figures)}项）", err=as_json)
+        done(op, "indicators", engine=engine, region=None if r == "CN" else r, target=m,
+             detail={"key_cities": key_cities, "key_agencies": key_agencies})
     except sa.exc.DBAPIError as exc:
         _fail_on_database(exc)
     finally:
@@ -152,6 +170,7 @@ def incentive(
     from rich.console import Console
     from rich.table import Table
 
+    from tourlink.audit.cli import done, operator
     from warehouse.incentive import incentive as count
 
     try:
@@ -161,9 +180,12 @@ def incentive(
     p = _region(province)
     if p == "CN" or len(p) != 2:
         raise typer.BadParameter("须为省级区划代码，如 21", param_hint="--province")
+    op = operator()
     engine = _engine()
+    _scoped(op, "incentive", p, engine)  # a province-wide list: a city steward may not read it
     try:
         result = count(engine, year, p, cut)
+        done(op, "incentive", engine=engine, region=p, target=str(year), rows=len(result))
     except sa.exc.DBAPIError as exc:
         _fail_on_database(exc)
     finally:
@@ -192,16 +214,21 @@ def findings(
     from rich.console import Console
     from rich.table import Table
 
+    from tourlink.audit.cli import done, operator, require_admin
     from warehouse.cross_checks import RULE_NAMES, cross_checks, store_findings
 
     m = _month(month) if month else None
-    r = _region(region)
+    op = operator()
     engine = _engine()
+    r = _scoped(op, "findings", region, engine)
     try:
-        result = cross_checks(engine, m, None if r == "CN" else r)
         if store:
             if r != "CN":
                 raise typer.BadParameter("--store 只能用于全国范围", param_hint="--region")
+            require_admin(op, "findings_store", "写入比对结果", engine=engine)
+        result = cross_checks(engine, m, None if r == "CN" else r)
+        done(op, "findings", engine=engine, region=None if r == "CN" else r, target=m, rows=len(result))
+        if store:
             n = store_findings(engine, result, m)
             typer.echo(f"已写入 {n} 条比对结果", err=True)
     except sa.exc.DBAPIError as exc:
