@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from tourlink.frames import DTYPES
+
 LOCAL_TZ = "Asia/Shanghai"
-UTC_DTYPE = pl.Datetime("us", "UTC")
+UTC_DTYPE = DTYPES["timestamp"]
 
 # Date with separators, optional time, optional offset.
 _SEPARATED = (

@@ -9,6 +9,20 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+# The polars dtype of each canonical field type (`tourlink.schema.FIELD_TYPES`), as mapping produces
+# them and validators and the warehouse expect them (docs/architecture.md, Mapping → validator).
+DTYPES: dict[str, pl.DataType] = {
+    "str": pl.String(),
+    "int": pl.Int64(),
+    "decimal": pl.Decimal(14, 2),
+    "date": pl.Date(),
+    "timestamp": pl.Datetime("us", "UTC"),
+    "bool": pl.Boolean(),
+    "json": pl.String(),  # JSON text
+    "list": pl.List(pl.String),
+    "set": pl.List(pl.String),  # sorted and deduplicated
+}
+
 # Row number as the source shows it: the spreadsheet row (1-based, header row included in the
 # count), the CSV line, or the record's position in an API page. Added by the connector.
 ROW = "__row"

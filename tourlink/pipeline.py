@@ -41,15 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Which column names the agency that owns a row, per entity (ownership checks of agency folders).
-AGENCY_FIELD = {
-    "tour_group": "organizer_uscc",
-    "group_member": "organizer_uscc",
-    "group_staff": "organizer_uscc",
-    "group_itinerary": "organizer_uscc",
-    "e_contract": "agency_uscc",
-}
-
 
 @dataclass
 class EntityCounts:
@@ -228,7 +219,7 @@ def _ordered(frames: dict[str, pl.DataFrame]) -> list[tuple[str, pl.DataFrame]]:
 def _check_owner(frames: dict[str, pl.DataFrame], owner: str, file: str, heads: dict[str, str]) -> None:
     foreign: set[tuple[int, str]] = set()
     for entity, frame in frames.items():
-        column = AGENCY_FIELD.get(entity)
+        column = schema.entity(entity).owner  # whose data a row is (the entity's schema YAML)
         if column is None or frame.is_empty():
             continue
         rows = frame.filter(pl.col(column).is_not_null() & (pl.col(column) != owner)).select("_row", column)

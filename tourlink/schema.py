@@ -64,6 +64,12 @@ class Entity:
     parent: str | None = None
     parent_key: tuple[str, ...] = ()
     batch_rules: tuple[str, ...] = ()
+    # Whose data a row is (`owner:` in the YAML): the field naming that agency, or, as
+    # `<parent>.<field>`, the parent's field, reached by `parent_key` (a contract's tourists). An
+    # agency's folder may hold only its own rows; quarantine and findings are grouped and
+    # region-scoped by it. None: nobody's in particular (reference lists, guide app days).
+    owner: str | None = None
+    owner_of_parent: str | None = None
     _by_name: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
 
     def field(self, name: str) -> Field:
@@ -136,6 +142,7 @@ def _entity(spec: dict[str, Any]) -> Entity:
     if missing:
         raise ValueError(f"{name}: natural key fields {missing} are not declared")
     parent = spec.get("parent") or {}
+    owner, owner_of_parent = _owner(name, spec.get("owner"), parent, by_name)
     return Entity(
         name=name,
         label=spec["label"],
@@ -144,8 +151,24 @@ def _entity(spec: dict[str, Any]) -> Entity:
         parent=parent.get("entity"),
         parent_key=tuple(parent.get("key", ())),
         batch_rules=tuple(spec.get("batch_rules", ())),
+        owner=owner,
+        owner_of_parent=owner_of_parent,
         _by_name=by_name,
     )
+
+
+def _owner(name: str, spec: str | None, parent: dict[str, Any], fields: dict[str, Field]) -> tuple[str | None, str | None]:
+    """`owner: field` (a field of this entity) or `owner: parent.field` (the parent's, by a one-column key)."""
+    if not spec:
+        return None, None
+    if "." not in spec:
+        if spec not in fields:
+            raise ValueError(f"{name}: owner field {spec!r} is not declared")
+        return spec, None
+    entity, owner = spec.split(".", 1)
+    if entity != parent.get("entity") or len(parent.get("key", ())) != 1:
+        raise ValueError(f"{name}: owner {spec!r} must name a field of its parent, joined by a one-column key")
+    return None, owner
 
 
 @cache
@@ -158,6 +181,9 @@ def entities() -> dict[str, Entity]:
         entity = _entity(yaml.safe_load(path.read_text(encoding="utf-8")))
         loaded[entity.name] = entity
     ordered = sorted(loaded.values(), key=lambda e: (e.parent is not None, e.name))
+    for e in ordered:
+        if e.owner_of_parent is not None and loaded[e.parent].owner != e.owner_of_parent:
+            raise ValueError(f"{e.name}: owner {e.parent}.{e.owner_of_parent} is not {e.parent}'s owner field")
     return {e.name: e for e in ordered}
 
 

@@ -14,24 +14,13 @@ from functools import cache
 
 import polars as pl
 
-from tourlink.frames import ISSUES, ISSUES_DTYPE
+from tourlink.frames import DTYPES, ISSUES, ISSUES_DTYPE
 from tourlink.schema import LIST_SEPARATOR, Condition, Entity, Field, code_lists
 from tourlink.schema import entity as schema_entity
 from validators import divisions
 from validators import identifiers as ids
 from validators.catalogue import message, rule_info
 
-DTYPES = {
-    "str": pl.String,
-    "int": pl.Int64,
-    "decimal": pl.Decimal(14, 2),
-    "date": pl.Date,
-    "timestamp": pl.Datetime("us", "UTC"),
-    "bool": pl.Boolean,
-    "json": pl.String,
-    "list": pl.List(pl.String),
-    "set": pl.List(pl.String),
-}
 PARSE_RULES = ("TYPE", "CODE_LIST", "EXCEL_NUMERIC_ID")  # mapping's: the field is already reported
 LOCAL_TZ = "Asia/Shanghai"
 RIC_DOC_TYPE = "CN_RIC"

@@ -9,9 +9,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from tourlink.frames import ISSUES, ISSUES_DTYPE
+from tourlink.frames import DTYPES, ISSUES, ISSUES_DTYPE
 from tourlink.schema import entity
-from validators.rules import DTYPES
 
 TODAY = date(2026, 11, 23)
 RIC_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]

@@ -9,19 +9,7 @@ from typing import Any
 import polars as pl
 
 from tourlink import schema
-from tourlink.frames import ISSUES_DTYPE
-
-_DTYPES = {
-    "str": pl.String,
-    "int": pl.Int64,
-    "decimal": pl.Decimal(14, 2),
-    "date": pl.Date,
-    "timestamp": pl.Datetime("us", "UTC"),
-    "bool": pl.Boolean,
-    "json": pl.String,
-    "list": pl.List(pl.String),
-    "set": pl.List(pl.String),
-}
+from tourlink.frames import DTYPES, ISSUES_DTYPE
 
 ORGANIZER = "91110000MA01ABCD2Q"  # a valid USCC
 
@@ -32,7 +20,7 @@ def entity_frame(entity: str, rows: list[dict[str, Any]], *, file: str = "upload
     spec = schema.entity(entity)
     columns: dict[str, pl.Series] = {}
     for f in spec.fields:
-        columns[f.name] = pl.Series(f.name, [r.get(f.name) for r in rows], dtype=_DTYPES[f.type])
+        columns[f.name] = pl.Series(f.name, [r.get(f.name) for r in rows], dtype=DTYPES[f.type])
     frame = pl.DataFrame(columns)
     raw = [json.dumps({k: str(v) for k, v in r.items() if k != "issues"}, ensure_ascii=False) for r in rows]
     return frame.with_columns(

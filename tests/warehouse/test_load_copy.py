@@ -8,7 +8,7 @@ import polars as pl
 import sqlalchemy as sa
 from psycopg.copy import QueuedLibpqWriter
 
-from warehouse.load import _copy, _create_temp
+from warehouse.bulk import _copy, _create_temp
 
 PIECE = 128 * 1024  # psycopg cuts what a COPY is given into pieces of at most this size
 

@@ -1,0 +1,254 @@
+"""Merge: a batch's good rows into the core tables by natural key, set-based.
+
+A stored row is replaced only when the incoming `updated_at` is newer or equal **and** a content value
+differs (`updated_at` itself is not content; `submitted_at` keeps the earliest filing time), so unchanged
+rows are never written and loading the same input twice changes nothing.
+
+Each frame gets a 64-bit hash of its content columns (`_row_hash`, polars); the stored keys and hashes
+it may replace are fetched by index lookups (a child's by its parents' keys) and compared in polars: a
+row whose stored hash equals its own has the same content and is neither copied nor locked; a row with
+a key not stored yet is bulk-copied straight into
+the core table (PostgreSQL `COPY`, SQLite `executemany`); only rows whose stored hash differs go through
+a staging table and one `INSERT … ON CONFLICT … DO UPDATE … WHERE` that compares every content column.
+A parent written in a batch has its stored children replaced by the set the batch carries
+(`_replace_child_sets`, when the batch finishes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tourlink import schema
+from warehouse import tables
+from warehouse.bulk import _ROWCOUNT, _clear, _column_or_null, _copy, _fetch, _index_lookups, _storage_expr
+
+if TYPE_CHECKING:
+    from warehouse.batch import Warehouse, _Spool
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    loaded: int  # inserted or replaced
+    unchanged: int  # same key, nothing newer or nothing different: not written
+
+
+_NOT_CONTENT = ("updated_at", "submitted_at")
+
+
+@dataclass(frozen=True)
+class StorableRows:
+    """Good rows of one entity made ready for `BatchWriter.merge` (`storable`)."""
+
+    latest: pl.DataFrame  # one row per natural key: the newest
+    stored: pl.DataFrame  # those rows as the core table stores them, with `_file`, `_row`, `_row_hash`
+
+
+def storable(entity: str, good: pl.DataFrame) -> StorableRows:
+    """The merge's column-wise preparation, which needs no database: one row per key, storage form,
+    content hash. A streamed import runs it in the reading thread, while the batch's transaction is
+    busy with the previous part; `merge` runs it itself when not given."""
+    spec = schema.entity(entity)
+    latest = _latest_per_key(spec, good)
+    stored = latest.select(
+        *(_storage_expr(spec.field(name), latest) for name in spec.field_names),
+        _column_or_null(latest, "_file", pl.String).alias("_file"),
+        _column_or_null(latest, "_row", pl.Int64).alias("_row"),
+    )
+    return StorableRows(latest, stored.with_columns(_row_hash=_content_hash(spec, stored)))
+
+
+class MergeWriter:
+    """`BatchWriter.merge` and the child-set replacement it prepares, in the batch's transaction."""
+
+    warehouse: Warehouse
+    connection: sa.Connection
+    batch_id: str
+    _temps: dict[str, sa.Table]
+    _written: set[str]
+    _carried: dict[str, list[Path]]
+    _spool: _Spool
+    _deleted: dict[str, int]
+    # and, from `BatchWriter`: `_lock()`, `_stage_table(...)`; from `QuarantineWriter`: `_resolve_quarantine(...)`
+
+    def merge(self, entity: str, good: pl.DataFrame, *, prepared: StorableRows | None = None) -> MergeCounts:
+        """Merge validated rows by natural key (see the module docstring); set-based. `prepared`:
+        `storable(entity, good)`, when the caller has already made it."""
+        if good.is_empty():
+            return MergeCounts(0, 0)
+        spec = schema.entity(entity)
+        table = tables.entity_tables[entity]
+        self._lock()
+        rows = prepared if prepared is not None else storable(entity, good)
+        latest = rows.latest
+        stored = rows.stored.with_columns(_batch_id=pl.lit(self.batch_id, pl.String))  # lineage: tables.LINEAGE_COLUMNS
+        if spec.parent is not None:
+            self._carry(spec, stored)  # every key carried, changed or not: the set that replaces the stored one
+        new, differing = self._against_stored(spec, table, stored)
+        loaded = new.height
+        if loaded:
+            # Keys not stored (this batch's earlier chunks included): nothing to merge with, so they
+            # are copied straight into the table (the batch holds its write lock; `written` is only
+            # for parents that replaced a stored row).
+            _copy(self.connection, table, new)
+        if not differing.is_empty():
+            stage = self._stage_table(f"stage_{entity}", table.columns)
+            _clear(self.connection, stage)
+            _copy(self.connection, stage, differing)
+            loaded += self._upsert(spec, table, stage)
+            self._refresh_hashes(spec, table, stage)
+        self._resolve_quarantine(spec, latest)
+        return MergeCounts(loaded=loaded, unchanged=good.height - loaded)
+
+    def _against_stored(
+        self, spec: schema.Entity, table: sa.Table, stored: pl.DataFrame
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Rows of `stored` whose key is not stored yet, and rows whose stored content hash differs.
+
+        The rest have a stored row with the same content hash, i.e. the same content, which the
+        merge would not write whatever their `updated_at`: they are neither copied nor locked.
+        A differing row goes through the exact comparison of `_upsert` (a hash that differs for
+        equal content, e.g. after a polars upgrade, only costs that comparison).
+        """
+        keys = list(spec.natural_key)
+        held = self._stored_hashes(spec, table, stored)
+        if held.is_empty():
+            return stored, stored.clear()
+        incoming = stored.select(pl.col(k).cast(pl.String) for k in keys)
+        matched = incoming.join(held, on=keys, how="left", maintain_order="left")
+        is_held = matched["__held"].fill_null(False)
+        differs = is_held & matched["__hash"].ne_missing(stored["_row_hash"])
+        return stored.filter(~is_held), stored.filter(differs)
+
+    def _stored_hashes(self, spec: schema.Entity, table: sa.Table, stored: pl.DataFrame) -> pl.DataFrame:
+        """Keys (as text) and content hashes of the stored rows the chunk may replace.
+
+        A child's rows are looked up by their parents' keys (a few thousand per chunk, and the key
+        index's prefix), anything else by its own key; the comparison itself runs here, in polars.
+        """
+        keys = list(spec.natural_key)
+        lookup = list(spec.parent_key) if spec.parent is not None else keys
+        wanted = self._stage_table(f"lookup_{spec.name}", [table.c[k] for k in lookup], indexes=[lookup])
+        _clear(self.connection, wanted)
+        _copy(self.connection, wanted, stored.select(lookup).unique())
+        joined = table.join(wanted, sa.and_(*(table.c[k] == wanted.c[k] for k in lookup)))
+        columns = {**{k: (table.c[k], pl.String) for k in keys}, "__hash": (table.c._row_hash, pl.Int64)}
+        with _index_lookups(self.connection):
+            held = _fetch(self.connection, joined, columns)
+        return held.with_columns(__held=pl.lit(True))
+
+    def _refresh_hashes(self, spec: schema.Entity, table: sa.Table, stage: sa.Table) -> None:
+        """Stored rows equal in content to the staged ones but with another (or no) hash get the
+        staged hash, so their next load skips them (rows stored before the hash existed, or hashed
+        by another polars version). Only `_row_hash` is written: content and lineage stay."""
+        keys = list(spec.natural_key)
+        content = [f.name for f in spec.fields if f.name not in (*keys, *_NOT_CONTENT)]
+        self.connection.execute(
+            table.update()
+            .where(
+                *(table.c[k] == stage.c[k] for k in keys),
+                table.c._row_hash.is_distinct_from(stage.c._row_hash),
+                *(table.c[c].is_not_distinct_from(stage.c[c]) for c in content),
+            )
+            .values(_row_hash=stage.c._row_hash)
+        )
+
+    def _upsert(self, spec: schema.Entity, table: sa.Table, stage: sa.Table) -> int:
+        keys = list(spec.natural_key)
+        values = [c.name for c in table.columns if c.name not in keys]
+        # `updated_at` versions a row and `submitted_at` records its first filing: neither is content.
+        canonical = [f.name for f in spec.fields if f.name not in (*keys, *_NOT_CONTENT)]
+        insert = postgresql.insert if self.warehouse.dialect == "postgresql" else sqlite.insert
+        stmt = insert(table).from_select([c.name for c in table.columns], sa.select(*stage.columns).where(sa.true()))
+        excluded = stmt.excluded
+        changed = sa.or_(*(table.c[c].is_distinct_from(excluded[c]) for c in canonical)) if canonical else sa.false()
+        if spec.has_updated_at:
+            newer = sa.or_(excluded.updated_at >= table.c.updated_at, table.c.updated_at.is_(None))
+            changed = sa.and_(newer, changed)
+        set_ = {c: excluded[c] for c in values}
+        if "submitted_at" in set_:
+            earlier = sa.or_(table.c.submitted_at.is_(None), excluded.submitted_at < table.c.submitted_at)
+            set_["submitted_at"] = sa.case((earlier, excluded.submitted_at), else_=table.c.submitted_at)
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_=set_, where=changed)
+        has_children = any(e.parent == spec.name for e in schema.entities().values())
+        if not has_children:
+            return self.connection.execute(stmt, execution_options=_ROWCOUNT).rowcount
+        written = self._stage_table(f"written_{spec.name}", [table.c[k] for k in keys], indexes=[keys])
+        self._written.add(spec.name)
+        if self.warehouse.dialect == "postgresql":
+            # Only the parents that replaced a stored row count as written: a parent new to the
+            # warehouse has no stored children to replace (an orphan never loads), and skipping it
+            # spares the child-set delete a scan on first loads. `xmax = 0` marks a row ON CONFLICT
+            # inserted rather than updated (a common PostgreSQL idiom; tests/warehouse cover both cases).
+            replaced = sa.literal_column("NOT (xmax = 0)", sa.Boolean).label("_replaced")
+            merged = stmt.returning(*(table.c[k] for k in keys), replaced).cte("merged_rows")
+            kept = written.insert().from_select(keys, sa.select(*(merged.c[k] for k in keys)).where(merged.c._replaced))
+            count = sa.select(sa.func.count()).select_from(merged).add_cte(kept.cte("written_rows"))
+            return self.connection.execute(count).scalar_one()
+        rows = self.connection.execute(stmt.returning(*(table.c[k] for k in keys))).all()
+        if rows:
+            self.connection.execute(written.insert(), [dict(zip(keys, r, strict=True)) for r in rows])
+        return len(rows)
+
+    def _carry(self, spec: schema.Entity, stored: pl.DataFrame) -> None:
+        """Remember the child keys (storage form) this batch carries: the set that replaces the stored one.
+
+        They wait on local disk: only a batch that replaces a stored parent needs them in the database.
+        """
+        self._carried.setdefault(spec.name, []).append(self._spool.add(stored.select(spec.natural_key)))
+
+    def _replace_child_sets(self) -> None:
+        """Stored children of a parent written in this batch, and not carried by it, are deleted."""
+        for child, parts in sorted(self._carried.items()):
+            spec = schema.entity(child)
+            if spec.parent not in self._written:
+                continue
+            table = tables.entity_tables[child]
+            keys = list(spec.natural_key)
+            written = self._temps[f"written_{spec.parent}"]
+            carried = self._stage_table(
+                f"carried_{child}", [table.c[k] for k in keys], indexes=[keys, list(spec.parent_key)]
+            )
+            for part in parts:
+                _copy(self.connection, carried, pl.read_ipc(part))
+            if self.warehouse.dialect == "postgresql":  # temp tables have no statistics until analysed
+                for temp in (written, carried):
+                    self.connection.exec_driver_sql(f"ANALYZE {self.connection.dialect.identifier_preparer.quote(temp.name)}")
+            parent_written = sa.exists().where(*(written.c[k] == table.c[k] for k in spec.parent_key))
+            parent_carried = sa.exists().where(*(carried.c[k] == table.c[k] for k in spec.parent_key))
+            row_carried = sa.exists().where(*(carried.c[k] == table.c[k] for k in spec.natural_key))
+            deleted = self.connection.execute(
+                table.delete().where(parent_written, parent_carried, ~row_carried), execution_options=_ROWCOUNT
+            ).rowcount
+            self._deleted[child] = self._deleted.get(child, 0) + deleted
+
+
+# ---------------------------------------------------------------------- column-wise preparation
+
+
+def _content_hash(spec: schema.Entity, stored: pl.DataFrame) -> pl.Expr:
+    """One 64-bit hash of a row's content columns (storage form), as `_upsert` compares them."""
+    content = [f.name for f in spec.fields if f.name not in (*spec.natural_key, *_NOT_CONTENT)]
+    if not content:
+        return pl.lit(0, pl.Int64)
+    return pl.struct(*content).hash(seed=0x746C).reinterpret(signed=True)
+
+
+def _latest_per_key(spec: schema.Entity, frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per natural key: the newest `updated_at`, then the last one given."""
+    keys = list(spec.natural_key)
+    if frame.select(pl.struct(keys).is_duplicated().any()).item() is False:
+        return frame
+    order = ["updated_at", "__order"] if spec.has_updated_at else ["__order"]
+    return (
+        frame.with_row_index("__order")
+        .sort(order, nulls_last=False)
+        .unique(subset=keys, keep="last", maintain_order=True)
+        .sort("__order")
+        .drop("__order")
+    )

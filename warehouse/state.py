@@ -1,0 +1,42 @@
+"""Source state: the watermarks a source's syncs resume from, committed with the rows they cover."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from warehouse import tables
+from warehouse.bulk import _utcnow
+
+if TYPE_CHECKING:
+    from warehouse.batch import Warehouse
+
+
+def watermark(engine: sa.Engine, source: str, stream: str) -> str | None:
+    """The committed watermark of a source's stream, or None (`Warehouse.watermark`)."""
+    t = tables.watermark
+    with engine.connect() as conn:
+        return conn.execute(sa.select(t.c.value).where(t.c.source == source, t.c.stream == stream)).scalar()
+
+
+class StateWriter:
+    """`BatchWriter`'s state writes, in the batch's transaction."""
+
+    connection: sa.Connection
+    batch_id: str
+    source: str
+    warehouse: Warehouse
+
+    def set_watermark(self, stream: str, value: str) -> None:
+        """Advance a source's watermark in this batch's transaction: it moves only if the rows do."""
+        t = tables.watermark
+        insert = postgresql.insert if self.warehouse.dialect == "postgresql" else sqlite.insert
+        row = {"source": self.source, "stream": stream, "value": value, "batch_id": self.batch_id, "updated_at": _utcnow()}
+        stmt = insert(t).values(**row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["source", "stream"],
+            set_={"value": stmt.excluded.value, "batch_id": stmt.excluded.batch_id, "updated_at": stmt.excluded.updated_at},
+        )
+        self.connection.execute(stmt)
