@@ -146,8 +146,11 @@ def _parse(path: Path) -> SourceConfig:
 
 
 def load_sources(dir: Path | str | None = None) -> dict[str, SourceConfig]:
-    """Every source declared in `dir` (default `connectors/sources/`), by name. Reads files only."""
-    directory = Path(dir) if dir is not None else SOURCES_DIR
+    """Every source declared in `dir` (default `TOURLINK_SOURCES`, else `connectors/sources/`), by name.
+    Reads files only."""
+    from tourlink import settings
+
+    directory = Path(dir) if dir is not None else settings.sources_dir(SOURCES_DIR)
     sources: dict[str, SourceConfig] = {}
     for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
         source = _parse(path)

@@ -14,6 +14,9 @@ from airflow.sdk import DAG, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable
 
 from tourlink import nightly
 from tourlink.airflow_assets import entity_asset
+from tourlink.log_masking import install_masking_everywhere
+
+install_masking_everywhere()  # the PII log filter in every task process (issue 20)
 
 ENTITIES = [
     "travel_agency", "licensing_event", "tour_group", "group_member", "group_staff", "e_contract", "contract_tourist",

@@ -17,6 +17,9 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from connectors.registry import SourceConfig, load_sources
 from tourlink import nightly
 from tourlink.airflow_assets import entity_asset
+from tourlink.log_masking import install_masking_everywhere
+
+install_masking_everywhere()  # the PII log filter in every task process (issue 20)
 
 START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
 DEFAULT_SCHEDULE = "0 2 * * *"

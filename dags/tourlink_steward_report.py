@@ -12,6 +12,9 @@ import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, get_current_context, task
 
 from tourlink import nightly
+from tourlink.log_masking import install_masking_everywhere
+
+install_masking_everywhere()  # the PII log filter in every task process (issue 20)
 
 with DAG(
     dag_id="tourlink_steward_report",

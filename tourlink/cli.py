@@ -14,6 +14,7 @@ from tourlink.commands import connector as connector_commands
 from tourlink.commands import files as files_commands
 from tourlink.commands import indicators as indicator_commands
 from tourlink.commands import report as report_commands
+from tourlink.commands import retention as retention_commands
 from tourlink.commands import sources as source_commands
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ report_commands.register(app)
 source_commands.register(app)
 connector_commands.register(app)
 audit_commands.register(app)
+retention_commands.register(app)
 
 
 @app.callback()
