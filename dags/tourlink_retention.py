@@ -4,6 +4,10 @@ Landing files whose last group ended (and closed quarantine entries whose raw ro
 `TOURLINK_RETENTION_DAYS` ago lose their identity numbers: encrypted with the key of
 `TOURLINK_RETENTION_KEY_FILE`, else redacted (text) or deleted (binary). Warehouse rows, lineage and
 quarantine entries stay. Each run is written to the audit log (`tourlink audit --action retention`).
+
+Failures: each landing file is replaced atomically, so a failed run leaves every file either done or
+untouched and the next run (or the one retry) finishes the rest; a missing or wrong key file fails
+the run with its path in the log.
 """
 
 from __future__ import annotations
