@@ -17,6 +17,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, task
 
+from tourlink.alerts.callbacks import task_failed
 from tourlink.log_masking import install_masking_everywhere
 
 install_masking_everywhere()
@@ -28,7 +29,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["tourlink", "security"],
-    default_args={"owner": "tourlink", "retries": 1, "execution_timeout": timedelta(hours=2)},
+    default_args={"owner": "tourlink", "on_failure_callback": task_failed, "retries": 1, "execution_timeout": timedelta(hours=2)},
     doc_md=__doc__,
 ) as dag:
 
