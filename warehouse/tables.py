@@ -161,6 +161,7 @@ indicator_snapshot = sa.Table(
     sa.Column("published_at", sa.DateTime, nullable=False),
     sa.Column("figures", sa.JSON, nullable=False),  # list of {region, indicator, numerator, denominator, value}
     sa.Column("digest", sa.String(64), nullable=False),  # SHA-256 of the figures: unchanged figures, no new version
+    sa.Column("reason", sa.Text),  # why a restatement (version > 1) was published (issue 20)
 )
 
 # Licensing state of each agency unit over time, folded from licensing_event (warehouse/agency_history.py):

@@ -92,8 +92,11 @@ def indicators(
     publish: Annotated[bool, typer.Option("--publish", help="发布（冻结）该月全部区域的指标快照")] = False,
     key_cities: Annotated[bool, typer.Option("--key-cities", help="指标9：本省重点城市（需 --region 省份）")] = False,
     key_agencies: Annotated[bool, typer.Option("--key-agencies", help="指标10：重点企业填报情况")] = False,
+    version: Annotated[int | None, typer.Option("--version", help="读取已发布的第 N 版（不重新计算）")] = None,
+    diff: Annotated[tuple[int, int] | None, typer.Option("--diff", help="比较已发布的两版：--diff N M")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="更正发布（第2版起）的原因")] = None,
 ) -> None:
-    """附件2 指标 1–8（或 9、10）：分子、分母与比率。"""
+    """附件2 指标 1–8（或 9、10）：分子、分母与比率；或已发布的版本及两版之间的差异。"""
     import sqlalchemy as sa
     from rich.console import Console
 
@@ -107,6 +110,9 @@ def indicators(
     r = _scoped(op, "indicators", region, engine)
     if publish:
         require_admin(op, "publish", "发布指标", engine=engine)
+    if version is not None or diff is not None:
+        _published(op, engine, m, r, version, diff, as_json)
+        return
     try:
         with engine.connect() as conn:
             if key_cities:
@@ -144,10 +150,15 @@ def indicators(
                 else:
                     console.print(_figure_table(f"{m} 指标（{'全国' if r == 'CN' else r}）", figures))
         if publish:
+            from warehouse.snapshots import MissingReason
             from warehouse.snapshots import publish as publish_month
 
-            snap = publish_month(engine, m)
-            done(op, "publish", engine=engine, target=f"{snap.month} v{snap.version}", rows=len(snap.figures))
+            try:
+                snap = publish_month(engine, m, reason=reason, require_reason=True)
+            except MissingReason:
+                raise typer.BadParameter(f"{m} 的指标与上一版不同：更正发布须说明原因", param_hint="--reason") from None
+            done(op, "publish", engine=engine, target=f"{snap.month} v{snap.version}", rows=len(snap.figures),
+                 detail={"reason": snap.reason} if snap.reason else {})
             typer.echo(f"已发布 {snap.month} 第{snap.version}版（{snap.published_at:%Y-%m-%d %H:%M:%S} UTC，"
                        f"{len(snap.figures)}项）", err=as_json)
         done(op, "indicators", engine=engine, region=None if r == "CN" else r, target=m,
@@ -156,6 +167,54 @@ def indicators(
         _fail_on_database(exc)
     finally:
         engine.dispose()
+
+
+def _published(op, engine, month: str, region: str, number: int | None, pair, as_json: bool) -> None:  # noqa: ANN001
+    """`--version N`: a frozen version's figures of the region; `--diff N M`: what changed between two."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from tourlink.audit.cli import done
+    from warehouse.snapshots import diff, version
+
+    wanted = [number] if pair is None else list(pair)
+    with engine.connect() as conn:
+        found = {n: version(conn, month, n) for n in wanted}
+    missing = [n for n, snap in found.items() if snap is None]
+    if missing:
+        typer.secho(f"{month} 没有已发布的第{missing[0]}版", err=True, fg="red")
+        raise typer.Exit(1)
+    done(op, "indicators", engine=engine, region=None if region == "CN" else region, target=f"{month} v{'/'.join(map(str, wanted))}")
+    if pair is None:
+        snap = found[number]
+        figures = [f for f in snap.figures if f["region"] == region]
+        if as_json:
+            _dump({"month": month, "version": snap.version, "published_at": snap.published_at, "reason": snap.reason,
+                   "figures": figures})
+            return
+        rows = [SimpleNamespace(month=month, **f) for f in figures]
+        title = f"{month} 第{snap.version}版（{snap.published_at:%Y-%m-%d %H:%M} UTC 发布{'，原因：' + snap.reason if snap.reason else ''}）"
+        Console().print(_figure_table(title, rows))
+        return
+    old, new = found[pair[0]], found[pair[1]]
+    changes = diff(old, new, region)
+    if as_json:
+        _dump({"month": month, "from": old.version, "to": new.version, "reason": new.reason, "changes": changes})
+        return
+    from rich.table import Table
+
+    from warehouse.indicators import INDICATOR_NAMES
+
+    table = Table(title=f"{month} 第{old.version}版 → 第{new.version}版（{region}）：{len(changes)}项变化"
+                        + (f"；原因：{new.reason}" if new.reason else ""))
+    for col in ("指标", "名称", f"第{old.version}版", f"第{new.version}版"):
+        table.add_column(col)
+    for c in changes:
+        def text(f):  # noqa: ANN001, ANN202
+            return "—" if f is None else f"{f['numerator']}/{f['denominator'] if f['denominator'] is not None else ''} {f['value'] if f['value'] is not None else ''}"
+        table.add_row(str(c["indicator"]), INDICATOR_NAMES.get(c["indicator"], ""), text(c["old"]), text(c["new"]))
+    Console().print(table)
 
 
 def incentive(

@@ -1,7 +1,9 @@
-"""The audit log: `audit_event`, append-only in the database
+"""The audit log: `audit_event`, append-only in the database; a restatement's reason
 
 Revision ID: 0006
 Revises: 0005
+
+`indicator_snapshot.reason` records why a month's figures were published again (issue 20 item 7).
 
 Who did what, when, from where, to which scope (issue 20). Rows are chained by SHA-256 in code
 (tourlink/audit/chain.py); here the database itself refuses to change them: on PostgreSQL a
@@ -47,6 +49,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_audit_event_actor_at", "audit_event", ["actor", "at"])
     op.create_index("ix_audit_event_at", "audit_event", ["at"])
+    with op.batch_alter_table("indicator_snapshot") as batch:
+        batch.add_column(sa.Column("reason", sa.Text))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS"
@@ -76,3 +80,5 @@ def downgrade() -> None:
     op.drop_index("ix_audit_event_at", table_name="audit_event")
     op.drop_index("ix_audit_event_actor_at", table_name="audit_event")
     op.drop_table("audit_event")
+    with op.batch_alter_table("indicator_snapshot") as batch:
+        batch.drop_column("reason")
