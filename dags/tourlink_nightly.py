@@ -17,6 +17,10 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from connectors.registry import SourceConfig, load_sources
 from tourlink import airflow_runs, nightly
 from tourlink.airflow_assets import entity_asset
+from tourlink.alerts import callbacks as alerts
+from tourlink.log_masking import install_masking_everywhere
+
+install_masking_everywhere()  # the PII log filter in every task process (issue 20)
 
 START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
 DEFAULT_SCHEDULE = "0 2 * * *"
@@ -57,6 +61,8 @@ def build_sync_dag(source: SourceConfig) -> DAG:
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
         "execution_timeout": timedelta(minutes=float(source.option("execution_timeout_minutes", 60))),
+        "on_failure_callback": alerts.task_failed,  # issue 20: failed and empty syncs alert
+        "on_success_callback": alerts.task_succeeded,
     }
     with DAG(
         dag_id=f"tourlink_sync__{source.name}",

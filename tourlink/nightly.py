@@ -44,8 +44,9 @@ def entities_of(mapping: str | None) -> list[str]:
     if not mapping:
         return []
     root = Path(__file__).resolve().parent.parent / "mappings"
-    for folder in ("sources", "templates"):
-        path = root / folder / f"{mapping}.yaml"
+    extra = settings.mappings_dir()  # TOURLINK_MAPPINGS, a deployment's own folder, first
+    for folder in ([extra] if extra else []) + [root / "sources", root / "templates"]:
+        path = folder / f"{mapping}.yaml"
         if path.exists():
             return list((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("entities", {}))
     return []

@@ -48,7 +48,7 @@ def migrated_metadata(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory) -> Iterator[SandboxRegistry]:
-    """The sandbox ERP on loopback, registered in a registry folder of its own (TOURLINK_SOURCES_DIR)."""
+    """The sandbox ERP on loopback, registered in a registry folder of its own (TOURLINK_SOURCES)."""
     folder = tmp_path_factory.mktemp("registry")
     with pytest.MonkeyPatch.context() as mp:
         sandboxes = SandboxRegistry(folder / "sources", mp)
@@ -78,7 +78,7 @@ def _shared_env(folder: Path, metadata: str, executor: str, warehouse: str, sand
     env = base_environment(folder, metadata, executor, deployment_secrets())
     names = [ref.removeprefix("env:") for ref in REGISTERED[SOURCE].credentials.values()]
     credentials = {name: os.environ[name] for name in names}  # exported by the sandbox fixture
-    env.update({**credentials, "TOURLINK_WAREHOUSE_URL": warehouse, "TOURLINK_SOURCES_DIR": str(sandbox.folder)})
+    env.update({**credentials, "TOURLINK_WAREHOUSE_URL": warehouse, "TOURLINK_SOURCES": str(sandbox.folder)})
     return env
 
 

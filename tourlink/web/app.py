@@ -31,6 +31,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 
+from tourlink.audit.web import web_event
 from tourlink.report.failures import Failure, Scope, load_report
 from tourlink.report.fix_template import collect_rows, write_fix_template
 from tourlink.report.html import render_html
@@ -121,6 +122,8 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
             minutes = max(1, guard.policy.window // 60)
             return login_page(request, f"登录失败次数过多，请 {minutes} 分钟后再试", status_code=429)
         steward = stewards.authenticate(username, password)
+        web_event(engine, request, steward.username if steward else username, "login" if steward else "login_failed",
+                  region=steward.region if steward else None, outcome="ok" if steward else "denied")
         if steward is None:
             guard.record_failure(username, address)
             return login_page(request, "用户名或密码错误", status_code=401)
@@ -131,10 +134,11 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
 
     @app.post("/logout")
     def logout(request: Request, current: Current, csrf: Annotated[str, Form()] = "") -> Response:
-        _, token = current
+        steward, token = current
         if not secrets.compare_digest(csrf, token):
             raise HTTPException(status_code=403, detail="页面已过期，请刷新后重试")
         guard.end_session(request.cookies.get(COOKIE))
+        web_event(engine, request, steward.username, "logout", region=steward.region)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
@@ -145,6 +149,7 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
         params = filters(request)
         with engine.connect() as conn:
             report = load_report(conn, scope_of(steward, params))
+        web_event(engine, request, steward.username, "view_page", region=steward.region, rows=report.entry_count)
         query = urlencode(params)
 
         def actions(f: Failure) -> Markup:
@@ -178,6 +183,7 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
         buffer = BytesIO()
         write_workbook(report, buffer)
         name = f"failures-{scope.region or 'all'}.xlsx"
+        web_event(engine, request, steward.username, "download", region=steward.region, rows=report.entry_count)
         return Response(
             buffer.getvalue(),
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -185,7 +191,7 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
         )
 
     @app.get("/agencies/{uscc}/fix.xlsx")
-    def fix_template(uscc: str, current: Current) -> Response:
+    def fix_template(request: Request, uscc: str, current: Current) -> Response:
         """The agency's open failures as its correction workbook (unmasked: for that agency only);
         only entries in the steward's region, so another region's agency gets 404, never its rows."""
         steward, _ = current
@@ -193,11 +199,13 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
         with engine.connect() as conn:
             rows = collect_rows(conn, agency, region=steward.region)
         if not rows:
+            web_event(engine, request, steward.username, "export", region=steward.region, rows=0, outcome="failed")
             raise HTTPException(status_code=404, detail="该旅行社在您管辖的地区没有待处理的记录")
         with tempfile.TemporaryDirectory(prefix="tourlink-fix-") as tmp:
             target = Path(tmp) / "fix.xlsx"
-            write_fix_template(rows, agency, target)
+            n = write_fix_template(rows, agency, target)
             body = target.read_bytes()
+        web_event(engine, request, steward.username, "export", region=steward.region, rows=n, unmasked=True)
         return Response(
             body,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -216,10 +224,12 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
         except ValueError:
             raise HTTPException(status_code=400, detail="状态应为 open、resolved、waived 或 all") from None
         with engine.connect() as conn:
-            return list_entries(conn, scope)
+            found = list_entries(conn, scope)
+        web_event(engine, request, steward.username, "view_entries", region=steward.region, rows=len(found))
+        return found
 
     @app.get("/api/entries/{entry_id}")
-    def entry(entry_id: int, current: Current) -> dict[str, Any]:
+    def entry(request: Request, entry_id: int, current: Current) -> dict[str, Any]:
         """One entry of the steward's region with its status history (open → resolved | waived)."""
         steward, _ = current
         with engine.connect() as conn:
@@ -229,10 +239,12 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
                 {"at": h["at"].isoformat(), "status": h["status"], "actor": h["actor"], "reason": h["reason"], "batch_id": h["batch_id"]}
                 for h in history(conn, entry_id)
             ]
+        web_event(engine, request, steward.username, "view_entry", region=steward.region, rows=1)
         return found[0]
 
     @app.post("/entries/{entry_id}/waive")
     def waive_entry(
+        request: Request,
         entry_id: int,
         current: Current,
         reason: Annotated[str, Form()],
@@ -250,6 +262,8 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
             raise HTTPException(status_code=409, detail=exc.reason_zh) from exc
         except EntryError as exc:
             raise HTTPException(status_code=400, detail=exc.reason_zh) from exc
+        web_event(engine, request, steward.username, "waive", region=steward.region, target=f"#{entry_id}", rows=1,
+                  detail={"reason": reason})
         return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", status_code=303)
 
     @app.exception_handler(HTTPException)
