@@ -11,7 +11,9 @@ Requests go through the shared HTTP client (`connectors.http.client`) and its re
 transport error, 5xx or 429 is retried with backoff, a rejected signature (401) fails at once.
 
 Registry file: `base_url`, credentials `gateway_key` and `gateway_secret`; options `page_size`
-(≤ 100), `max_pages` per run (500), `timeout_seconds`, `retries`.
+(≤ 100), `max_pages` per run (500), `timeout_seconds`, `retries`. HTTP 401/403 fail at once
+(`PortalAuthError`, never retried); a `lastId` that does not move past `afterId` stops the walk
+(`PortalError`) before anything is loaded.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -61,7 +64,7 @@ class PortalError(SourceError):
 
 
 class PortalAuthError(PortalError, AuthError):
-    """The gateway rejected our key or signature: retrying cannot help, a person must act."""
+    """HTTP 401/403: the key, the secret or the clock is wrong; retrying cannot help, so it is never retried."""
 
 
 class GatewayAuth(Auth):
@@ -115,8 +118,13 @@ class PortalClient:
             reply = self._http.request("GET", FEED_PATH, params={"afterId": after_id, "size": size}, check=check_feed)
         except PortalError:
             raise
-        except AuthError as exc:
-            raise PortalAuthError(f"{exc} at afterId={after_id}") from None
+        except AuthError as exc:  # the shared client sends a 401 or 403 once and never retries it
+            status = re.search(r"HTTP (\d{3})", str(exc))
+            raise PortalAuthError(
+                f"licensing feed refused the credentials (HTTP {status.group(1) if status else '401'}) at "
+                f"afterId={after_id}, not retried; fix: check credentials gateway_key and gateway_secret, and that "
+                "this server's clock is right"
+            ) from None
         except SourceError as exc:
             raise PortalError(f"{exc} at afterId={after_id}") from None
         return reply.payload, reply.body
@@ -163,6 +171,12 @@ def _pages(client: PortalClient, after: int, size: int, max_pages: int, source: 
             return
         name = f"{source.name}-events-after-{after}.json"
         last = int(result.get("lastId") or events[-1]["id"])
+        if last <= after:
+            # A cursor that does not move would fetch the same page until max_pages: stop and say so.
+            raise PortalError(
+                f"licensing feed cursor did not advance (afterId={after} answered lastId={last}, hasMore="
+                f"{bool(result.get('hasMore'))}); nothing loaded from this run; the portal's paging needs fixing"
+            )
         yield Page(events_frame(events, source=source.name, file=name), RawBody(name, raw), last)
         after = last
         if not result.get("hasMore"):

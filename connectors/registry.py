@@ -18,6 +18,8 @@ import yaml
 
 from connectors.dialects import DIALECTS
 
+# The package's registry; TOURLINK_SOURCES (tourlink.settings.sources_dir) moves it, e.g. onto a volume every
+# Airflow component mounts.
 SOURCES_DIR = Path(__file__).parent / "sources"
 
 _SECRET_REF = re.compile(r"^(env|airflow):([A-Za-z_][A-Za-z0-9_\-]*)(?:\.([a-z_]+))?$")
@@ -109,8 +111,11 @@ def _parse(path: Path) -> SourceConfig:
 
 
 def load_sources(dir: Path | str | None = None) -> dict[str, SourceConfig]:
-    """Every source declared in `dir` (default `connectors/sources/`), by name. Reads files only."""
-    directory = Path(dir) if dir is not None else SOURCES_DIR
+    """Every source declared in `dir` (default `TOURLINK_SOURCES`, else `connectors/sources/`), by name.
+    Reads files only."""
+    from tourlink import settings
+
+    directory = Path(dir) if dir is not None else settings.sources_dir(SOURCES_DIR)
     sources: dict[str, SourceConfig] = {}
     for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
         source = _parse(path)

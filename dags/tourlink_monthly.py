@@ -12,8 +12,12 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, get_current_context, task
 
-from tourlink import nightly
+from tourlink import airflow_runs, nightly
 from tourlink.airflow_assets import entity_asset
+from tourlink.alerts.callbacks import task_failed
+from tourlink.log_masking import install_masking_everywhere
+
+install_masking_everywhere()  # the PII log filter in every task process (issue 20)
 
 ENTITIES = [
     "travel_agency", "licensing_event", "tour_group", "group_member", "group_staff", "e_contract", "contract_tourist",
@@ -30,7 +34,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["tourlink", "monthly", "indicators"],
-    default_args={"owner": "tourlink", "retries": 2, "retry_delay": timedelta(minutes=5),
+    default_args={"owner": "tourlink", "on_failure_callback": task_failed, "retries": 2, "retry_delay": timedelta(minutes=5),
                   "execution_timeout": timedelta(minutes=30)},
     params={"month": None},
     doc_md="""
@@ -45,12 +49,7 @@ stewards' report. Failures: task logs; the figures are never half-published (one
 
     @task
     def close_month() -> dict:
-        context = get_current_context()
-        month = context["params"].get("month")
-        if not month:
-            when = context.get("logical_date") or context["dag_run"].run_after
-            month = nightly.previous_month(when.in_timezone("Asia/Shanghai"))
-        return nightly.monthly_close(month)
+        return nightly.monthly_close(airflow_runs.close_month(get_current_context()))
 
     @task
     def report(_: dict) -> list[str]:

@@ -16,8 +16,12 @@ import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from tourlink import nightly
+from tourlink import airflow_runs, nightly
 from tourlink.airflow_assets import entity_asset
+from tourlink.alerts import callbacks as alerts
+from tourlink.log_masking import install_masking_everywhere
+
+install_masking_everywhere()  # the PII log filter in every task process (issue 20)
 
 START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
 DEFAULT_SCHEDULE = "0 2 * * *"
@@ -39,8 +43,7 @@ def _doc(source, entities: list[str]) -> str:  # noqa: ANN001 - a tourlink.flow.
 
 
 def _window() -> nightly.Window:
-    context = get_current_context()
-    return nightly.Window(since=context.get("data_interval_start"), until=context.get("data_interval_end"))
+    return nightly.Window(*airflow_runs.sync_window(get_current_context()))
 
 
 def _guarded(step, *args, **kwargs):  # noqa: ANN001, ANN202
@@ -59,6 +62,8 @@ def build_sync_dag(plan: nightly.NightlyPlan) -> DAG:
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
         "execution_timeout": timedelta(minutes=float(source.option("execution_timeout_minutes", 60))),
+        "on_failure_callback": alerts.task_failed,  # issue 20: failed and empty syncs alert
+        "on_success_callback": alerts.task_succeeded,
     }
     with DAG(
         dag_id=f"tourlink_sync__{source.name}",

@@ -11,7 +11,11 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, get_current_context, task
 
-from tourlink import nightly
+from tourlink import airflow_runs, nightly
+from tourlink.alerts.callbacks import task_failed
+from tourlink.log_masking import install_masking_everywhere
+
+install_masking_everywhere()  # the PII log filter in every task process (issue 20)
 
 with DAG(
     dag_id="tourlink_steward_report",
@@ -20,14 +24,12 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["tourlink", "stewards"],
-    default_args={"owner": "tourlink", "retries": 1, "execution_timeout": timedelta(minutes=20)},
+    default_args={"owner": "tourlink", "on_failure_callback": task_failed, "retries": 1, "execution_timeout": timedelta(minutes=20)},
     doc_md=__doc__,
 ) as dag:
 
     @task
     def write_reports() -> list[str]:
-        context = get_current_context()
-        when = context.get("logical_date") or context["dag_run"].run_after
-        return nightly.steward_reports(when.in_timezone("Asia/Shanghai").strftime("%Y-%m-%d"))
+        return nightly.steward_reports(airflow_runs.report_day(get_current_context()))
 
     write_reports()

@@ -153,6 +153,15 @@ def templates() -> tuple[Mapping, ...]:
     return tuple(_read(p) for p in sorted(TEMPLATE_DIR.glob("*.yaml")))
 
 
+def mapping_folders() -> tuple[Path, ...]:
+    """Where mappings are looked up by name: `TOURLINK_MAPPINGS` first (a deployment's own), then the
+    package's templates and source mappings."""
+    from tourlink import settings
+
+    extra = settings.mappings_dir()
+    return (extra, TEMPLATE_DIR, SOURCE_DIR) if extra else (TEMPLATE_DIR, SOURCE_DIR)
+
+
 def load_mapping(name_or_path: str | Path) -> Mapping:
     """A template (`roster_template`), a canonical format (`canonical:tour_group`), a source mapping
     (`signed_json` → mappings/sources/signed_json.yaml) or a YAML file path."""
@@ -162,9 +171,10 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
         return _read(path)
-    for folder in (TEMPLATE_DIR, SOURCE_DIR):
+    folders = mapping_folders()
+    for folder in folders:
         candidate = folder / f"{text}.yaml"
         if candidate.exists():
             return _read(candidate)
-    known = [p.stem for d in (TEMPLATE_DIR, SOURCE_DIR) for p in sorted(d.glob("*.yaml"))]
+    known = [p.stem for d in folders for p in sorted(d.glob("*.yaml"))]
     raise KeyError(f"unknown mapping {text!r}; known: {', '.join(known)}, canonical:<entity>")

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import typer
 
+from tourlink.commands import airflow as airflow_commands
+from tourlink.commands import audit as audit_commands
 from tourlink.commands import connector as connector_commands
 from tourlink.commands import files as files_commands
 from tourlink.commands import indicators as indicator_commands
 from tourlink.commands import report as report_commands
+from tourlink.commands import retention as retention_commands
 from tourlink.commands import sources as source_commands
 
 app = typer.Typer(
@@ -28,6 +31,17 @@ indicator_commands.register(app)
 report_commands.register(app)
 source_commands.register(app)
 connector_commands.register(app)
+airflow_commands.register(app)
+audit_commands.register(app)
+retention_commands.register(app)
+
+
+@app.callback()
+def _start() -> None:
+    """Every command runs with the PII log filter installed (issue 20)."""
+    from tourlink.log_masking import install_masking_everywhere
+
+    install_masking_everywhere()
 
 
 def main() -> None:

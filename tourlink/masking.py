@@ -24,6 +24,14 @@ ESCAPE = "'"
 # tokens (not inside a longer run of digits such as a USCC or an order number).
 _ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 _MOBILE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:\+86|0086)?(1[3-9]\d{9})(?![0-9A-Za-z])")
+# The same glued to letters (`AB21010219900101123X`, `团号SY13812345678`): only digit runs may not touch
+# them, and an ID must have an ID's shape (division, birth date 18xx-20xx, sequence, check) so that a
+# code such as `TG202603050000000001` is left alone.
+_DAY = r"(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+_ID_GLUED = re.compile(rf"(?<!\d)([1-9]\d{{5}}{_DAY}\d{{3}}[\dXx]|[1-9]\d{{7}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{{3}})(?![\dXx])")
+_MOBILE_GLUED = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
+# A value quoted in a rule message: `出生日期“1990年13月45日”无法识别为日期`.
+_QUOTED = re.compile(r"(“)([^”]*)(”)")
 _DATE = re.compile(r"^(\d{4})([-/.年]?)(\d{1,2})([-/.月]?)(\d{1,2})(日?)(.*)$")
 
 _PHONE_FIELDS = {"mobile", "phone"}
@@ -78,7 +86,36 @@ def mask_text(text: str | None) -> str | None:
     if text is None:
         return None
     text = _ID_IN_TEXT.sub(lambda m: mask_id(m.group(1)) or "", str(text))
-    return _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(1)) or "", text)
+    text = _ID_GLUED.sub(lambda m: mask_id(m.group(1)) or "", text)
+    text = _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(1)) or "", text)
+    return _MOBILE_GLUED.sub(lambda m: mask_phone(m.group(1)) or "", text)
+
+
+def mask_message(message: str | None, field: str | None = None, value: object = None, entity: str | None = None) -> str | None:
+    """A rule message as shown: the value it quotes masked as its field's value is, then `mask_text`.
+
+    Why: messages quote the received text (`出生日期“1990年13月45日”无法识别为日期`), and a birth date
+    that could not be parsed has no shape `mask_text` would recognise.
+    """
+    if message is None:
+        return None
+    text = str(message)
+    if is_pii(field, entity):
+        text = _QUOTED.sub(lambda m: m.group(1) + (mask_value(field, m.group(2), entity) or "") + m.group(3), text)
+        raw = "" if value is None else str(value).strip()
+        if raw and raw in text:
+            text = text.replace(raw, mask_value(field, raw, entity) or "")
+    return mask_text(text)
+
+
+def mask_issue(issue: dict, entity: str | None = None) -> dict:
+    """One rule result (`{"rule", "field", "value", "message", ...}`) with its value and message masked."""
+    field = issue.get("field")
+    return {
+        **issue,
+        "value": mask_value(field, issue.get("value"), entity=entity),
+        "message": mask_message(issue.get("message"), field, issue.get("value"), entity=entity),
+    }
 
 
 @cache

@@ -1,18 +1,18 @@
 """The steps of a nightly sync and of the monthly close, as plain functions (Airflow's task bodies).
 
 Airflow's DAGs call these and nothing else, and these call `tourlink.flow` and nothing below it, so
-every step also runs from the CLI or a test without Airflow. A sync's steps hand over through the
-run's hand-over (`tourlink.flow.handover`, by source and run id), which makes them restartable on
-their own: re-running `extract` refetches, a `validate` or `merge` whose hand-over is missing fails
-loudly, and a `merge` retried after its commit answers with the committed batch.
+every step also runs from the CLI or a test without Airflow. A sync's steps hand over to the next in
+one run folder of storage every worker reaches (`tourlink.flow.handover` on `tourlink.storage`:
+`runs/<source>/<run id>/` under TOURLINK_STORAGE_URL), which makes them restartable on their own:
+re-running `extract` refetches, a `validate` or `merge` whose hand-over is missing fails loudly
+(`HandOverMissing`), and a `merge` retried after its commit answers with the committed batch.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from tourlink import settings
 from tourlink.flow import CONFIGURATION_ERRORS, Window
 from tourlink.flow import steps as _steps
 from tourlink.flow.plan import FILE_BY_FILE_DIALECTS, NightlyPlan, nightly_plans, source_entities
@@ -27,7 +27,6 @@ __all__ = [
     "merge",
     "monthly_close",
     "nightly_plans",
-    "previous_month",
     "source_entities",
     "steward_reports",
     "sync_file_by_file",
@@ -114,11 +113,6 @@ def touched(result: dict[str, Any], entity: str) -> bool:
     return bool(getattr(counts, "loaded", 0))
 
 
-def previous_month(logical: datetime) -> str:
-    first = logical.replace(day=1)
-    return (first - timedelta(days=1)).strftime("%Y-%m")
-
-
 def monthly_close(month: str) -> dict[str, Any]:
     """Compute and publish the month's indicators, store the cross-check findings."""
     from tourlink.flow.monthly import close_month
@@ -129,10 +123,6 @@ def monthly_close(month: str) -> dict[str, Any]:
 def steward_reports(day: str | None = None) -> list[str]:
     """Write the failure report for the nation and for each province with failures: the failures
     quarantined on `day` (YYYY-MM-DD, Asia/Shanghai), or every open one when no day is given."""
-    from tourlink.report.failures import regions_with_failures, write_failure_report
+    from tourlink.flow.monthly import write_steward_reports
 
-    out = settings.reports_dir() / (day or "open")
-    written = [str(write_failure_report(out / "CN", day=day))]
-    for region in regions_with_failures(day):
-        written.append(str(write_failure_report(out / region, region=region, day=day)))
-    return written
+    return write_steward_reports(day)

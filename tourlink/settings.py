@@ -28,3 +28,48 @@ def landing_dir() -> Path:
 
 def reports_dir() -> Path:
     return home() / "reports"
+
+
+def storage_url() -> str:
+    """`TOURLINK_STORAGE_URL` (an fsspec URL: a folder, `s3://bucket/prefix`, a shared mount), default
+    `$TOURLINK_HOME/storage`: where a run's tasks hand over to each other (tourlink.storage)."""
+    return os.environ.get("TOURLINK_STORAGE_URL") or (home() / "storage").as_posix()
+def stewards_path() -> Path:
+    """`TOURLINK_STEWARDS`, default `$TOURLINK_HOME/stewards.yaml`: who may see which region's data."""
+    path = os.environ.get("TOURLINK_STEWARDS")
+    return Path(path).resolve() if path else home() / "stewards.yaml"
+
+
+def retention_days() -> int:
+    """`TOURLINK_RETENTION_DAYS` (default 365): how long identity numbers stay readable in landing files
+    (after the last group a file carried ended) and quarantine raw rows (after the entry closed)."""
+    text = os.environ.get("TOURLINK_RETENTION_DAYS", "365")
+    try:
+        days = int(text)
+    except ValueError:
+        raise ValueError(f"TOURLINK_RETENTION_DAYS must be a whole number of days, got {text!r}") from None
+    if days < 0:
+        raise ValueError(f"TOURLINK_RETENTION_DAYS must not be negative, got {days}")
+    return days
+
+
+def retention_key_file() -> Path | None:
+    """`TOURLINK_RETENTION_KEY_FILE`: a Fernet key; expired landing files are encrypted with it
+    (unset: text files are redacted in place, other formats deleted)."""
+    path = os.environ.get("TOURLINK_RETENTION_KEY_FILE")
+    return Path(path) if path else None
+
+
+def sources_dir(default: Path) -> Path:
+    """`TOURLINK_SOURCES`: the deployment's folder of source registry files, outside the installed code;
+    `default` (the package's `connectors/sources/`) when unset. The CLI, the DAGs and the nightly steps
+    all read the registry through `connectors.registry.load_sources`, which asks here."""
+    path = os.environ.get("TOURLINK_SOURCES")
+    return Path(path).resolve() if path else default
+
+
+def mappings_dir() -> Path | None:
+    """`TOURLINK_MAPPINGS`: a folder of mapping YAMLs searched before the package's own
+    (`mappings/templates/`, `mappings/sources/`), so a deployment adds a vendor without editing code."""
+    path = os.environ.get("TOURLINK_MAPPINGS")
+    return Path(path).resolve() if path else None

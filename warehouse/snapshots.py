@@ -25,6 +25,7 @@ class Snapshot:
     version: int
     published_at: datetime  # naive UTC
     figures: list[dict]  # [{region, indicator, numerator, denominator, value}]
+    reason: str | None = None  # why this restatement was published (None for a first version)
 
 
 def _figures_json(figures) -> list[dict]:
@@ -42,14 +43,18 @@ def digest(figures: list[dict]) -> str:
     return hashlib.sha256(json.dumps(ordered, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def publish(conn, month: str) -> Snapshot:
+class MissingReason(ValueError):
+    """A restatement (the figures changed since the last published version) was published without a reason."""
+
+
+def publish(conn, month: str, *, reason: str | None = None, require_reason: bool = False) -> Snapshot:
     """Freeze `month`'s figures for the nation, every province and every prefecture with an agency.
 
     Give a Connection to publish inside the caller's transaction; given an Engine, one transaction here.
     """
     if isinstance(conn, sa.Engine):
         with conn.begin() as c:
-            return publish(c, month)
+            return publish(c, month, reason=reason, require_reason=require_reason)
     m = Month.parse(month)
     figures = _figures_json(compute_all_regions(conn, m.label))
     d = digest(figures)
@@ -61,12 +66,15 @@ def publish(conn, month: str) -> Snapshot:
     ).mappings().first()
     if latest is not None and latest["digest"] == d:
         return _snapshot(latest)
+    if latest is not None and require_reason and not (reason or "").strip():
+        raise MissingReason(f"{m.label}: the figures changed since version {latest['version']}; a restatement needs a reason")
     row = {
         "month": m.label,
         "version": (latest["version"] + 1) if latest else 1,
         "published_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
         "figures": figures,
         "digest": d,
+        "reason": (reason or "").strip() or None,
     }
     conn.execute(indicator_snapshot.insert(), row)  # a concurrent publisher fails on the primary key
     return _snapshot(row)
@@ -92,4 +100,23 @@ def _snapshot(row) -> Snapshot:
     figures = row["figures"]
     if isinstance(figures, str):
         figures = json.loads(figures)
-    return Snapshot(row["month"], row["version"], row["published_at"], figures)
+    return Snapshot(row["month"], row["version"], row["published_at"], figures, row.get("reason"))
+
+
+def version(conn, month: str, number: int) -> Snapshot | None:
+    """Published version `number` of `month`, or None."""
+    return next((v for v in versions(conn, month) if v.version == number), None)
+
+
+def diff(old: Snapshot, new: Snapshot, region: str | None = None) -> list[dict]:
+    """The figures that differ between two versions (optionally of one region), by region and indicator."""
+    def keyed(s: Snapshot) -> dict[tuple[str, int], dict]:
+        return {(f["region"], f["indicator"]): f for f in s.figures if region is None or f["region"] == region}
+
+    a, b = keyed(old), keyed(new)
+    out = []
+    for key in sorted(set(a) | set(b)):
+        before, after = a.get(key), b.get(key)
+        if before != after:
+            out.append({"region": key[0], "indicator": key[1], "old": before, "new": after})
+    return out

@@ -161,6 +161,7 @@ indicator_snapshot = sa.Table(
     sa.Column("published_at", sa.DateTime, nullable=False),
     sa.Column("figures", sa.JSON, nullable=False),  # list of {region, indicator, numerator, denominator, value}
     sa.Column("digest", sa.String(64), nullable=False),  # SHA-256 of the figures: unchanged figures, no new version
+    sa.Column("reason", sa.Text),  # why a restatement (version > 1) was published (issue 20)
 )
 
 # Licensing state of each agency unit over time, folded from licensing_event (warehouse/agency_history.py):
@@ -185,4 +186,30 @@ agency_state_history = sa.Table(
     sa.Column("address", sa.Text),
     sa.Column("phone", sa.Text),
     sa.Column("derived_from", sa.Text),  # |-joined case numbers of the events of valid_from; null = baseline
+)
+
+# Who did what, when, from where, to which scope (issue 20): logins, views, downloads and exports,
+# waives, replays, publishes, retention runs. Append-only (a trigger refuses UPDATE and DELETE); each
+# row's `hash` covers its content and the previous row's hash, so an edited or deleted row breaks the
+# chain (`tourlink audit verify`, tourlink/audit/chain.py).
+audit_event = sa.Table(
+    "audit_event",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+    sa.Column("at", sa.DateTime, nullable=False),  # naive UTC
+    sa.Column("actor", sa.Text, nullable=False),  # steward username, OS account or "airflow"
+    sa.Column("role", sa.String(16)),  # steward / admin / system
+    sa.Column("channel", sa.String(16), nullable=False),  # web / cli / airflow
+    sa.Column("origin", sa.Text),  # client address (web) or account@host (CLI)
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("region", sa.String(6)),  # the scope acted on; null = national
+    sa.Column("target", sa.Text),  # what: a page, a file, an entry id, an agency, a month
+    sa.Column("rows", sa.BigInteger),  # rows shown, exported or changed
+    sa.Column("unmasked", sa.Boolean, nullable=False),  # full identifiers left the system
+    sa.Column("outcome", sa.String(16), nullable=False),  # ok / denied / failed
+    sa.Column("detail", sa.Text),  # canonical JSON
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_event_actor_at", "actor", "at"),
+    sa.Index("ix_audit_event_at", "at"),
 )

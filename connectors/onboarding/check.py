@@ -73,6 +73,7 @@ def sample_frames(source: SourceConfig, root: Path, list_columns: tuple[str, ...
 def dry_run(source: SourceConfig, mapping: Any, frames: list[Any]) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """Map and validate the frames as a batch would; (rows per entity, the rows quarantine would get)."""
     from tourlink.frames import ISSUES
+    from tourlink.masking import mask_message
     from validators import split, validate_batch
 
     received = datetime.now(UTC)
@@ -88,7 +89,8 @@ def dry_run(source: SourceConfig, mapping: Any, frames: list[Any]) -> tuple[dict
                 for issue in issues:
                     if issue["severity"] == "ERROR":
                         bad_rows.append({"entity": entity, "file": file, "row": row, "rule": issue["rule"],
-                                         "field": issue.get("field"), "message": issue.get("message")})
+                                         "field": issue.get("field"),
+                                         "message": mask_message(issue.get("message"), issue.get("field"), issue.get("value"), entity)})
     return rows, bad_rows
 
 

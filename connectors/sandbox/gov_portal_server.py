@@ -111,6 +111,7 @@ class PortalEmulator:
         self._faults: list[int] = []
         self.requests = 0
         self.rejected_signatures = 0
+        self.stuck_cursor_after: int | None = None  # from this afterId on, answer lastId == afterId (a broken cursor)
         self.append(events)
         emulator = self
 
@@ -177,6 +178,8 @@ class PortalEmulator:
             pending = [e for e in self._feed if e["id"] > after]
         page = pending[:size]
         last = page[-1]["id"] if page else after
+        if self.stuck_cursor_after is not None and after >= self.stuck_cursor_after and page:
+            last = after
         return 200, {"success": True, "result": {"events": page, "lastId": last, "hasMore": len(pending) > size}}
 
     def start(self) -> PortalEmulator:

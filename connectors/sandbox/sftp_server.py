@@ -3,14 +3,19 @@
 It runs in a background thread with its own event loop, listens on a free port, authenticates
 clients by public key only, serves a real directory as the SFTP root (`/inbox/<USCC>/`,
 `/archive/`, `/rejected/`), and can drop the connection in the middle of a download
-(`drop_during_read`) so resumption can be exercised. Host and client keys are generated per
+(`drop_during_read`) so resumption can be exercised. It honours the owner permission bits of the
+tree as an unprivileged account's server would, even when the tests run as root: `chmod 000` on a
+file, or `chmod 555` on a folder, gives the client SSH_FX_PERMISSION_DENIED for reading, listing,
+creating, renaming or removing there. Host and client keys are generated per
 instance unless given; `known_hosts_entry` is the line a client pins.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -145,11 +150,57 @@ class SftpSandbox:
             def __init__(self, chan: Any):
                 super().__init__(chan, chroot=str(sandbox.root).encode())
 
-            def open(self, path: bytes, pflags: int, attrs: Any) -> Any:
+            def _open_tracked(self, path: bytes, pflags: int, attrs: Any) -> Any:
                 handle = super().open(path, pflags, attrs)
                 self._paths = getattr(self, "_paths", {})
                 self._paths[id(handle)] = path.decode()
                 return handle
+
+            def _require(self, local: bytes, bits: int) -> None:
+                """Refuse unless every folder above `local` is searchable and `local` (if it exists) has `bits`."""
+                root = os.path.realpath(str(sandbox.root))
+                target = os.path.realpath(os.fsdecode(local))
+                current = target
+                while current.startswith(root) and current != root:
+                    current = os.path.dirname(current)
+                    if not os.stat(current).st_mode & stat.S_IXUSR:
+                        raise asyncssh.SFTPPermissionDenied("Permission denied")
+                if os.path.lexists(target) and (os.stat(target).st_mode & bits) != bits:
+                    raise asyncssh.SFTPPermissionDenied("Permission denied")
+
+            def _require_parent(self, path: bytes) -> None:
+                self._require(os.path.dirname(self.map_path(path)), stat.S_IWUSR | stat.S_IXUSR)
+
+            def open(self, path: bytes, pflags: int, attrs: Any) -> Any:
+                local = self.map_path(path)
+                if os.path.lexists(local):
+                    bits = (stat.S_IRUSR if pflags & asyncssh.FXF_READ else 0) | (stat.S_IWUSR if pflags & asyncssh.FXF_WRITE else 0)
+                    self._require(local, bits)
+                else:
+                    self._require_parent(path)
+                return self._open_tracked(path, pflags, attrs)
+
+            def scandir(self, path: bytes) -> Any:
+                self._require(self.map_path(path), stat.S_IRUSR | stat.S_IXUSR)
+                return super().scandir(path)
+
+            def mkdir(self, path: bytes, attrs: Any) -> Any:
+                self._require_parent(path)
+                return super().mkdir(path, attrs)
+
+            def rename(self, oldpath: bytes, newpath: bytes) -> Any:
+                self._require_parent(oldpath)
+                self._require_parent(newpath)
+                return super().rename(oldpath, newpath)
+
+            def posix_rename(self, oldpath: bytes, newpath: bytes) -> Any:
+                self._require_parent(oldpath)
+                self._require_parent(newpath)
+                return super().posix_rename(oldpath, newpath)
+
+            def remove(self, path: bytes) -> Any:
+                self._require_parent(path)
+                return super().remove(path)
 
             def read(self, file_obj: Any, offset: int, size: int) -> bytes:
                 path = getattr(self, "_paths", {}).get(id(file_obj), "")

@@ -141,3 +141,28 @@ def test_human_incentive_and_findings_tables_are_in_chinese(warehouse):
     assert "引客入辽" in incentive_out and "境外游客" in incentive_out and "DL" in incentive_out
     findings_out = invoke("findings", "--month", "2026-03").stdout
     assert "出境团队无领队" in findings_out
+
+
+def test_published_versions_are_read_and_compared_and_a_restatement_records_its_reason(warehouse):
+    invoke("indicators", "--month", "2026-03", "--publish")
+    warehouse.group("DL", "G9", members=1)  # a late filing by a Dalian agency after publication
+    refused = runner.invoke(app, ["indicators", "--month", "2026-03", "--publish"])
+    assert refused.exit_code == 2 and "须说明原因" in refused.output
+    invoke("indicators", "--month", "2026-03", "--publish", "--reason", "大连补报出境团队")
+
+    v1 = json.loads(invoke("indicators", "--month", "2026-03", "--region", "21", "--version", "1", "--json").stdout)
+    v2 = json.loads(invoke("indicators", "--month", "2026-03", "--region", "21", "--version", "2", "--json").stdout)
+    assert v1["reason"] is None and v2["reason"] == "大连补报出境团队"
+    now = json.loads(invoke("indicators", "--month", "2026-03", "--region", "21", "--json").stdout)
+    assert [{k: f[k] for k in ("indicator", "numerator", "value")} for f in now] == [
+        {k: f[k] for k in ("indicator", "numerator", "value")} for f in v2["figures"]]
+    assert v1["figures"] != v2["figures"]
+
+    changes = json.loads(invoke("indicators", "--month", "2026-03", "--region", "21", "--diff", "1", "2", "--json").stdout)
+    assert changes["reason"] == "大连补报出境团队" and changes["changes"]
+    first = next(c for c in changes["changes"] if c["indicator"] == 1)
+    assert (first["old"]["numerator"], first["new"]["numerator"]) == (1, 2)
+    table = invoke("indicators", "--month", "2026-03", "--region", "21", "--diff", "1", "2").stdout
+    assert "第1版 → 第2版" in table and "大连补报出境团队" in table
+    missing = runner.invoke(app, ["indicators", "--month", "2026-03", "--version", "7"])
+    assert missing.exit_code == 1 and "没有已发布的第7版" in missing.output

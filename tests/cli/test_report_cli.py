@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from tests.cli.operators import act_as
 from tourlink.cli import app
 from tourlink.demo.sample import make_ric, write_sample
 from tourlink.demo.spreadsheets import write_template_xlsx
@@ -133,7 +134,8 @@ def test_a_row_still_wrong_after_correction_stays_open_with_its_reason(bad_uploa
 def test_a_steward_waives_an_entry_with_a_reason_and_it_is_kept(bad_upload):
     agency = bad_upload["agency"]
     entry = next(json.loads(line) for line in _tourlink("quarantine", "list", "--json", "--agency", agency.uscc).splitlines())
-    _tourlink("quarantine", "waive", str(entry["id"]), "--reason", "游客已退团", "--actor", "steward-sy")
+    act_as(bad_upload["home"], "steward-sy", "21")  # the actor comes from the stewards file, not a flag
+    _tourlink("quarantine", "waive", str(entry["id"]), "--reason", "游客已退团")
     waived = [json.loads(line) for line in _tourlink("quarantine", "list", "--json", "--status", "waived").splitlines()]
     assert [(e["id"], e["status_reason"]) for e in waived] == [(entry["id"], "游客已退团")]
     again = runner.invoke(app, ["quarantine", "waive", str(entry["id"]), "--reason", "x"])
@@ -142,8 +144,9 @@ def test_a_steward_waives_an_entry_with_a_reason_and_it_is_kept(bad_upload):
     assert shown["status"] == "waived" and shown["status_reason"] == "游客已退团"
     assert [(h["status"], h["actor"], h["reason"]) for h in shown["history"]] == [("waived", "steward-sy", "游客已退团")]
     assert "waived by steward-sy" in _tourlink("quarantine", "show", str(entry["id"]))
-    dalian_steward = runner.invoke(app, ["quarantine", "show", str(entry["id"]), "--region", "2102"])
-    assert dalian_steward.exit_code == 1 and "不属于您管辖的地区" in dalian_steward.output
+    act_as(bad_upload["home"], "steward-dl", "2102")
+    dalian_steward = runner.invoke(app, ["quarantine", "show", str(entry["id"])])
+    assert dalian_steward.exit_code == 2 and "不属于您管辖的地区" in dalian_steward.output
 
 
 def test_a_workbook_that_is_not_a_correction_template_is_refused(tourlink_home, tmp_path):

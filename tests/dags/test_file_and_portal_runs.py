@@ -33,8 +33,8 @@ def test_the_sftp_drop_dag_imports_good_files_archives_them_and_rejects_the_rest
     assert (_count("tour_group"), _count("group_member")) == (2, 6)
     server = box.sandbox
     assert len(list((server.root / "archive").rglob("*.*"))) == 2
-    assert {p.name for p in (server.root / "rejected").glob("*.xlsx")} | {
-        p.name for p in (server.root / "rejected").glob("*.csv")
+    assert {p.name for p in (server.root / "rejected").rglob("*.xlsx")} | {
+        p.name for p in (server.root / "rejected").rglob("*.csv")  # per agency: /rejected/<USCC>/
     } == {"报表.xlsx", "代报团队.csv"}
 
 

@@ -112,8 +112,8 @@ def test_one_run_imports_a_gbk_csv_and_an_xlsx_and_rejects_an_unreadable_file(se
     assert (_archive(server) / "团队名单_国庆.csv").exists() and (_archive(server) / "团队名单_十月.xlsx").exists()
     assert (_count(wh, "tour_group"), _count(wh, "group_member")) == (2, 6)
     assert _batches(wh) == 2  # one batch per file
-    rejected = server.root / "rejected" / "报表.xlsx"
-    errors = (server.root / "rejected" / "报表.xlsx.errors.txt").read_text(encoding="utf-8-sig")
+    rejected = server.root / "rejected" / AGENCY / "报表.xlsx"  # the agency's own folder
+    errors = (server.root / "rejected" / AGENCY / "报表.xlsx.errors.txt").read_text(encoding="utf-8-sig")
     assert rejected.exists() and not files["unreadable"].exists()
     assert "文件未导入" in errors and "xlsx" in errors and "请使用平台提供的导入模板" in errors
     assert f"/inbox/{AGENCY}/" in errors
@@ -189,7 +189,7 @@ def test_a_file_filing_for_another_agency_is_rejected(server, source, wh):
     run = drop.run(source, warehouse=wh)
     assert run.of("代报团队.csv").status == "rejected"
     assert run.of("团队名单_国庆.csv").status == "imported"  # one bad file never stops the others
-    errors = (server.root / "rejected" / "代报团队.csv.errors.txt").read_text(encoding="utf-8-sig")
+    errors = (server.root / "rejected" / AGENCY / "代报团队.csv.errors.txt").read_text(encoding="utf-8-sig")
     assert "不能代其他旅行社报送" in errors
     assert f"第2行：统一社会信用代码 {OTHER}" in errors and "组团社统一社会信用代码" in errors
     assert not files["foreign"].exists()

@@ -223,3 +223,23 @@ def test_tourlink_sources_check_and_sync_read_the_sandbox_portal_from_the_comman
         assert "wrong-secret-xyz" not in refused.stderr + refused.stdout and "Traceback" not in refused.stderr
     finally:
         portal.stop()
+
+
+def test_a_forbidden_answer_fails_at_once_without_retrying(credentials, pg_url, tmp_path):
+    wh = _warehouse(pg_url, tmp_path, "403")
+    with PortalEmulator(key=KEY, secret=SECRET, events=seed_events()) as portal:
+        portal.fail_next(403, 403, 403, 403)
+        with pytest.raises(gov_portal.PortalAuthError, match=r"HTTP 403.*not retried; fix: check credentials gateway_key"):
+            flow.sync(_source(portal, retries=3), warehouse=wh)
+        assert portal.requests == 1
+
+
+def test_a_cursor_that_never_advances_stops_the_walk_and_loads_nothing(credentials, pg_url, tmp_path):
+    wh = _warehouse(pg_url, tmp_path, "stuck")
+    with PortalEmulator(key=KEY, secret=SECRET, events=seed_events()) as portal:
+        portal.stuck_cursor_after = 1004  # the second page answers lastId == afterId
+        with pytest.raises(gov_portal.PortalError, match=r"cursor did not advance \(afterId=1004 answered lastId=1004"):
+            flow.sync(_source(portal, max_pages=500), warehouse=wh)
+        assert portal.requests == 2  # not 500 pages of the same events
+    assert wh.watermark("gov_portal_test", "events") is None
+

@@ -51,7 +51,7 @@ def test_a_step_whose_hand_over_is_missing_fails_loudly(registered):
     with pytest.raises(HandoverMissing, match="extract.json"):
         steps.validate(SOURCE, "never-extracted")
     steps.extract(SOURCE, "run-2", Window())
-    with pytest.raises(HandoverMissing, match="staged.json"):
+    with pytest.raises(HandoverMissing, match="validate task"):
         steps.merge(SOURCE, "run-2")
     assert _batches() == 0
 
@@ -67,6 +67,6 @@ def test_an_extract_that_read_rows_never_ends_in_a_merge_of_nothing(registered, 
     monkeypatch.setattr(steps, "stage", staging_nothing)
     with pytest.raises(steps.NothingStaged, match="read .* rows, validation staged none"):
         steps.validate(SOURCE, "run-3")
-    with pytest.raises(HandoverMissing, match="staged.json"):
+    with pytest.raises(HandoverMissing, match="validate task"):
         steps.merge(SOURCE, "run-3")
     assert _batches() == 0

@@ -8,6 +8,8 @@ from tourlink.masking import (
     MaskingFilter,
     escape_formula,
     mask_id,
+    mask_issue,
+    mask_message,
     mask_phone,
     mask_text,
     mask_value,
@@ -65,3 +67,34 @@ def test_the_log_filter_masks_ids_in_messages(caplog):
     assert "21010219900101123X" not in caplog.text
     assert "2101**********123X" in caplog.text
     assert "210102900101123" not in caplog.text
+
+
+def test_an_id_number_glued_to_letters_is_masked_but_a_code_of_the_same_length_is_not():
+    assert mask_text("AB21010219900101123X") == "AB2101**********123X"
+    assert mask_text("团号SY21010219900101123Xa") == "团号SY2101**********123Xa"
+    assert mask_text("旧证210102900101123号") == "旧证2101*******1123号"
+    assert mask_text("Tel13812345678") == "Tel138****5678"
+    # no ID's shape (division, birth date, sequence): an order or group code stays as received
+    assert mask_text("TG202603050000000001") == "TG202603050000000001"
+    assert mask_text("91210100MA0SYA001X") == "91210100MA0SYA001X"
+
+
+def test_a_message_quoting_an_unparsable_birth_date_is_masked_like_the_date():
+    message = "出生日期“1975年13月45日”无法识别为日期"
+    assert mask_message(message, "birth_date", "1975年13月45日", entity="group_member") == "出生日期“1975年**月**日”无法识别为日期"
+    assert mask_message("出生日期“一九七五年”无法识别为日期", "birth_date", None, entity="group_member") == "出生日期“*****”无法识别为日期"
+    # quoted without the typographic quotes: the value itself is found and masked
+    assert mask_message("出生日期 75/13/45 无效", "birth_date", "75/13/45", entity="group_member") == "出生日期 ******** 无效"
+    # not personal: the quoted value stays, an ID inside it does not
+    assert mask_message("出发日期“2026/13/01”无法识别为日期", "start_date", "2026/13/01", entity="tour_group") == (
+        "出发日期“2026/13/01”无法识别为日期"
+    )
+    assert mask_message("地接社代码“AB21010219900101123X”校验位错误", "receiving_uscc", "AB21010219900101123X", "tour_group") == (
+        "地接社代码“AB2101**********123X”校验位错误"
+    )
+
+
+def test_mask_issue_masks_the_value_and_the_message_of_a_rule_result():
+    issue = {"rule": "TYPE", "severity": "ERROR", "field": "birth_date", "value": "1975-13-12", "message": "出生日期“1975-13-12”无法识别为日期"}
+    masked = mask_issue(issue, entity="group_member")
+    assert masked == {**issue, "value": "1975-**-**", "message": "出生日期“1975-**-**”无法识别为日期"}

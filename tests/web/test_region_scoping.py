@@ -9,20 +9,20 @@ import httpx
 import sqlalchemy as sa
 
 from tests.report import quarantine_sample as qs
-from tests.web.conftest import PASSWORDS
+from tests.web.conftest import PASSWORDS, login_csrf
 
 
 @contextmanager
 def _login(view, username: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=view.url, follow_redirects=False) as client:
-        r = client.post("/login", data={"username": username, "password": PASSWORDS[username]})
+        r = client.post("/login", data={"username": username, "password": PASSWORDS[username], "csrf": login_csrf(client)})
         assert r.status_code == 303
         yield client
 
 
 def test_a_wrong_password_is_refused(web_view):
     with httpx.Client(base_url=web_view.url) as client:
-        r = client.post("/login", data={"username": "shenyang", "password": "guess"})
+        r = client.post("/login", data={"username": "shenyang", "password": "guess", "csrf": login_csrf(client)})
         assert r.status_code == 401
         assert client.get("/api/entries").status_code == 401
 

@@ -101,7 +101,7 @@ def validate_command(
 ) -> None:
     """Run every check of `import` without writing anything; exit 1 when some row would be quarantined."""
     from tourlink.flow import UnreadableInput, validate_files
-    from tourlink.masking import mask_value
+    from tourlink.masking import mask_issue
 
     _check_entity_and_mapping(entity, mapping)
     try:
@@ -114,7 +114,7 @@ def validate_command(
             "file": item["file"],
             "row": item["row"],
             "entity": item["entity"],
-            "rules": [{**r, "value": mask_value(r.get("field"), r.get("value"))} for r in item["rules"]],
+            "rules": [mask_issue(r, entity=item["entity"]) for r in item["rules"]],
         }
         for item in result.failures
     ]

@@ -2,6 +2,9 @@
 
 Heavy imports happen inside the commands. Every command reads the configured warehouse
 (`TOURLINK_WAREHOUSE_URL`, else the embedded SQLite under `TOURLINK_HOME`).
+
+Scope (issue 20): the operator and their region come from the stewards file (`tourlink.identity`);
+`--region` can only narrow a steward's own region. Every command is written to the audit log.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import typer
 
 quarantine_app = typer.Typer(help="隔离区：查看、导出更正模板、豁免 (quarantine entries).", no_args_is_help=True)
 
-RegionOpt = Annotated[str | None, typer.Option("--region", help="2/4/6-digit division code: only this region's entries")]
+RegionOpt = Annotated[
+    str | None, typer.Option("--region", help="2/4/6-digit division code within your own region (default: yours)")
+]
 BatchOpt = Annotated[str | None, typer.Option("--batch", help="only entries of this batch id")]
 
 
@@ -73,9 +78,13 @@ def report(
     (PNG charts in HTML) and a link to the validators' GX Data Docs for engineers."""
     from datetime import UTC, datetime
 
+    from tourlink.audit.cli import done, operator, scoped_region
     from tourlink.report.failures import SHANGHAI
     from tourlink.report.publish import ensure_data_docs, publish_report
 
+    op = operator()
+    engine = _engine()
+    region = scoped_region(op, "report", region, engine=engine)
     try:
         when = date.fromisoformat(day) if day else None
     except ValueError:
@@ -89,7 +98,10 @@ def report(
     if indicators and month is None:
         month = f"{when or datetime.now(UTC).astimezone(SHANGHAI).date():%Y-%m}"
     docs = ensure_data_docs() if data_docs else None
-    files = publish_report(_engine(), scope, out, month=month if indicators else None, data_docs=docs)
+    files = publish_report(engine, scope, out, month=month if indicators else None, data_docs=docs)
+    done(op, "report", engine=engine, region=scope.region, target=str(files.html), rows=files.report.entry_count,
+         detail={"xlsx": str(files.xlsx), "indicators": str(files.indicators) if files.indicators else None,
+                 "status": list(scope.statuses), "day": when.isoformat() if when else None})
     if as_json:
         typer.echo(json.dumps(files.to_json(), ensure_ascii=False))
     else:
@@ -111,11 +123,17 @@ def quarantine_list(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """List quarantine entries (values of personal fields masked)."""
+    from tourlink.audit.cli import done, operator, scoped_region
     from tourlink.report.stewardship import list_entries
 
-    scope = _scope(region, batch_id=batch, statuses=_statuses(status), agency=agency)
-    with _engine().connect() as conn:
+    op = operator()
+    engine = _engine()
+    scope = _scope(scoped_region(op, "quarantine_list", region, engine=engine), batch_id=batch,
+                   statuses=_statuses(status), agency=agency)
+    with engine.connect() as conn:
         entries = list_entries(conn, scope)
+    done(op, "quarantine_list", engine=engine, region=scope.region, rows=len(entries),
+         detail={"status": list(scope.statuses), "agency": agency, "batch": batch})
     if as_json:
         for e in entries:
             typer.echo(json.dumps(e, ensure_ascii=False, default=str))
@@ -133,17 +151,25 @@ def quarantine_show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """One entry: its rules (values masked), status and every status change (who, when, why, batch)."""
+    from tourlink.audit.cli import done, operator, refuse, scoped_region
+    from tourlink.identity import NotAuthorised
     from tourlink.report.failures import STATUSES
-    from tourlink.report.stewardship import EntryError, check_region, history, list_entries
+    from tourlink.report.stewardship import EntryError, OutsideRegion, check_region, history, list_entries
 
-    scope = _scope(region, statuses=STATUSES)
+    op = operator()
+    engine = _engine()
+    scope = _scope(scoped_region(op, "quarantine_show", region, engine=engine), statuses=STATUSES)
     try:
-        with _engine().connect() as conn:
+        with engine.connect() as conn:
             check_region(conn, entry_id, scope.region)
             entry = next(e for e in list_entries(conn, scope) if e["id"] == entry_id)
             entry["history"] = history(conn, entry_id)
+    except OutsideRegion as exc:
+        refuse(op, "quarantine_show", NotAuthorised(str(exc), exc.reason_zh), engine=engine, region=scope.region,
+               target=f"#{entry_id}")
     except EntryError as exc:
         _fail(f"{exc} ({exc.reason_zh})", code=1)
+    done(op, "quarantine_show", engine=engine, region=scope.region, target=f"#{entry_id}", rows=1)
     if as_json:
         typer.echo(json.dumps(entry, ensure_ascii=False, default=str))
         return
@@ -166,15 +192,25 @@ def quarantine_export(
 ) -> None:
     """Write an agency's open failures as a correction workbook in its import template (unmasked: send
     it to that agency only); `tourlink replay` loads it back once corrected."""
+    from tourlink.audit.cli import done, operator, scoped_region
     from tourlink.report.fix_template import collect_rows, write_fix_template
+    from tourlink.report.private_files import private_dir, private_file
 
+    op = operator()
+    engine = _engine()
+    region = scoped_region(op, "export", region, engine=engine)
     _scope(region)  # validates the region code
-    with _engine().connect() as conn:
-        rows = collect_rows(conn, agency.strip().upper(), region=region)
+    uscc = agency.strip().upper()
+    with engine.connect() as conn:
+        rows = collect_rows(conn, uscc, region=region)
     if not rows:
+        done(op, "export", engine=engine, region=region, target=uscc, rows=0, outcome="failed")
         _fail(f"agency {agency} has no open quarantine entries" + (f" in region {region}" if region else ""), code=1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    n = write_fix_template(rows, agency.strip().upper(), out)
+    private_dir(out.parent)
+    n = write_fix_template(rows, uscc, out)
+    private_file(out)
+    done(op, "export", engine=engine, region=region, target=f"{uscc} → {out}", rows=n, unmasked=True,
+         detail={"entries": sum(len(r.ids) for r in rows)})
     typer.echo(f"{n} rows to correct ({sum(len(r.ids) for r in rows)} entries): {out}")
 
 
@@ -182,18 +218,23 @@ def quarantine_export(
 def quarantine_waive(
     entry_id: Annotated[int, typer.Argument(metavar="ID", help="quarantine entry id")],
     reason: Annotated[str, typer.Option("--reason", help="why this entry needs no correction (kept in history)")],
-    actor: Annotated[str | None, typer.Option("--actor", help="who waives it (default: $USER)")] = None,
 ) -> None:
-    """Mark an open entry `waived` with a reason; the entry and its history are kept."""
-    import getpass
+    """Mark an open entry `waived` with a reason; the entry and its history are kept. The actor is the
+    operator from the stewards file (a steward waives only their region's entries)."""
+    from tourlink.audit.cli import done, operator, refuse
+    from tourlink.identity import NotAuthorised
+    from tourlink.report.stewardship import EntryError, OutsideRegion, waive
 
-    from tourlink.report.stewardship import EntryError, waive
-
+    op = operator()
+    engine = _engine()
     try:
-        with _engine().begin() as conn:
-            waive(conn, entry_id, reason, actor=actor or getpass.getuser())
+        with engine.begin() as conn:
+            waive(conn, entry_id, reason, actor=op.username, region=op.region)
+    except OutsideRegion as exc:
+        refuse(op, "waive", NotAuthorised(str(exc), exc.reason_zh), engine=engine, region=op.region, target=f"#{entry_id}")
     except EntryError as exc:
         _fail(f"{exc} ({exc.reason_zh})", code=1)
+    done(op, "waive", engine=engine, region=op.region, target=f"#{entry_id}", rows=1, detail={"reason": reason})
     typer.echo(f"#{entry_id} waived")
 
 
@@ -203,14 +244,26 @@ def replay(
 ) -> None:
     """Re-validate and load the corrected rows as one batch (source `replay`); the entries they fix
     become `resolved`, rows that fail again stay in quarantine with their new reasons."""
+    from tourlink.audit.cli import done, operator, refuse
     from tourlink.flow import UnreadableInput
-    from tourlink.report.fix_template import NotAFixTemplate
+    from tourlink.identity import NotAuthorised, agency_division
+    from tourlink.report.fix_template import NotAFixTemplate, read_fix_template
     from tourlink.report.replay import replay as run
 
     if not file.is_file():
         _fail(f"{file}: no such file")
+    op = operator()
+    engine = _engine()
     try:
-        result = run(file)
+        agency = read_fix_template(file).agency
+        if op.region is not None:
+            with engine.connect() as conn:
+                division = agency_division(conn, agency)
+            if not (division or "").startswith(op.region):
+                refuse(op, "replay", NotAuthorised(f"agency {agency} is outside region {op.region}",
+                                                   f"该旅行社（{agency}）不在您管辖的地区"), engine=engine,
+                       region=op.region, target=f"{agency} ← {file}")
+        result = run(file, engine=engine)
     except NotAFixTemplate as exc:
         _fail(f"{exc} ({exc.reason_zh})")
     except UnreadableInput as exc:
@@ -220,6 +273,9 @@ def replay(
         if reason is None:
             raise
         _fail(f"{exc} ({reason})")
+    done(op, "replay", engine=engine, region=op.region, target=f"{agency} ← {file}",
+         rows=sum(c["read"] for c in result.entities.values()),
+         detail={"batch": result.batch_id, "resolved": len(result.resolved), "still_open": len(result.still_open)})
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return
@@ -236,6 +292,7 @@ def web(
     """Serve the stewards' web view (browse, filter, download, waive), scoped to each steward's region."""
     import uvicorn
 
+    from tourlink.log_masking import install_masking_everywhere
     from tourlink.web.app import create_app
     from tourlink.web.stewards import default_users_path, load_stewards
 
@@ -243,7 +300,10 @@ def web(
     if not path.is_file():
         _fail(f"{path}: no stewards file; see `python -m tourlink.web.stewards --help`")
     app = create_app(engine=_engine(), stewards=load_stewards(path))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # X-Forwarded-* are trusted by the app only from `login.trusted_proxies` (tourlink.web.sessions)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=False)  # sets up uvicorn's loggers
+    install_masking_everywhere()  # so mask their handlers too
+    uvicorn.Server(config).run()
 
 
 def register(app: typer.Typer) -> None:

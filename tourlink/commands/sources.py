@@ -13,7 +13,7 @@ EXIT_SOURCE_FAILED = 3
 sources_app = typer.Typer(help="The source registry (connectors/sources/*.yaml).", no_args_is_help=True)
 sandbox_app = typer.Typer(help="Vendor emulators on loopback for the demo and for development.", no_args_is_help=True)
 
-RegistryOption = typer.Option(None, "--registry", help="Folder of registry files (default connectors/sources).", file_okay=False)
+RegistryOption = typer.Option(None, "--registry", help="Folder of registry files (default $TOURLINK_SOURCES, else connectors/sources).", file_okay=False)
 
 
 def _since(text: str | None) -> datetime | None:

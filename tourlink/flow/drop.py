@@ -7,7 +7,9 @@ as its own batch owned by its folder's agency, and archived once committed. A fi
 committed batch already holds is archived without importing it again (a crash between import and
 archive). A file that cannot be read at all, or that files for another agency, is rejected with the
 agency's `<name>.errors.txt`. One bad file never stops the others; a broken connection ends the run
-after a reconnect fails (the partial download resumes next run).
+after a reconnect fails (the partial download resumes next run); a file or folder the account may not
+read, write or move is `denied`, and once the others are processed the run raises
+`SftpPermissionDenied` naming them.
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from typing import Any
 
 from connectors import sftp
 from connectors.registry import SourceConfig
-from connectors.sftp import DropOutcome, DropRun, HostKeyRejected
+from connectors.sftp import DropOutcome, DropRun, HostKeyRejected, SftpPermissionDenied
 from tourlink.flow.batch import load_batch
 from tourlink.flow.inputs import Input, UnreadableInput, file_inputs, reliance
 from tourlink.flow.sources import SyncResult
 from tourlink.flow.staging import ForeignAgencyRows, warehouse_of
 
 log = logging.getLogger(__name__)
-STATUSES = ("imported", "already_loaded", "rejected", "interrupted", "failed", "in_progress", "growing", "vanished")
+STATUSES = ("imported", "already_loaded", "rejected", "interrupted", "failed", "in_progress", "growing", "vanished",
+            "denied")
 
 
 @dataclass
@@ -60,7 +63,7 @@ def _open(drop: sftp.Drop, wh: Any, remote: str, agency: str, size: int, mtime: 
 
 def _import(drop: sftp.Drop, source: SourceConfig, wh: Any, f: _Fetched, run: DropRun) -> DropOutcome:
     if f.opened is None and f.problem is None:
-        outcome = DropOutcome(f.remote, f.agency, "already_loaded", f.sha256, moved_to=drop.archive(f.remote, f.sha256))
+        outcome = DropOutcome(f.remote, f.agency, "already_loaded", f.sha256, moved_to=drop.archive(f.remote, f.agency, f.sha256))
     else:
         try:
             if f.problem is not None:
@@ -75,7 +78,7 @@ def _import(drop: sftp.Drop, source: SourceConfig, wh: Any, f: _Fetched, run: Dr
                 summed = run.entities.setdefault(entity, {})
                 for key, value in vars(counts).items():
                     summed[key] = summed.get(key, 0) + value
-            moved = drop.archive(f.remote, f.sha256)
+            moved = drop.archive(f.remote, f.agency, f.sha256)
             outcome = DropOutcome(f.remote, f.agency, "imported", f.sha256, batch_id=batch.batch_id, moved_to=moved)
     drop.discard(f.local)
     return outcome
@@ -96,6 +99,9 @@ def run(source: SourceConfig, *, warehouse: Any = None) -> DropRun:
             except FileNotFoundError:
                 # Deleted by the agency between the listing and the download: nothing to do.
                 result.outcomes.append(DropOutcome(remote, agency, "vanished"))
+            except PermissionError as exc:
+                # Not an interruption: the next run would fail the same way until someone fixes the rights.
+                result.outcomes.append(DropOutcome(remote, agency, "denied", reason=sftp.denied_reason(remote, exc)))
             except sftp.CONNECTION_ERRORS as exc:
                 # The transfer broke: the partial copy stays in staging and resumes next run.
                 log.warning("sftp %s: %s interrupted (%s); will resume next run", source.name, remote, type(exc).__name__)
@@ -119,6 +125,11 @@ def run(source: SourceConfig, *, warehouse: Any = None) -> DropRun:
                 result.outcomes.append(outcome)
             if not go_on:
                 break
+    denied = [o for o in result.outcomes if o.status == "denied"]
+    if denied:
+        shown = "; ".join(o.reason or o.remote for o in denied[:5]) + (f"; … {len(denied)} in all" if len(denied) > 5 else "")
+        log.error("sftp %s: %d files denied to the account: %s", source.name, len(denied), shown)
+        raise SftpPermissionDenied(f"sftp {source.name}: {len(denied)} files denied to the account: {shown}", result)
     return result
 
 

@@ -10,17 +10,17 @@ what the next one needs in the run's hand-over and names it in a manifest:
 - `merged.json` (merge): the committed batch's counts, so a retried merge answers again instead of
   committing twice.
 
-A step that cannot find its hand-over raises `HandoverMissing`: it never reports success with
-nothing done. `Handover` is the one interface the steps use; it keeps everything in a folder
-(`$TOURLINK_HOME/runs/<source>/<run id>/`, or any folder every worker of the run mounts). Storage
-shared another way (object storage) is another implementation of the same few methods, chosen in
-`handover_for`.
+A step that cannot find its hand-over raises `HandoverMissing` (`tourlink.storage.HandOverMissing`):
+it never reports success with nothing done. `Handover` is the one interface the steps use: parts
+are written and read in a local folder; a run's hand-over (`RunHandover`, from `handover_for`) puts
+them in storage every worker reaches (`tourlink.storage`: `runs/<source>/<run id>/` under
+TOURLINK_STORAGE_URL, a folder, `s3://…` or a shared mount), manifests last, so the next step may run
+on another worker.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,12 +29,11 @@ from typing import Any
 
 import polars as pl
 
-from tourlink import settings
+from tourlink import settings, storage
 
-
-class HandoverMissing(FileNotFoundError):
-    """A step found nothing where the step before it hands over: it ran out of order, or the earlier
-    step's output was lost. Retrying the earlier step (not this one) is what helps."""
+# A step found nothing where the step before it hands over: it ran out of order, against other
+# storage, or the earlier step's output was lost. Retrying the earlier step (not this one) helps.
+HandoverMissing = storage.HandOverMissing
 
 
 class Handover:
@@ -89,10 +88,61 @@ class Handover:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def handover_for(source: str, run_id: str) -> Handover:
-    """The hand-over of run `run_id` of `source` (every step of the run finds the same one)."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
-    return Handover(settings.home() / "runs" / source / safe)
+class RunHandover(Handover):
+    """One run's hand-over in storage every worker reaches. A step computes in this worker's scratch
+    folder (`storage.scratch`, emptied first: a retry starts clean), `fetch`es the parts it needs and
+    `publish`es the ones the next step needs; manifests are written last, so a manifest's presence
+    means its parts are whole."""
+
+    def __init__(self, source: str, run_id: str):
+        super().__init__(storage.scratch(source, run_id))
+        self.source, self.run_id = source, run_id
+        self.place = storage.hand_over(source, run_id)
+        self._manifests: dict[str, dict[str, Any]] = {}
+
+    def write_json(self, name: str, payload: dict[str, Any]) -> None:
+        self._manifests[name] = json.loads(json.dumps(payload, ensure_ascii=False, default=str))
+
+    def read_json(self, name: str, *, missing: str | None = None) -> dict[str, Any]:
+        if name in self._manifests:
+            return self._manifests[name]
+        return self.place.read_json(name, missing=missing or f"no {name} in the hand-over of {self.source} run {self.run_id}")
+
+    def exists(self, name: str) -> bool:
+        return name in self._manifests or self.place.exists(name)
+
+    def fetch(self, prefix: str) -> None:
+        """Copy the parts under `prefix` from storage into this worker's folder."""
+        self.place.get_folder(prefix, self.root / prefix)
+
+    def publish(self, *prefixes: str) -> None:
+        """Put the parts under `prefixes` in storage, then every manifest written since."""
+        for prefix in prefixes:
+            if (self.root / prefix).is_dir():
+                self.place.put_folder(self.root / prefix, prefix)
+        for name, payload in self._manifests.items():
+            self.place.write_json(name, payload)
+        self._manifests.clear()
+
+    def remove(self, prefix: str) -> None:
+        super().remove(prefix)
+        target = f"{self.place.path}/{prefix}"
+        if self.place.fs.exists(target):
+            self.place.fs.rm(target, recursive=True)
+
+    def clear(self) -> None:
+        super().clear()
+        self.place.remove()
+        self._manifests.clear()
+
+    def done(self) -> None:
+        """This step is over: its scratch folder goes (storage keeps what was published)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def handover_for(source: str, run_id: str) -> RunHandover:
+    """The hand-over of run `run_id` of `source` (every step of the run, on any worker, finds the same one)."""
+    return RunHandover(source, run_id)
 
 
 def scratch_handover(batch_id: str) -> Handover:

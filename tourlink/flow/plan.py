@@ -15,6 +15,7 @@ import yaml
 
 from connectors.dialects import DIALECTS, reads_files
 from connectors.registry import SourceConfig, load_sources
+from tourlink import settings
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 # Dialects whose run is one `sync` step (file by file) instead of extract → validate → merge.
@@ -33,8 +34,9 @@ def entities_of(mapping: str | None) -> list[str]:
     files stay cheap to parse."""
     if not mapping:
         return []
-    for folder in ("sources", "templates"):
-        path = MAPPINGS / folder / f"{mapping}.yaml"
+    extra = settings.mappings_dir()  # TOURLINK_MAPPINGS, a deployment's own folder, first
+    for folder in ([extra] if extra else []) + [MAPPINGS / "sources", MAPPINGS / "templates"]:
+        path = folder / f"{mapping}.yaml"
         if path.exists():
             return list((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("entities", {}))
     return []

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tourlink import schema
-from tourlink.masking import mask_text, mask_value
+from tourlink.masking import mask_message, mask_value
 from warehouse import tables as t
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -258,7 +258,7 @@ def failures_of(row: Any) -> list[Failure]:
         rule = str(item.get("rule") or "")
         text = rule_text(rule)
         fld = item.get("field")
-        message = mask_text(item.get("message"))
+        message = mask_message(item.get("message"), fld, item.get("value"), entity=row.entity)
         out.append(
             Failure(
                 quarantine_id=int(row.id),

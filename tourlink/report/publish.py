@@ -2,7 +2,7 @@
 
 This is what `tourlink report` and the daily DAG call. The files are named after the region and day
 (`failures-2101-2026-03-05.html`), so one folder holds every region's reports side by side and a
-steward's link never points at another region's file.
+steward's link never points at another region's file; folder and files are owner-only (0700/0600).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from tourlink.report.failures import SHANGHAI, FailureReport, Scope, load_report
 from tourlink.report.html import render_html
+from tourlink.report.private_files import private_dir, private_file
 from tourlink.report.workbook import write_workbook
 
 DATA_DOCS = Path("data-docs") / "index.html"
@@ -98,7 +99,7 @@ def publish_report(
     shared ones under `$TOURLINK_HOME/reports/`).
     """
     now = now or datetime.now(UTC)
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)  # owner-only: the folder may sit on a server other stewards log in to (issue 20)
     with engine.connect() as conn:
         report = load_report(conn, scope, now=now)
     stem = report_stem(scope, now)
@@ -112,6 +113,9 @@ def publish_report(
     page = render_html(report, data_docs=link, indicators=indicators.name if indicators else None)
     html_path.write_text(page, encoding="utf-8")
     write_workbook(report, xlsx_path)
+    written = [html_path, xlsx_path, *(sorted(out.glob(f"{indicators.stem}*")) if indicators else [])]
+    for path in written:
+        private_file(path)
     return ReportFiles(html_path, xlsx_path, report, indicators, docs)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tourlink.masking import mask_text, mask_value
+from tourlink.masking import mask_issue
 from tourlink.report.failures import Scope, _scoped, in_region
 from warehouse import tables as t
 
@@ -55,10 +55,7 @@ def list_entries(conn: sa.Connection, scope: Scope, *, masked: bool = True) -> l
         if scope.rule and scope.rule not in {r.get("rule") for r in rules}:
             continue
         if masked:
-            rules = [
-                {**r, "value": mask_value(r.get("field"), r.get("value"), entity=row.entity), "message": mask_text(r.get("message"))}
-                for r in rules
-            ]
+            rules = [mask_issue(r, entity=row.entity) for r in rules]
         out.append(
             {
                 "id": row.id,

@@ -9,8 +9,9 @@ Why a standalone FastAPI app (served by uvicorn on 127.0.0.1) rather than an Air
 - it reads the same warehouse and the same report code (`tourlink.report`), so the page, the xlsx and
   the daily report cannot disagree. In production it sits behind the platform's SSO reverse proxy.
 
-Security: loopback by default; scrypt password hashes; a session cookie signed with itsdangerous
-(HttpOnly, SameSite=Strict, 8 h); a per-session CSRF token on every POST; every entry id a steward
+Security: loopback by default; scrypt password hashes; server-side sessions, a login throttle and
+lockout, a CSRF token on the login form and Secure/HttpOnly/SameSite=Strict cookies
+(`tourlink.web.sessions`); a per-session CSRF token on every POST; every entry id a steward
 sends is checked against the steward's region in SQL (another region's entry: HTTP 403); the region
 comes from the session, never from the request.
 """
@@ -28,9 +29,9 @@ from urllib.parse import quote, urlencode
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup, escape
 
+from tourlink.audit.web import web_event
 from tourlink.report.failures import Failure, Scope, load_report
 from tourlink.report.fix_template import collect_rows, write_fix_template
 from tourlink.report.html import render_html
@@ -45,38 +46,25 @@ from tourlink.report.stewardship import (
     waive,
 )
 from tourlink.report.workbook import write_workbook
+from tourlink.web.sessions import COOKIE, LOGIN_COOKIE, SESSION_SECONDS, LoginGuard, LoginPolicy
 from tourlink.web.stewards import Steward, Stewards
 
-COOKIE = "tourlink_steward"
-SESSION_SECONDS = 8 * 3600
 FILTERS = ("agency", "rule", "source", "date")
 
 LOGIN_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>数据管理员登录</title>
 <style>body{{font-family:sans-serif;margin:4em auto;max-width:22em}}label{{display:block;margin:.6em 0}}
 input{{width:100%;padding:.3em}}.error{{color:#b00}}</style></head><body>
 <h1>旅游监管数据 · 管理员登录</h1>{error}
-<form id="login" method="post" action="/login">
+<form id="login" method="post" action="/login"><input type="hidden" name="csrf" value="{csrf}">
 <label>用户名 <input name="username" autocomplete="username" required></label>
 <label>密码 <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">登录</button></form>
 <p style="color:#777;font-size:.85em">正式环境通过平台统一身份认证登录。</p></body></html>"""
 
 
-def _session(request: Request) -> tuple[Steward, str] | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    try:
-        data = request.app.state.signer.loads(token, max_age=SESSION_SECONDS)
-    except BadSignature:
-        return None
-    steward = request.app.state.stewards.by_username.get(data.get("u"))
-    return (steward, data["c"]) if steward else None
-
-
 def current_steward(request: Request) -> tuple[Steward, str]:
     """The logged-in steward and the session's CSRF token; HTML pages redirect to the login form."""
-    found = _session(request)
+    found = request.app.state.guard.session(request.cookies.get(COOKIE))
     if found is None:
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
             raise HTTPException(status_code=303, headers={"Location": "/login"})
@@ -89,8 +77,8 @@ Current = Annotated[tuple[Steward, str], Depends(current_steward)]
 
 def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
     app = FastAPI(title="tourlink stewards", docs_url=None, redoc_url=None, openapi_url=None)
-    signer = URLSafeTimedSerializer(stewards.secret, salt="tourlink-steward-session")
-    app.state.signer = signer
+    guard = LoginGuard(engine, stewards, LoginPolicy.from_spec(stewards.login))
+    app.state.guard = guard
     app.state.stewards = stewards
 
     def scope_of(steward: Steward, params: dict[str, str]) -> Scope:
@@ -109,22 +97,48 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
     def filters(request: Request) -> dict[str, str]:
         return {k: request.query_params[k] for k in FILTERS if request.query_params.get(k)}
 
+    def login_page(request: Request, error: str = "", status_code: int = 200) -> Response:
+        nonce, csrf = guard.new_login_form()
+        message = Markup('<p class="error" id="login-error">{}</p>').format(error) if error else ""
+        response = HTMLResponse(LOGIN_PAGE.format(error=message, csrf=csrf), status_code=status_code)
+        guard.set_login_cookie(request, response, nonce)
+        return response
+
     @app.get("/login", response_class=HTMLResponse)
-    def login_form() -> str:
-        return LOGIN_PAGE.format(error="")
+    def login_form(request: Request) -> Response:
+        return login_page(request)
 
     @app.post("/login")
-    def login(username: Annotated[str, Form()], password: Annotated[str, Form()]) -> Response:
+    def login(
+        request: Request,
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        csrf: Annotated[str, Form()] = "",
+    ) -> Response:
+        if not guard.login_form_valid(request, csrf):
+            return login_page(request, "登录页面已过期，请重新输入", status_code=403)
+        address = guard.client_address(request)
+        if guard.locked(username, address):
+            minutes = max(1, guard.policy.window // 60)
+            return login_page(request, f"登录失败次数过多，请 {minutes} 分钟后再试", status_code=429)
         steward = stewards.authenticate(username, password)
+        web_event(engine, request, steward.username if steward else username, "login" if steward else "login_failed",
+                  region=steward.region if steward else None, outcome="ok" if steward else "denied")
         if steward is None:
-            return HTMLResponse(LOGIN_PAGE.format(error='<p class="error" id="login-error">用户名或密码错误</p>'), status_code=401)
+            guard.record_failure(username, address)
+            return login_page(request, "用户名或密码错误", status_code=401)
         response = RedirectResponse("/", status_code=303)
-        token = signer.dumps({"u": steward.username, "c": secrets.token_urlsafe(16)})
-        response.set_cookie(COOKIE, token, max_age=SESSION_SECONDS, httponly=True, samesite="strict", path="/")
+        guard.set_cookie(request, response, COOKIE, guard.start_session(steward, address), SESSION_SECONDS)
+        response.delete_cookie(LOGIN_COOKIE, path="/")
         return response
 
     @app.post("/logout")
-    def logout() -> Response:
+    def logout(request: Request, current: Current, csrf: Annotated[str, Form()] = "") -> Response:
+        steward, token = current
+        if not secrets.compare_digest(csrf, token):
+            raise HTTPException(status_code=403, detail="页面已过期，请刷新后重试")
+        guard.end_session(request.cookies.get(COOKIE))
+        web_event(engine, request, steward.username, "logout", region=steward.region)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
@@ -135,6 +149,7 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
         params = filters(request)
         with engine.connect() as conn:
             report = load_report(conn, scope_of(steward, params))
+        web_event(engine, request, steward.username, "view_page", region=steward.region, rows=report.entry_count)
         query = urlencode(params)
 
         def actions(f: Failure) -> Markup:
@@ -153,8 +168,9 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
             '<nav id="steward-bar" style="display:flex;gap:1.5em;align-items:center;background:#17324d;color:#fff;padding:.5em 1em">'
             '<span id="steward">{name}</span><span id="region">{region}</span>'
             '<a id="download" style="color:#fff" href="/failures.xlsx{q}">下载 xlsx</a>{fix}'
-            '<form method="post" action="/logout" style="margin:0"><button type="submit">退出</button></form></nav>'
-        ).format(name=steward.name, region=steward.region_zh, q=("?" + query) if query else "", fix=fix)
+            '<form id="logout" method="post" action="/logout" style="margin:0"><input type="hidden" name="csrf" value="{csrf}">'
+            '<button type="submit">退出</button></form></nav>'
+        ).format(csrf=csrf, name=steward.name, region=steward.region_zh, q=("?" + query) if query else "", fix=fix)
         page = render_html(report, actions=actions)
         return page.replace("<body>", "<body>" + str(banner), 1)
 
@@ -167,6 +183,7 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
         buffer = BytesIO()
         write_workbook(report, buffer)
         name = f"failures-{scope.region or 'all'}.xlsx"
+        web_event(engine, request, steward.username, "download", region=steward.region, rows=report.entry_count)
         return Response(
             buffer.getvalue(),
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -174,7 +191,7 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
         )
 
     @app.get("/agencies/{uscc}/fix.xlsx")
-    def fix_template(uscc: str, current: Current) -> Response:
+    def fix_template(request: Request, uscc: str, current: Current) -> Response:
         """The agency's open failures as its correction workbook (unmasked: for that agency only);
         only entries in the steward's region, so another region's agency gets 404, never its rows."""
         steward, _ = current
@@ -182,11 +199,13 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
         with engine.connect() as conn:
             rows = collect_rows(conn, agency, region=steward.region)
         if not rows:
+            web_event(engine, request, steward.username, "export", region=steward.region, rows=0, outcome="failed")
             raise HTTPException(status_code=404, detail="该旅行社在您管辖的地区没有待处理的记录")
         with tempfile.TemporaryDirectory(prefix="tourlink-fix-") as tmp:
             target = Path(tmp) / "fix.xlsx"
-            write_fix_template(rows, agency, target)
+            n = write_fix_template(rows, agency, target)
             body = target.read_bytes()
+        web_event(engine, request, steward.username, "export", region=steward.region, rows=n, unmasked=True)
         return Response(
             body,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -205,10 +224,12 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
         except ValueError:
             raise HTTPException(status_code=400, detail="状态应为 open、resolved、waived 或 all") from None
         with engine.connect() as conn:
-            return list_entries(conn, scope)
+            found = list_entries(conn, scope)
+        web_event(engine, request, steward.username, "view_entries", region=steward.region, rows=len(found))
+        return found
 
     @app.get("/api/entries/{entry_id}")
-    def entry(entry_id: int, current: Current) -> dict[str, Any]:
+    def entry(request: Request, entry_id: int, current: Current) -> dict[str, Any]:
         """One entry of the steward's region with its status history (open → resolved | waived)."""
         steward, _ = current
         with engine.connect() as conn:
@@ -218,10 +239,12 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
                 {"at": h["at"].isoformat(), "status": h["status"], "actor": h["actor"], "reason": h["reason"], "batch_id": h["batch_id"]}
                 for h in history(conn, entry_id)
             ]
+        web_event(engine, request, steward.username, "view_entry", region=steward.region, rows=1)
         return found[0]
 
     @app.post("/entries/{entry_id}/waive")
     def waive_entry(
+        request: Request,
         entry_id: int,
         current: Current,
         reason: Annotated[str, Form()],
@@ -239,6 +262,8 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
             raise HTTPException(status_code=409, detail=exc.reason_zh) from exc
         except EntryError as exc:
             raise HTTPException(status_code=400, detail=exc.reason_zh) from exc
+        web_event(engine, request, steward.username, "waive", region=steward.region, target=f"#{entry_id}", rows=1,
+                  detail={"reason": reason})
         return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", status_code=303)
 
     @app.exception_handler(HTTPException)

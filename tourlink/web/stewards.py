@@ -2,7 +2,13 @@
 
 A small YAML file (default `$TOURLINK_HOME/stewards.yaml`), for a standalone deployment:
 
-    secret: <random text>          # signs session cookies; optional (then random per start)
+    secret: <random text>          # signs the login form's CSRF token; optional (then random per start)
+    login:                         # optional; see tourlink.web.sessions.LoginPolicy
+      user_limit: 5                # failed logins of one user per window before it is locked
+      address_limit: 20            # failed logins from one address per window
+      window_seconds: 900
+      cookie_secure: auto          # auto: Secure when served over TLS; always; never
+      trusted_proxies: [10.0.0.5]  # only these may set X-Forwarded-For / X-Forwarded-Proto
     stewards:
       shenyang:
         name: 沈阳市文化旅游局 数据管理员
@@ -22,7 +28,7 @@ import getpass
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -50,6 +56,7 @@ class Steward:
 class Stewards:
     by_username: dict[str, Steward]
     secret: str
+    login: dict = field(default_factory=dict)  # the `login:` section: throttle, cookie_secure, trusted_proxies
 
     def authenticate(self, username: str, password: str) -> Steward | None:
         steward = self.by_username.get(username)
@@ -100,7 +107,7 @@ def parse_stewards(spec: dict) -> Stewards:
             region=None if region.upper() == NATIONAL else region_prefix(region),
             password_hash=str(item["password"]),
         )
-    return Stewards(by_username, str(spec.get("secret") or secrets.token_urlsafe(32)))
+    return Stewards(by_username, str(spec.get("secret") or secrets.token_urlsafe(32)), dict(spec.get("login") or {}))
 
 
 def load_stewards(path: Path) -> Stewards:

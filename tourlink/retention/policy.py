@@ -1,0 +1,106 @@
+"""Which identity numbers are due, and the run that removes them (dry run unless asked).
+
+A landing file is due `days` after the later of its arrival and the end date of the last group it
+carried (tour groups loaded from it, or the groups of members loaded from it); a file landed by
+several batches waits for the latest. A quarantine raw row is due `days` after its entry closed
+(resolved or waived); open entries keep their raw row, which their fix template needs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tourlink.retention import redaction
+from warehouse import tables as t
+
+
+@dataclass
+class Plan:
+    days: int
+    landing: list[tuple[str, str]] = field(default_factory=list)  # (landing_path, encrypt|redact|delete)
+    quarantine_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class RetentionResult:
+    plan: Plan
+    applied: bool
+
+    def to_json(self) -> dict:
+        counts: dict[str, int] = defaultdict(int)
+        for _path, action in self.plan.landing:
+            counts[action] += 1
+        return {"days": self.plan.days, "applied": self.applied, "landing": dict(counts),
+                "landing_files": [p for p, _a in self.plan.landing], "quarantine_rows": len(self.plan.quarantine_ids)}
+
+
+def _last_group_end(conn: sa.Connection) -> dict[str, date]:
+    """landing_path → the latest end date of the groups its rows belong to."""
+    bf, tg, gm = t.batch_file, t.entity_tables["tour_group"], t.entity_tables["group_member"]
+    direct = sa.select(bf.c.landing_path, tg.c.end_date).select_from(
+        bf.join(tg, sa.and_(tg.c._batch_id == bf.c.batch_id, tg.c._file == bf.c.file))
+    )
+    via_members = sa.select(bf.c.landing_path, tg.c.end_date).select_from(
+        bf.join(gm, sa.and_(gm.c._batch_id == bf.c.batch_id, gm.c._file == bf.c.file)).join(
+            tg, sa.and_(tg.c.organizer_uscc == gm.c.organizer_uscc, tg.c.group_code == gm.c.group_code)
+        )
+    )
+    both = sa.union_all(direct, via_members).subquery()
+    stmt = sa.select(both.c.landing_path, sa.func.max(both.c.end_date)).group_by(both.c.landing_path)
+    return {path: end for path, end in conn.execute(stmt) if end is not None}
+
+
+def plan(engine: sa.Engine, landing_dir: Path, *, days: int, key: bytes | None, now: datetime | None = None) -> Plan:
+    now = (now or datetime.now(UTC)).replace(tzinfo=None)
+    cutoff = now - timedelta(days=days)
+    result = Plan(days)
+    bf, q = t.batch_file, t.quarantine
+    with engine.connect() as conn:
+        ends = _last_group_end(conn)
+        arrived: dict[str, datetime] = {}
+        for path, received in conn.execute(sa.select(bf.c.landing_path, sa.func.max(bf.c.received_at)).group_by(bf.c.landing_path)):
+            arrived[path] = received
+        result.quarantine_ids = list(conn.execute(
+            sa.select(q.c.id).where(q.c.status.in_(("resolved", "waived")), q.c.updated_at <= cutoff).order_by(q.c.id)
+        ).scalars())
+    for path, received in sorted(arrived.items()):
+        end = ends.get(path)
+        due_from = max(received, datetime(end.year, end.month, end.day) + timedelta(days=1)) if end else received
+        if due_from > cutoff:
+            continue
+        action = redaction.landing_action(landing_dir / path, key)
+        if action:
+            result.landing.append((path, action))
+    return result
+
+
+def _redact_quarantine(engine: sa.Engine, ids: list[int]) -> int:
+    """Mask the raw rows and rule values of these entries; returns how many changed."""
+    q, changed = t.quarantine, 0
+    with engine.begin() as conn:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for row in conn.execute(sa.select(q.c.id, q.c.raw, q.c.rules).where(q.c.id.in_(chunk))):
+                raw, rules = redaction.redacted_raw(row.raw), redaction.redacted_rules(row.rules or [])
+                if raw != row.raw or rules != row.rules:
+                    conn.execute(q.update().where(q.c.id == row.id).values(raw=raw, rules=rules))
+                    changed += 1
+    return changed
+
+
+def run(
+    engine: sa.Engine, landing_dir: Path, *, days: int, key: bytes | None = None, apply: bool = False,
+    now: datetime | None = None,
+) -> RetentionResult:
+    """Plan, and with `apply` carry out: landing files first (each atomically), then the raw rows."""
+    due = plan(engine, landing_dir, days=days, key=key, now=now)
+    if apply:
+        for path, action in due.landing:
+            redaction.apply_to_landing(landing_dir / path, action, key)
+        _redact_quarantine(engine, due.quarantine_ids)
+    return RetentionResult(due, apply)
