@@ -34,7 +34,7 @@ def test_a_session_downloads_archives_and_rejects_what_it_is_told(server, source
         remote, agency, size, mtime = by_name[files["csv"].name]
         local = drop.fetch(remote, agency, size, mtime)
         assert local.read_bytes() == files["csv"].read_bytes()
-        archived = drop.archive(remote, "0" * 64)
+        archived = drop.archive(remote, agency, "0" * 64)
         bad_remote, *_ = by_name[files["unreadable"].name]
         why = SimpleNamespace(reason_zh="文件无法读取", rows=[(2, "91110000MA01ABCD2Q")])
         rejected = drop.reject(bad_remote, agency, "1" * 64, why)
