@@ -58,6 +58,9 @@ _FIGURE = r"^[-+]?[\d,，.]+\s*(?:人|元|天|个|名|次|团|人次|万元)?$"
 _REQUIRED_MARKS = "*★※"
 _TRAILING_NOTE = re.compile(r"(?:\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|<[^<>]*>)$")
 _WHITESPACE = re.compile(r"\s+")
+# Invisible characters a damaged export leaves in a header cell: control characters (a leading NUL),
+# a second byte-order mark, zero-width spaces and joiners, direction marks.
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _NUMERIC_PREFIX = "\x00numeric\x00"  # temporary columns carrying numeric flags through filters
 # Arrow's streaming CSV reader reads up to 32 blocks ahead of the parser on its IO thread (a fixed
 # read-ahead queue), each block a Python `bytes` of this size: 4 MB blocks held up to 128 MB of the
@@ -84,9 +87,9 @@ class UnreadableFile(Exception):
 def normalise_header(text: str) -> str:
     """A header cell as templates are matched: NFKC, no whitespace, no required markers or notes.
 
-    `＊证件号码（必填）` and ` 证件 号码 ` both become `证件号码`.
+    `＊证件号码（必填）`, ` 证件 号码 ` and `\\ufeff\\ufeff证件号码` (a second BOM) all become `证件号码`.
     """
-    name = _WHITESPACE.sub("", unicodedata.normalize("NFKC", text))
+    name = _WHITESPACE.sub("", _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)))
     while True:
         before = name
         name = name.strip(_REQUIRED_MARKS)

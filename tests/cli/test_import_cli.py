@@ -217,3 +217,13 @@ def test_a_route_named_like_a_total_and_two_tourists_under_one_seq_no_are_never_
     conflicts = query(tourlink_home, "select row, rules from quarantine order by row")
     assert [(row, sorted(r["rule"] for r in json.loads(rules) if r["severity"] == "ERROR")) for row, rules in conflicts] \
         == [(3, ["KEY_CONFLICT"]), (5, ["KEY_CONFLICT"])]  # both tourists of 序号 2, each an ERROR
+
+
+@pytest.mark.parametrize("damage", [b"\xef\xbb\xbf\xef\xbb\xbf", b"\x00"], ids=["double-BOM", "leading-NUL"])
+def test_a_roster_whose_first_header_cell_is_damaged_is_still_read_as_a_roster(tourlink_home, tmp_path, damage):
+    path = tmp_path / "团队名单.csv"
+    write_template_csv(path, ROSTER_HEADERS, roster_rows(), encoding="utf-8")
+    path.write_bytes(damage + path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+    out = json.loads(run("import", str(path), "--json").stdout)
+    assert "guide" not in out["entities"]
+    assert out["entities"]["group_member"] == {"read": 4, "loaded": 3, "quarantined": 1, "unchanged": 0}
