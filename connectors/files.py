@@ -54,9 +54,13 @@ MIN_HEADER_MATCHES = 2
 TOTAL_WORDS = ("合计", "总计", "小计")
 # A notes row starts with one of these words followed by punctuation, a number or nothing.
 _NOTE_ROW = r"^(?:填表说明|注意事项|说明|备注|注意|注)(?:\s*[:：、.．\d(（]|$)"
+_FIGURE = r"^[-+]?[\d,，.]+\s*(?:人|元|天|个|名|次|团|人次|万元)?$"
 _REQUIRED_MARKS = "*★※"
 _TRAILING_NOTE = re.compile(r"(?:\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|<[^<>]*>)$")
 _WHITESPACE = re.compile(r"\s+")
+# Invisible characters a damaged export leaves in a header cell: control characters (a leading NUL),
+# a second byte-order mark, zero-width spaces and joiners, direction marks.
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _NUMERIC_PREFIX = "\x00numeric\x00"  # temporary columns carrying numeric flags through filters
 # Arrow's streaming CSV reader reads up to 32 blocks ahead of the parser on its IO thread (a fixed
 # read-ahead queue), each block a Python `bytes` of this size: 4 MB blocks held up to 128 MB of the
@@ -83,9 +87,9 @@ class UnreadableFile(Exception):
 def normalise_header(text: str) -> str:
     """A header cell as templates are matched: NFKC, no whitespace, no required markers or notes.
 
-    `＊证件号码（必填）` and ` 证件 号码 ` both become `证件号码`.
+    `＊证件号码（必填）`, ` 证件 号码 ` and `\\ufeff\\ufeff证件号码` (a second BOM) all become `证件号码`.
     """
-    name = _WHITESPACE.sub("", unicodedata.normalize("NFKC", text))
+    name = _WHITESPACE.sub("", _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)))
     while True:
         before = name
         name = name.strip(_REQUIRED_MARKS)
@@ -168,7 +172,13 @@ def _header_columns(row: Sequence[str]) -> tuple[tuple[int, str], ...]:
 
 
 def _data_rows_only(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
-    """Drop blank rows, notes rows (`注：…` alone on its row) and total rows (a cell 合计/总计/小计).
+    """Drop blank rows, notes rows and the trailing totals rows, recognised by shape and position,
+    never by one cell's text (a tourist whose route is 合计 is data):
+
+    - a notes row holds one value alone (`注：…`, `说明`; a merged cell repeats it in every column),
+      a notes word followed by text or in a single cell: anywhere in the table;
+    - a totals row starts with 合计/总计/小计, its other cells are figures (`22`, `3人`) or mostly
+      empty, and only blank, notes or totals rows follow it (in this chunk).
 
     Two passes: cheap literal tests over every row find the few suspects, and only those get the
     exact (regex, whitespace-folding) tests.
@@ -184,22 +194,31 @@ def _data_rows_only(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame
     keep = flags.get_column("keep")
     suspects = flags.get_column("suspect").arg_true()
     if len(suspects):
-        dropped = frame[suspects].select(_total_or_note_row(columns)).to_series()
-        keep = keep.scatter(suspects.filter(dropped), False)
+        shapes = frame[suspects].select(_note_or_total_shape(columns))
+        notes, totals = suspects.filter(shapes["note"]), suspects.filter(shapes["total"] & ~shapes["note"])
+        keep = keep.scatter(notes, False)
+        data = keep.clone().scatter(totals, False).arg_true()
+        # A totals-shaped row with data below it is data: only the trailing ones are totals.
+        keep = keep.scatter(totals.filter(totals > data[-1]) if len(data) else totals, False)
     return frame.filter(keep)
 
 
-def _total_or_note_row(columns: Sequence[str]) -> pl.Expr:
+def _note_or_total_shape(columns: Sequence[str]) -> list[pl.Expr]:
     stripped = [pl.col(c).str.strip_chars() for c in columns]
     filled = [s.is_not_null() & (s != "") for s in stripped]
-    is_total = pl.any_horizontal(
-        [pl.col(c).str.replace_all(r"\s", "").str.strip_chars(":：").is_in(TOTAL_WORDS) for c in columns]
-    ).fill_null(False)
+    count = pl.sum_horizontal(filled)
     first = pl.coalesce([pl.when(f).then(s) for f, s in zip(filled, stripped, strict=True)])
+    folded = first.str.replace_all(r"\s", "").str.strip_chars(":：")
     # A notes cell merged across the table is repeated in every column by the merge fill-down.
     alone = pl.all_horizontal([~f | (s == first) for f, s in zip(filled, stripped, strict=True)])
-    is_note = (first.str.contains(_NOTE_ROW) & alone).fill_null(False)
-    return (is_total | is_note).alias("drop")
+    bare_word = first.str.replace_all(_NOTE_ROW, "").str.strip_chars(" :：、.．").str.len_chars() == 0
+    is_note = (first.str.contains(_NOTE_ROW) & alone & ((count == 1) | ~bare_word)).fill_null(False)
+    # The rest of a totals row is counts and sums (`22`, `3人`, `3,500.00元`) or mostly empty.
+    figures = pl.all_horizontal(
+        [~f | (s == first) | s.str.contains(_FIGURE) for f, s in zip(filled, stripped, strict=True)]
+    )
+    is_total = (folded.is_in(TOTAL_WORDS) & (figures | (count * 2 <= len(columns)))).fill_null(False)
+    return [is_note.alias("note"), is_total.alias("total")]
 
 
 def _spreadsheet_frame(
@@ -338,8 +357,13 @@ def _csv_chunks(
 
 
 def _is_filler_line(text: str, delimiter: str) -> bool:
+    """A short line that is blank, a note, or a total labelled in its first field (never a cell
+    somewhere in the line: a short tourist line whose route is 合计 is an error, not a filler)."""
     content = text.replace(delimiter, "").replace('"', "").strip()
-    return not content or bool(re.match(_NOTE_ROW, content)) or any(w in content for w in TOTAL_WORDS)
+    fields = [f.replace('"', "").strip() for f in text.split(delimiter)]
+    label = next((f for f in fields if f), "")
+    total = re.sub(r"\s", "", label).strip(":：") in TOTAL_WORDS
+    return not content or bool(re.match(_NOTE_ROW, content)) or total
 
 
 def _csv_error(path: Path, encoding: str, bad_rows: list, exc: Exception) -> UnreadableFile:
