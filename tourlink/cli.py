@@ -2,14 +2,17 @@
 
 Each command group lives in `tourlink/commands/<topic>.py` and exposes `register(app)`. Command
 modules import heavy libraries (polars, Great Expectations, pandas) inside the command functions, so
-quick commands such as `tourlink indicators` start fast.
+quick commands such as `tourlink indicators` start fast. Other installed packages add command groups
+through the `tourlink.cli` entry-point group (a `register(app)` each): the dev kit's `demo`,
+`sandbox up` and `connector new|check` (`devkit.cli`), so this module never imports the dev kit.
 """
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
+
 import typer
 
-from tourlink.commands import connector as connector_commands
 from tourlink.commands import files as files_commands
 from tourlink.commands import indicators as indicator_commands
 from tourlink.commands import report as report_commands
@@ -27,7 +30,10 @@ files_commands.register(app)
 indicator_commands.register(app)
 report_commands.register(app)
 source_commands.register(app)
-connector_commands.register(app)
+
+PLUGIN_GROUP = "tourlink.cli"
+for plugin in entry_points(group=PLUGIN_GROUP):
+    plugin.load()(app)
 
 
 def main() -> None:
