@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-SOURCES_DIR = Path(__file__).parent / "sources"
+# TOURLINK_SOURCES_DIR (tourlink.settings) moves the registry, e.g. onto a volume every Airflow component mounts.
+SOURCES_DIR = Path(os.environ.get("TOURLINK_SOURCES_DIR") or Path(__file__).parent / "sources")
 
 # dialect -> "module:function" with the common `sync` signature above.
 DIALECT_SYNC: dict[str, str] = {

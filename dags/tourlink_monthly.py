@@ -12,7 +12,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, get_current_context, task
 
-from tourlink import nightly
+from tourlink import airflow_runs, nightly
 from tourlink.airflow_assets import entity_asset
 
 ENTITIES = [
@@ -45,12 +45,7 @@ stewards' report. Failures: task logs; the figures are never half-published (one
 
     @task
     def close_month() -> dict:
-        context = get_current_context()
-        month = context["params"].get("month")
-        if not month:
-            when = context.get("logical_date") or context["dag_run"].run_after
-            month = nightly.previous_month(when.in_timezone("Asia/Shanghai"))
-        return nightly.monthly_close(month)
+        return nightly.monthly_close(airflow_runs.close_month(get_current_context()))
 
     @task
     def report(_: dict) -> list[str]:

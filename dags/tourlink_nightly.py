@@ -15,7 +15,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, get_current_context, tas
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from connectors.registry import SourceConfig, load_sources
-from tourlink import nightly
+from tourlink import airflow_runs, nightly
 from tourlink.airflow_assets import entity_asset
 
 START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
@@ -38,8 +38,7 @@ def _doc(source: SourceConfig, entities: list[str]) -> str:
 
 
 def _window() -> nightly.Window:
-    context = get_current_context()
-    return nightly.Window(since=context.get("data_interval_start"), until=context.get("data_interval_end"))
+    return nightly.Window(*airflow_runs.sync_window(get_current_context()))
 
 
 def _guarded(step, *args, **kwargs):  # noqa: ANN001, ANN202

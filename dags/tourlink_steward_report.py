@@ -11,7 +11,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, get_current_context, task
 
-from tourlink import nightly
+from tourlink import airflow_runs, nightly
 
 with DAG(
     dag_id="tourlink_steward_report",
@@ -26,8 +26,6 @@ with DAG(
 
     @task
     def write_reports() -> list[str]:
-        context = get_current_context()
-        when = context.get("logical_date") or context["dag_run"].run_after
-        return nightly.steward_reports(when.in_timezone("Asia/Shanghai").strftime("%Y-%m-%d"))
+        return nightly.steward_reports(airflow_runs.report_day(get_current_context()))
 
     write_reports()

@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 
 import typer
 
+from tourlink.commands import airflow as airflow_commands
 from tourlink.commands import files as files_commands
 from tourlink.commands import indicators as indicator_commands
 from tourlink.commands import report as report_commands
@@ -30,6 +31,7 @@ files_commands.register(app)
 indicator_commands.register(app)
 report_commands.register(app)
 source_commands.register(app)
+airflow_commands.register(app)
 
 PLUGIN_GROUP = "tourlink.cli"
 for plugin in entry_points(group=PLUGIN_GROUP):

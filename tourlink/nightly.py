@@ -1,24 +1,24 @@
 """The steps of a nightly sync and of the monthly close, as plain functions.
 
 Airflow's DAGs call these and nothing else, so every step also runs from the CLI or a test without
-Airflow. Each step reads and writes one run folder (`$TOURLINK_HOME/runs/<source>/<run id>/`), which
-makes the steps restartable on their own: re-running `extract` refetches, re-running `merge` after
+Airflow. Each step hands over to the next in one run folder of storage every worker reaches
+(`tourlink.storage`: `runs/<source>/<run id>/` under TOURLINK_STORAGE_URL), which makes the steps
+restartable on their own: re-running `extract` refetches, re-running `merge` after
 a crash commits the same staged batch again (the warehouse merge is idempotent).
 """
 
 from __future__ import annotations
 
 import importlib
-import re
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tourlink import settings
+from tourlink import settings, storage
 
 # Dialects whose connector loads file by file (archive/reject on the server after each commit):
 # their DAG runs one `sync` step instead of extract → validate → merge.
@@ -36,11 +36,6 @@ class Window:
 
     since: datetime | None
     until: datetime | None
-
-
-def run_dir(source: str, run_id: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
-    return settings.home() / "runs" / source / safe
 
 
 def entities_of(mapping: str | None) -> list[str]:
@@ -105,12 +100,13 @@ def _fail_fast(exc: Exception) -> Exception:
 
 
 def extract(source_name: str, run_id: str, window: Window, *, full_refresh: bool = False) -> dict[str, Any]:
-    """Fetch the window's records and keep them (frames, raw bodies, watermarks) in the run folder."""
+    """Fetch the window's records (frames, raw bodies, watermarks) and hand them over in storage
+    (`tourlink.storage`): the next task may run on another worker."""
     from connectors import registry
     from tourlink.pipeline import extract_only
 
-    folder = run_dir(source_name, run_id)
-    shutil.rmtree(folder, ignore_errors=True)
+    folder, place = storage.scratch(source_name, run_id), storage.hand_over(source_name, run_id)
+    place.remove()  # a retry starts from nothing a previous try left
     try:
         source = registry.get_source(source_name)
         since = incremental_since(source, window)
@@ -118,34 +114,74 @@ def extract(source_name: str, run_id: str, window: Window, *, full_refresh: bool
             result = registry.sync(source, full_refresh=full_refresh, since=since, until=window.until)
     except Exception as exc:
         raise _fail_fast(exc) from exc
-    return {"run_dir": str(folder), "pages": result.pages, "requests": result.requests, "streams": result.streams}
+    extracted = (folder / "extraction.json").exists()
+    summary = {"pages": result.pages, "requests": result.requests, "streams": result.streams, "extracted": extracted}
+    place.put_folder(folder)
+    place.write_json("extract.json", summary)  # written last: its presence means the hand-over is whole
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"run_dir": place.url, **summary}
 
 
 def validate(source_name: str, run_id: str) -> dict[str, Any]:
-    """Map and validate the extracted records; bad rows are staged for quarantine."""
+    """Map and validate what `extract` handed over; bad rows are staged for quarantine. Fails
+    (HandOverMissing) if extract's hand-over is not in storage, or if extract read pages and handed
+    over no records: a run never succeeds with nothing loaded because a task looked on the wrong disk."""
     from tourlink.pipeline import stage_extracted
 
-    folder = run_dir(source_name, run_id)
-    if not (folder / "extraction.json").exists():
-        return {"entities": {}, "nothing_extracted": True}
-    staged = stage_extracted(folder)
-    bad = {entity: sum(1 for e, kind, _ in staged.parts if e == entity and kind == "bad") for entity in staged.read}
-    return {"read": staged.read, "bad_parts": bad, "batch_id": staged.batch_id}
+    place = storage.hand_over(source_name, run_id)
+    summary = place.read_json("extract.json", missing=f"no hand-over from the extract task of {source_name} run {run_id}")
+    if not summary["extracted"]:
+        if summary.get("pages"):
+            raise storage.HandOverMissing(f"extract read {summary['pages']} pages of {source_name} but handed over no records")
+        result = {"entities": {}, "nothing_extracted": True}
+    else:
+        folder = storage.scratch(source_name, run_id)
+        place.get_folder("", folder)
+        staged = stage_extracted(folder)
+        place.put_folder(folder / "staged", "staged")
+        shutil.rmtree(folder, ignore_errors=True)
+        bad = {e: sum(1 for x, kind, _ in staged.parts if x == e and kind == "bad") for e in staged.read}
+        result = {"read": staged.read, "bad_parts": bad, "batch_id": staged.batch_id}
+    place.write_json("validate.json", result)
+    return result
 
 
 def merge(source_name: str, run_id: str) -> dict[str, Any]:
-    """Commit the staged batch in one transaction (rows, quarantine, findings, watermarks)."""
+    """Commit the staged batch validate handed over in one transaction (rows, quarantine, findings,
+    watermarks); the raw bodies it landed are copied to storage. Fails if the hand-over is missing."""
     from connectors import registry
     from tourlink.pipeline import StagedBatch, commit
 
-    folder = run_dir(source_name, run_id)
-    if not (folder / "staged" / "manifest.json").exists():
+    place = storage.hand_over(source_name, run_id)
+    validated = place.read_json("validate.json", missing=f"no hand-over from the validate task of {source_name} run {run_id}")
+    if validated.get("nothing_extracted"):
+        place.remove()
         return {"entities": {}}
+    folder = storage.scratch(source_name, run_id)
+    for part in ("staged", "raw"):
+        if part == "staged" or place.exists(part):
+            place.get_folder(part, folder / part)
     result = commit(StagedBatch.load(folder / "staged"))
-    source = registry.get_source(source_name)
-    _after_commit(source)
+    _keep_landed(result.batch_id)
+    _after_commit(registry.get_source(source_name))
     shutil.rmtree(folder, ignore_errors=True)
+    place.remove()
     return result.to_json()
+
+
+def _keep_landed(batch_id: str | None) -> None:
+    """Copy the raw inputs batch `batch_id` landed on this worker to storage every worker reaches."""
+    import sqlalchemy as sa
+
+    from warehouse.load import Warehouse
+    from warehouse.tables import batch_file
+
+    if batch_id is None:
+        return
+    warehouse = Warehouse()
+    with warehouse.engine.connect() as conn:
+        paths = conn.execute(sa.select(batch_file.c.landing_path).where(batch_file.c.batch_id == batch_id)).scalars().all()
+    storage.keep_landed(warehouse.landing_dir, list(paths))
 
 
 def _after_commit(source: Any) -> None:
@@ -203,19 +239,14 @@ def touched(result: dict[str, Any], entity: str) -> bool:
     return bool(getattr(counts, "loaded", 0))
 
 
-def previous_month(logical: datetime) -> str:
-    first = logical.replace(day=1)
-    return (first - timedelta(days=1)).strftime("%Y-%m")
-
-
 def monthly_close(month: str) -> dict[str, Any]:
-    """Compute and publish the month's indicators, store the cross-check findings."""
-    import sqlalchemy as sa
-
+    """Compute and publish the month's indicators, store the cross-check findings. The warehouse's
+    schema is created or upgraded first: a fresh warehouse may see the monthly close before any load."""
     from warehouse.cross_checks import cross_checks, store_findings
+    from warehouse.load import Warehouse
     from warehouse.snapshots import publish
 
-    engine = sa.create_engine(settings.warehouse_url())
+    engine = Warehouse().engine
     with engine.begin() as conn:
         snapshot = publish(conn, month)
         findings = cross_checks(conn, month=month)
@@ -227,9 +258,12 @@ def steward_reports(day: str | None = None) -> list[str]:
     """Write the failure report for the nation and for each province with failures: the failures
     quarantined on `day` (YYYY-MM-DD, Asia/Shanghai), or every open one when no day is given."""
     from tourlink.report.failures import regions_with_failures, write_failure_report
+    from warehouse.load import Warehouse
 
+    Warehouse()  # creates or upgrades the schema: the report may run before any load
     out = settings.reports_dir() / (day or "open")
     written = [str(write_failure_report(out / "CN", day=day))]
     for region in regions_with_failures(day):
         written.append(str(write_failure_report(out / region, region=region, day=day)))
+    storage.keep_reports([str(Path(p).parent) for p in written], settings.reports_dir())
     return written

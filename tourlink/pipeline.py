@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import shutil
 import threading
@@ -176,18 +177,30 @@ class StagedBatch:
     timings: dict[str, float] = field(default_factory=dict)
 
     def save(self) -> Path:
+        """Write the manifest with paths relative to `dir`: the run folder may be handed over to
+        another worker (tourlink.storage) and land there under another absolute path."""
         manifest = self.dir / "manifest.json"
-        payload = {**vars(self), "dir": str(self.dir), "received_at": self.received_at.isoformat()}
+        rel = lambda path: os.path.relpath(path, self.dir)  # noqa: E731
+        payload = {
+            **vars(self), "dir": ".", "received_at": self.received_at.isoformat(),
+            "files": [(rel(local), name) for local, name in self.files],
+            "parts": [(entity, kind, rel(path)) for entity, kind, path in self.parts],
+            "raw_files": [rel(raw) for raw in self.raw_files],
+        }
         manifest.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
         return manifest
 
     @classmethod
     def load(cls, dir: Path | str) -> StagedBatch:
-        payload = json.loads((Path(dir) / "manifest.json").read_text(encoding="utf-8"))
-        payload["dir"] = Path(payload["dir"])
+        """The batch staged in `dir` (wherever the folder is now)."""
+        dir = Path(dir).resolve()
+        payload = json.loads((dir / "manifest.json").read_text(encoding="utf-8"))
+        at = lambda path: str((dir / path).resolve())  # noqa: E731
+        payload["dir"] = dir
         payload["received_at"] = datetime.fromisoformat(payload["received_at"])
-        payload["files"] = [tuple(f) for f in payload["files"]]
-        payload["parts"] = [tuple(p) for p in payload["parts"]]
+        payload["files"] = [(at(local), name) for local, name in payload["files"]]
+        payload["parts"] = [(entity, kind, at(path)) for entity, kind, path in payload["parts"]]
+        payload["raw_files"] = [at(raw) for raw in payload["raw_files"]]
         return cls(**payload)
 
 
@@ -556,12 +569,12 @@ def _keep_extraction(
     for i, frame in enumerate(frames):
         path = run_dir / f"frame-{i:05d}.parquet"
         frame.data.write_parquet(path)
-        kept_frames.append({"path": str(path), "file": frame.file})
+        kept_frames.append({"path": path.name, "file": frame.file})  # relative: the folder may move
     kept_raw = []
     for raw in raw_files:
         target = raw_dir / f"{len(kept_raw):05d}-{Path(raw).name}"
         shutil.copyfile(raw, target)
-        kept_raw.append(str(target))
+        kept_raw.append(target.relative_to(run_dir).as_posix())
     manifest = {"mapping": mapping, "source": source, "frames": kept_frames, "raw_files": kept_raw,
                 "watermarks": dict(watermarks or {}), "owner_uscc": owner_uscc}
     (run_dir / "extraction.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
@@ -573,14 +586,14 @@ def stage_extracted(run_dir: Path, *, warehouse: Any = None) -> StagedBatch:
     from mappings.engine import load_mapping
 
     manifest = json.loads((run_dir / "extraction.json").read_text(encoding="utf-8"))
-    frames = (SourceFrame(pl.read_parquet(f["path"]), file=f["file"]) for f in manifest["frames"])
+    frames = (SourceFrame(pl.read_parquet(run_dir / f["path"]), file=f["file"]) for f in manifest["frames"])
     inputs = [Input(load_mapping(manifest["mapping"]), frames)]
     staged, _ = stage(
         inputs, source=manifest["source"], warehouse=warehouse, owner_uscc=manifest["owner_uscc"],
         staging_dir=run_dir / "staged",
     )
     staged.watermarks = manifest["watermarks"]
-    staged.raw_files = manifest["raw_files"]
+    staged.raw_files = [str(run_dir / raw) for raw in manifest["raw_files"]]
     staged.save()
     return staged
 

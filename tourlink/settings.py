@@ -28,3 +28,9 @@ def landing_dir() -> Path:
 
 def reports_dir() -> Path:
     return home() / "reports"
+
+
+def storage_url() -> str:
+    """`TOURLINK_STORAGE_URL` (an fsspec URL: a folder, `s3://bucket/prefix`, a shared mount), default
+    `$TOURLINK_HOME/storage`: where a run's tasks hand over to each other (tourlink.storage)."""
+    return os.environ.get("TOURLINK_STORAGE_URL") or (home() / "storage").as_posix()

@@ -3,6 +3,7 @@ metadata DB per test process, and registry files that point the DAGs at sandboxe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -127,3 +128,45 @@ def night(year: int, month: int, day: int) -> datetime:
     import pendulum
 
     return pendulum.datetime(year, month, day, 2, 0, tz="Asia/Shanghai")
+
+
+@dataclasses.dataclass
+class S3Storage:
+    """An S3-compatible server (moto's server mode) on a free loopback port, with one bucket."""
+
+    endpoint: str
+    url: str  # TOURLINK_STORAGE_URL pointing into the bucket
+    env: dict[str, str]  # what a process (a worker) needs to reach it
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Storage]:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "tourlink-test",
+        "AWS_SECRET_ACCESS_KEY": "tourlink-test-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                 aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                 ).create_bucket(Bucket="tourlink")
+    yield S3Storage(endpoint=env["AWS_ENDPOINT_URL"], url="s3://tourlink/handover", env=env)
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(s3_server, monkeypatch) -> S3Storage:
+    """TOURLINK_STORAGE_URL in this test points at a prefix of its own in the S3 server's bucket."""
+    import uuid
+
+    for key, value in s3_server.env.items():
+        monkeypatch.setenv(key, value)
+    url = f"{s3_server.url}/{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("TOURLINK_STORAGE_URL", url)
+    return dataclasses.replace(s3_server, url=url)

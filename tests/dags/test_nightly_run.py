@@ -166,9 +166,30 @@ def test_a_monthly_rerun_with_unchanged_figures_publishes_no_new_version(synced)
     first = dag.test(
         logical_date=pendulum.datetime(2026, 11, 1, 3, 0, tz="Asia/Shanghai"), mark_success_pattern="report"
     )
-    again = dag.test(run_conf={"month": "2026-10"}, mark_success_pattern="report")  # e.g. an Asset-triggered run
+    # As the scheduler makes an Asset-triggered run (or a manual one without conf): no logical date, no
+    # data interval, no conf; only run_after, here in November, so the previous month is October.
+    again = dag.test(logical_date=None, run_after=pendulum.datetime(2026, 11, 20, 2, 30, tz="UTC"), mark_success_pattern="report")
+    assert again.logical_date is None and not again.conf
     assert str(first.state) == str(again.state) == "success"
     assert xcom(first, "close_month")["version"] == xcom(again, "close_month")["version"]
     engine = sa.create_engine(settings.warehouse_url())
     assert len(versions(engine, "2026-10")) == 1
     engine.dispose()
+
+
+def test_the_monthly_and_steward_dags_run_on_a_fresh_warehouse_without_logical_date(airflow_metadata, tourlink_home):
+    """A manual run without conf, or the first Asset-triggered one, may reach a warehouse no load has
+    created yet: the DAGs create the schema and publish (empty) figures rather than fail."""
+    import pendulum
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.dags.conftest import REPO
+
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    run_after = pendulum.datetime(2026, 12, 1, 1, 0, tz="UTC")
+    monthly = bag.dags["tourlink_monthly_indicators"].test(logical_date=None, run_after=run_after)
+    assert str(monthly.state) == "success", task_states(monthly)
+    assert xcom(monthly, "close_month")["month"] == "2026-11"
+    report = bag.dags["tourlink_steward_report"].test(logical_date=None, run_after=run_after)
+    assert str(report.state) == "success", task_states(report)
+    assert [p.split("/")[-3] for p in xcom(report, "write_reports")] == ["2026-12-01"]
