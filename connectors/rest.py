@@ -34,10 +34,9 @@ from connectors import erp
 from connectors.http import pagination
 from connectors.http.auth import Auth, BasicAuth, BearerAuth
 from connectors.http.client import HttpClient
-from connectors.http.decoding import decode_json
+from connectors.http.decoding import decode_json, jsonapi_records
 from connectors.http.errors import ParameterError, RetryableError, TotalMismatch
 from connectors.http.pagination import Page
-from connectors.onboarding.sample import jsonapi_records
 from connectors.registry import SourceConfig, SyncResult
 
 

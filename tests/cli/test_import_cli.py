@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from stdnum.cn import ric, uscc
 
-from tourlink.demo.spreadsheets import write_template_csv, write_template_xlsx
+from devkit.demo.spreadsheets import write_template_csv, write_template_xlsx
 
 TOURLINK = str(Path(sys.executable).parent / "tourlink")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from connectors import erp
-from connectors.conformance import differences, extract, warehouse_rows
+from devkit.conformance import differences, extract, warehouse_rows
 from tourlink import settings
 
 FAULTS = {

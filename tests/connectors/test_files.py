@@ -10,7 +10,7 @@ import pytest
 import python_calamine
 
 from connectors.files import UnreadableFile, normalise_header, read_source
-from tourlink.demo.spreadsheets import write_template_xlsx
+from devkit.demo.spreadsheets import write_template_xlsx
 from tourlink.frames import ROW
 
 KNOWN = ["团号", "姓名", "游客姓名", "证件号码", "证件号", "手机号码", "出发日期", "出团日期", "序号"]

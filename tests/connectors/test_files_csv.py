@@ -11,7 +11,7 @@ import pytest
 
 from connectors.encoding import detect_encoding
 from connectors.files import UnreadableFile, read_source
-from tourlink.demo.spreadsheets import write_template_csv
+from devkit.demo.spreadsheets import write_template_csv
 from tourlink.frames import ROW
 
 KNOWN = ["导游证号", "姓名", "证件号码", "手机号码", "团号"]
@@ -103,7 +103,7 @@ def test_bytes_that_no_accepted_encoding_decodes_are_unreadable(tmp_path):
 
 
 def test_an_xlsx_renamed_to_csv_is_told_apart_from_a_broken_csv(tmp_path):
-    from tourlink.demo.spreadsheets import write_template_xlsx
+    from devkit.demo.spreadsheets import write_template_xlsx
 
     path = tmp_path / "名单.csv"
     write_template_xlsx(path, ["导游证号", "姓名"], [["D-1", "张三"]])

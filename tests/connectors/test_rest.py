@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from connectors import rest
-from connectors.conformance import differences, warehouse_rows
 from connectors.http.errors import AuthError, PaginationError, SourceError, TotalMismatch
-from connectors.onboarding.check import SandboxSource, sandboxed
 from connectors.registry import get_source, sync
+from devkit.conformance import differences, warehouse_rows
+from devkit.onboarding.check import SandboxSource, sandboxed
 from tourlink import settings
 
 

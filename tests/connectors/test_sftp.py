@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from connectors import sftp
 from connectors.registry import SourceConfig, load_sources
-from connectors.sandbox.gov_portal_server import sandbox_uscc
-from connectors.sandbox.sftp_server import (
+from devkit.demo.spreadsheets import write_template_csv
+from devkit.sandbox.gov_portal_server import sandbox_uscc
+from devkit.sandbox.sftp_server import (
     ROSTER_HEADERS,
     SftpSandbox,
     generate_key,
@@ -23,7 +24,6 @@ from connectors.sandbox.sftp_server import (
     seed_inbox,
     write_client_key,
 )
-from tourlink.demo.spreadsheets import write_template_csv
 from warehouse import tables
 
 AGENCY, OTHER = sandbox_uscc(101), sandbox_uscc(102)
@@ -200,7 +200,7 @@ def test_the_registered_sandbox_source_syncs_through_the_registry_dispatch(tourl
     import dataclasses
 
     from connectors import registry
-    from connectors.sandbox import start_for
+    from devkit.sandbox import start_for
 
     declared = registry.get_source("sftp_sandbox")
     sandbox = start_for(declared, port=0, export_env=False)
@@ -234,7 +234,7 @@ def test_tourlink_sources_check_and_sync_drive_the_sandbox_drop_from_the_command
     import sys
 
     from connectors import registry
-    from connectors.sandbox import start_for
+    from devkit.sandbox import start_for
 
     tourlink = str(Path(sys.executable).parent / "tourlink")
     declared = registry.get_source("sftp_sandbox")
@@ -267,7 +267,7 @@ def test_the_sandbox_portal_then_the_sandbox_drop_sync_into_one_warehouse_withou
     rejected; the sandboxes' keys never stay behind in the environment."""
     import os
 
-    from connectors.sandbox import sync_sandboxes
+    from devkit.sandbox import sync_sandboxes
     from warehouse.load import Warehouse
 
     for name in ("SANDBOX_SFTP_PRIVATE_KEY", "SANDBOX_SFTP_KNOWN_HOSTS", "SANDBOX_GOV_PORTAL_KEY", "SANDBOX_GOV_PORTAL_SECRET"):
@@ -290,7 +290,7 @@ def test_a_started_sandbox_replaces_stale_credentials_left_in_the_environment(mo
     """A sandbox has new keys each time it starts: a value a previous session left behind must not win."""
     import os
 
-    from connectors.sandbox import start_for
+    from devkit.sandbox import start_for
 
     declared = load_sources()["sftp_sandbox"]
     monkeypatch.setenv("SANDBOX_SFTP_KNOWN_HOSTS", "[127.0.0.1]:18022 ssh-ed25519 AAAA-a-host-key-of-yesterday")

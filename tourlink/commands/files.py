@@ -142,16 +142,6 @@ def db_upgrade_command() -> None:
     typer.echo(f"warehouse at {wh.engine.url.render_as_string(hide_password=True)} is at the latest revision")
 
 
-def demo_command(
-    month: str = typer.Option("2026-10", "--month", help="Month of the sample data (YYYY-MM)."),
-    fresh: bool = typer.Option(True, "--fresh/--keep", help="Start from an empty embedded warehouse."),
-) -> None:
-    """The main job on bundled sandbox data, through Airflow: nightly sync of every sandbox source, the monthly DAG, indicators, failure reports."""
-    from tourlink.demo.job import run_demo
-
-    run_demo(month=month, fresh=fresh)
-
-
 def schema_docs_command(
     out: Path | None = typer.Option(None, "--out", dir_okay=False, help="Write the Markdown here (default: stdout)."),
 ) -> None:
@@ -173,5 +163,4 @@ def register(app: typer.Typer) -> None:
     db = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
     db.command("upgrade")(db_upgrade_command)
     app.add_typer(db, name="db")
-    app.command("demo")(demo_command)
     app.command("schema-docs")(schema_docs_command)
