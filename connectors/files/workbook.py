@@ -19,6 +19,7 @@ import python_calamine
 from connectors.files.cells import cell_text, render_column
 from connectors.files.errors import UnreadableFile
 from connectors.files.limits import ReaderLimits
+from connectors.files.odsmerge import ods_merges
 from connectors.files.records import is_failure
 from connectors.files.table import HEADER_SEARCH_ROWS, Header, empty_frame, find_header, no_header_reason, table_frame
 from connectors.files.zipcheck import check_xlsx_extent, check_zip
@@ -146,19 +147,31 @@ def _frames(
     path: Path, workbook: python_calamine.CalamineWorkbook, plans: list[_Plan], chunk_rows: int
 ) -> Iterator[SourceFrame]:
     try:
+        ods = _ods_merges(path) if path.suffix.lower() == ".ods" else {}
         for plan in plans:
             sheet, header = plan.sheet, plan.header
             assert sheet.start is not None
             first_col = sheet.start[1]
             merges = [
                 (r0, c0 - first_col, r1, c1 - first_col)
-                for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ()
+                for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or ods.get(sheet.name, ()))
                 if r1 > r0 and r0 > header.index
             ]
             data = chain(plan.head[header.index + 1 :], plan.rows)
             yield from _sheet_chunks(path, sheet.name, header, data, merges, chunk_rows)
     finally:
         workbook.close()
+
+
+def _ods_merges(path: Path) -> dict[str, list]:
+    try:
+        return ods_merges(path)
+    except BaseException as exc:
+        if not is_failure(exc):
+            raise
+        raise UnreadableFile(
+            path.name, "无法读取ods文件的合并单元格：文件已损坏，请重新保存后上传", f"content.xml: {exc}"
+        ) from None
 
 
 def _sheet_chunks(
