@@ -9,6 +9,7 @@ templates is read, in workbook order; the others are skipped and named with the 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
@@ -41,12 +42,24 @@ class SheetChoice:
 class WorkbookFrames(Iterator[SourceFrame]):
     """The frames of every matching sheet, with `sheets`: the choice made for each sheet."""
 
-    def __init__(self, sheets: list[SheetChoice], frames: Iterator[SourceFrame]) -> None:
+    def __init__(
+        self, sheets: list[SheetChoice], frames: Iterator[SourceFrame], workbook: python_calamine.CalamineWorkbook
+    ) -> None:
         self.sheets = sheets
         self._frames = frames
+        self._workbook = workbook
 
     def __next__(self) -> SourceFrame:
         return next(self._frames)
+
+    def close(self) -> None:
+        """Stop reading and close the workbook (the frames not taken are not read)."""
+        close = getattr(self._frames, "close", None)
+        if close is not None:
+            close()
+        # A generator closed before its first frame never ran its own `finally`.
+        with suppress(python_calamine.WorkbookClosed):
+            self._workbook.close()
 
     @property
     def skipped(self) -> list[SheetChoice]:
@@ -78,7 +91,7 @@ def read_workbook(
             f"没有一个工作表的表头与导入模板匹配（{listed}）",
             "no sheet has a header row matching the templates: " + "; ".join(f"{c.name}: {c.reason}" for c in choices),
         )
-    return WorkbookFrames(choices, _frames(path, workbook, plans, chunk_rows))
+    return WorkbookFrames(choices, _frames(path, workbook, plans, chunk_rows), workbook)
 
 
 def _open(path: Path) -> python_calamine.CalamineWorkbook:
@@ -160,7 +173,8 @@ def _frames(
             data = chain(plan.head[header.index + 1 :], plan.rows)
             yield from _sheet_chunks(path, sheet.name, header, data, merges, chunk_rows)
     finally:
-        workbook.close()
+        with suppress(python_calamine.WorkbookClosed):
+            workbook.close()
 
 
 def _ods_merges(path: Path) -> dict[str, list]:
