@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from connectors.files.errors import UnreadableFile
@@ -25,7 +26,7 @@ def check_zip(path: Path, limits: ReaderLimits) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
         raise UnreadableFile(
             path.name, "无法打开Excel文件：文件已损坏，请用Excel重新保存后上传", f"not a readable zip: {exc}"
         ) from None
@@ -54,15 +55,20 @@ def check_xlsx_extent(path: Path, limits: ReaderLimits) -> None:
     cells. The sheet XML is scanned as it inflates (a regex over bytes, no parse) for the rare far
     row numbers and column names.
     """
-    with zipfile.ZipFile(path) as archive:
-        sheets = [n for n in archive.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)]
-        for name in sheets:
-            with archive.open(name) as member:
-                tail = b""
-                while block := member.read(_BLOCK):
-                    text = tail + block
-                    _check_far(path, text, limits)
-                    tail = text[-64:]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sheets = [n for n in archive.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)]
+            for name in sheets:
+                with archive.open(name) as member:
+                    tail = b""
+                    while block := member.read(_BLOCK):
+                        text = tail + block
+                        _check_far(path, text, limits)
+                        tail = text[-64:]
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError, EOFError, RuntimeError) as exc:
+        raise UnreadableFile(
+            path.name, "无法打开Excel文件：文件已损坏，请用Excel重新保存后上传", f"damaged zip member: {exc}"
+        ) from None
 
 
 def _check_far(path: Path, text: bytes, limits: ReaderLimits) -> None:
