@@ -77,7 +77,7 @@ def import_command(
         raise typer.Exit(EXIT_UNREADABLE) from None
     if as_json:
         summary = result.to_json()
-        _print_json({k: summary[k] for k in ("batch_id", "files", "entities", "skipped")})
+        _print_json({k: summary[k] for k in ("batch_id", "files", "entities", "skipped", "sheets")})
         return
     console = Console()
     if result.batch_id is not None:
@@ -88,6 +88,10 @@ def import_command(
             " / 内容与该批次已导入的文件相同，已跳过；如需重新导入请加 --force",
             markup=False, highlight=False, soft_wrap=True,
         )
+    for sheet in result.sheets:
+        if not sheet["read"]:
+            console.print(f"{sheet['file']}: 工作表“{sheet['sheet']}”未导入：{sheet['reason']}",
+                          markup=False, highlight=False, soft_wrap=True)
     quarantined = sum(c.quarantined for c in result.entities.values())
     if quarantined:
         console.print(f"{quarantined:,} rows quarantined: `tourlink quarantine list --batch {result.batch_id}`")
