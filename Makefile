@@ -14,7 +14,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check uv
 	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -r requirements.txt
 	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) --no-deps -e .
-	$(PY) -m compileall -q -j 0 tourlink connectors mappings validators warehouse dags >/dev/null
+	$(PY) -m compileall -q -j 0 tourlink connectors mappings validators warehouse dags devkit >/dev/null
 	touch $(STAMP)
 
 demo: install

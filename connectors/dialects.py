@@ -35,28 +35,28 @@ _ERP = "connectors.erp"
 DIALECTS: dict[str, DialectSpec] = {
     "signed-json": DialectSpec(
         "signed-json", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
-        "connectors.sandbox.signed_json:SignedJsonSandbox", f"{_ERP}.dialects:SignedJson", f"{_ERP}.client:signed_json_auth",
+        "devkit.sandbox.signed_json:SignedJsonSandbox", f"{_ERP}.dialects:SignedJson", f"{_ERP}.client:signed_json_auth",
     ),
     "oauth-cursor": DialectSpec(
         "oauth-cursor", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
-        "connectors.sandbox.oauth_cursor:OAuthCursorSandbox", f"{_ERP}.dialects:OAuthCursor", f"{_ERP}.client:oauth_auth",
+        "devkit.sandbox.oauth_cursor:OAuthCursorSandbox", f"{_ERP}.dialects:OAuthCursor", f"{_ERP}.client:oauth_auth",
     ),
     "legacy-xml": DialectSpec(
         "legacy-xml", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
-        "connectors.sandbox.legacy_xml:LegacyXmlSandbox", f"{_ERP}.dialects:LegacyXml", f"{_ERP}.client:legacy_xml_auth",
+        "devkit.sandbox.legacy_xml:LegacyXmlSandbox", f"{_ERP}.dialects:LegacyXml", f"{_ERP}.client:legacy_xml_auth",
     ),
     # declarative REST vendors (JSON:API, …): the vendor's shapes are options of its registry file
     "rest": DialectSpec(
         "rest", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
-        "connectors.sandbox.jsonapi_server:JsonApiSandbox", "connectors.rest:Rest", "connectors.rest:rest_auth",
+        "devkit.sandbox.jsonapi_server:JsonApiSandbox", "connectors.rest:Rest", "connectors.rest:rest_auth",
     ),
     "gov-portal": DialectSpec(
         "gov-portal", "connectors.gov_portal:read", "connectors.gov_portal:check", "after-id",
-        "connectors.sandbox.gov_portal_server:PortalEmulator",
+        "devkit.sandbox.gov_portal_server:PortalEmulator",
     ),
     "sftp-drop": DialectSpec(
         "sftp-drop", "connectors.sftp:open_drop", "connectors.sftp:check", "files",
-        "connectors.sandbox.sftp_server:SftpSandbox",
+        "devkit.sandbox.sftp_server:SftpSandbox",
     ),
 }
 

@@ -35,33 +35,12 @@ from connectors.erp.dialects import Dialect
 from connectors.http import pagination
 from connectors.http.auth import Auth, BasicAuth, BearerAuth
 from connectors.http.client import HttpClient
-from connectors.http.decoding import decode_json
+from connectors.http.decoding import decode_json, jsonapi_records
 from connectors.http.errors import ParameterError, RetryableError, TotalMismatch
 from connectors.http.pagination import Page
 from connectors.registry import SourceConfig
 
 __all__ = ["Page", "Rest", "check_rest", "dig", "jsonapi_records", "rest_auth"]
-
-
-def jsonapi_records(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """JSON:API resources as flat records: `id`, the attributes, and each relationship as the list of
-    its related resources' records (resolved from `included`; to-one relations become one-item lists).
-
-    The `rest` connector hands the mapping exactly these records, so a suggestion made from a sample
-    body names the columns the mapping will see (the onboarding tool reads samples with this)."""
-    included = {(r.get("type"), r.get("id")): r for r in payload.get("included") or [] if isinstance(r, dict)}
-
-    def flat(resource: dict[str, Any], depth: int) -> dict[str, Any]:
-        record: dict[str, Any] = {"id": resource.get("id"), **(resource.get("attributes") or {})}
-        for rel, link in (resource.get("relationships") or {}).items():
-            data = (link or {}).get("data")
-            refs = data if isinstance(data, list) else [data] if data else []
-            related = [included.get((ref.get("type"), ref.get("id"))) for ref in refs if isinstance(ref, dict)]
-            if depth == 0:
-                record[rel] = [flat(r, 1) for r in related if r is not None]
-        return record
-
-    return [flat(r, 0) for r in payload.get("data") or [] if isinstance(r, dict)]
 
 
 def dig(payload: Any, path: str | None) -> Any:

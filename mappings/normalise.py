@@ -12,6 +12,8 @@ import unicodedata
 
 import polars as pl
 
+from tourlink.headers import normalise_header  # noqa: F401  (re-exported: mapping's header rule)
+
 NULL_PLACEHOLDERS = ("", "-", "—", "/", "无", "暂无", "n/a", "null", "未填写")
 DASHES = "－—–‑−‐"  # unified to "-" in codes (U+2010 is what NFKC makes of U+2011)
 MIDDLE_DOTS = "•・‧"  # unified to "·" (U+00B7) in names
@@ -142,17 +144,3 @@ def code_key(value: str) -> str:
     value = unicodedata.normalize("NFKC", str(value))
     value = re.sub(f"[{DASHES}]", "-", value)
     return re.sub(r"\s+", "", value).upper()
-
-
-_HEADER_NOTE = re.compile(r"[(（][^)）]*[)）]\s*$")
-
-
-def normalise_header(header: str) -> str:
-    """A header cell as templates compare it: NFKC, no whitespace, no `*`, no trailing `(必填)` notes."""
-    text = unicodedata.normalize("NFKC", str(header))
-    text = re.sub(r"\s+", "", text).replace("*", "")
-    while True:
-        stripped = _HEADER_NOTE.sub("", text)
-        if stripped == text or not stripped:
-            return text
-        text = stripped

@@ -68,3 +68,37 @@ def warehouse(warehouse_url, tourlink_home, tmp_path) -> Iterator:
     wh = Warehouse(warehouse_url, landing_dir=tmp_path / "landing")
     yield wh
     wh.engine.dispose()
+
+
+# ------------------------------------------------------------------ vendor sandboxes
+# A real vendor server per dialect on loopback (port 0), and its registry entry pointing at it with
+# the credentials in environment variables (never in the registry file): the connectors' tests and
+# the dev kit's (conformance, emulators) use them.
+
+
+def _sandbox_source(name: str, **options) -> Iterator:
+    from connectors.registry import load_sources
+    from devkit.sandbox import sandboxed
+
+    with sandboxed(load_sources()[name], **options) as box:
+        yield box
+
+
+@pytest.fixture
+def sandbox_signed_json() -> Iterator:
+    yield from _sandbox_source("sandbox_signed_json")
+
+
+@pytest.fixture
+def sandbox_oauth_cursor() -> Iterator:
+    yield from _sandbox_source("sandbox_oauth_cursor")
+
+
+@pytest.fixture
+def sandbox_legacy_xml() -> Iterator:
+    yield from _sandbox_source("sandbox_legacy_xml")
+
+
+@pytest.fixture(params=["sandbox_signed_json", "sandbox_oauth_cursor", "sandbox_legacy_xml"])
+def any_sandbox(request) -> Iterator:
+    yield from _sandbox_source(request.param)

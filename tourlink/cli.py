@@ -2,16 +2,19 @@
 
 Each command group lives in `tourlink/commands/<topic>.py` and exposes `register(app)`. Command
 modules import heavy libraries (polars, Great Expectations, pandas) inside the command functions, so
-quick commands such as `tourlink indicators` start fast.
+quick commands such as `tourlink indicators` start fast. Other installed packages add command groups
+through the `tourlink.cli` entry-point group (a `register(app)` each): the dev kit's `demo`,
+`sandbox up` and `connector new|check` (`devkit.cli`), so this module never imports the dev kit.
 """
 
 from __future__ import annotations
+
+from importlib.metadata import entry_points
 
 import typer
 
 from tourlink.commands import airflow as airflow_commands
 from tourlink.commands import audit as audit_commands
-from tourlink.commands import connector as connector_commands
 from tourlink.commands import files as files_commands
 from tourlink.commands import indicators as indicator_commands
 from tourlink.commands import report as report_commands
@@ -30,7 +33,6 @@ files_commands.register(app)
 indicator_commands.register(app)
 report_commands.register(app)
 source_commands.register(app)
-connector_commands.register(app)
 airflow_commands.register(app)
 audit_commands.register(app)
 retention_commands.register(app)
@@ -42,6 +44,11 @@ def _start() -> None:
     from tourlink.log_masking import install_masking_everywhere
 
     install_masking_everywhere()
+
+
+PLUGIN_GROUP = "tourlink.cli"
+for plugin in entry_points(group=PLUGIN_GROUP):
+    plugin.load()(app)
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Batch rules: checks that need several rows or several entities of one batch.
 
-They run after the row rules, in dependency order: duplicates inside a group, parents that disagree
-with themselves, then children whose parent is missing or rejected (ORPHAN), then the warnings
+They run after the row rules, in dependency order: duplicates inside a group, rows of one natural
+key that disagree (parents: GROUP_COLUMNS_DISAGREE, every other entity: KEY_CONFLICT), then children whose parent is missing or rejected (ORPHAN), then the warnings
 that compare children with their parents. The warehouse is never queried here: `existing_keys`
 (supplied by the pipeline) answers which parent keys are already stored.
 """
@@ -46,6 +46,8 @@ def validate_batch(
     for name in order:
         if children_of(name):
             out[name], disagreeing[name] = group_columns_disagree(schema_entity(name), out[name])
+        else:
+            out[name] = key_conflict(schema_entity(name), out[name])
     for name in order:
         ent = schema_entity(name)
         if ent.parent and ent.parent in disagreeing:
@@ -122,6 +124,34 @@ def group_columns_disagree(ent: Entity, df: pl.DataFrame) -> tuple[pl.DataFrame,
     check = Check("GROUP_COLUMNS_DISAGREE", None, pl.col(MARK), pl.concat_str(key, separator="|"),
                   message("GROUP_COLUMNS_DISAGREE", label=ent.label))
     return append_issues(df, [check]).drop(MARK), keys
+
+
+def key_conflict(ent: Entity, df: pl.DataFrame) -> pl.DataFrame:
+    """Differing rows under one natural key (two tourists as 序号 1 of one group): the merge would keep
+    one and count the other `unchanged`, so every one of them is an ERROR instead. Identical repeats
+    pass; rows of an entity with `updated_at` are versions ordered by it, so only rows tied on
+    `updated_at` can conflict, and a conflict rejects every row of that key (the stored value must
+    not fall back to an older version)."""
+    key = list(ent.natural_key)
+    # The usual batch has no repeated key: one hash per row answers that without comparing the key.
+    combined = functools.reduce(operator.xor, (pl.col(k).hash(i) for i, k in enumerate(key)))
+    if df.height < 2 or not df.select((key_present(key) & combined.is_duplicated()).any()).item():
+        return df
+    tie = [*key, "updated_at"] if ent.has_updated_at else key
+    versions = (
+        df.filter(key_present(key))
+        .select(*tie, pl.struct(ent.field_names).hash().alias("__version"))
+        .unique()
+    )
+    keys = versions.filter(pl.struct(tie).is_duplicated()).select(key).unique()
+    if keys.is_empty():
+        return df
+    df = mark_keys(df, key, keys)
+    headers = "/".join(ent.field(k).header for k in key)
+    value = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="|")
+    check = Check("KEY_CONFLICT", key[-1], pl.col(MARK), value,
+                  message("KEY_CONFLICT", label=ent.label, header=headers))
+    return append_issues(df, [check]).drop(MARK)
 
 
 def child_of_disagreeing(ent: Entity, df: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:

@@ -27,6 +27,27 @@ def decode_json(body: bytes, what: str) -> Any:
         raise RetryableError(f"{what}: body is not complete JSON ({exc.__class__.__name__} at {len(body)} bytes)") from None
 
 
+def jsonapi_records(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """JSON:API resources as flat records: `id`, the attributes, and each relationship as the list of
+    its related resources' records (resolved from `included`; to-one relations become one-item lists).
+
+    The `rest` connector hands the mapping exactly these records, and the onboarding tool suggests a
+    mapping from the same records of a sample body, so a suggestion names the columns the mapping will see."""
+    included = {(r.get("type"), r.get("id")): r for r in payload.get("included") or [] if isinstance(r, dict)}
+
+    def flat(resource: dict[str, Any], depth: int) -> dict[str, Any]:
+        record: dict[str, Any] = {"id": resource.get("id"), **(resource.get("attributes") or {})}
+        for rel, link in (resource.get("relationships") or {}).items():
+            data = (link or {}).get("data")
+            refs = data if isinstance(data, list) else [data] if data else []
+            related = [included.get((ref.get("type"), ref.get("id"))) for ref in refs if isinstance(ref, dict)]
+            if depth == 0:
+                record[rel] = [flat(r, 1) for r in related if r is not None]
+        return record
+
+    return [flat(r, 0) for r in payload.get("data") or [] if isinstance(r, dict)]
+
+
 def _local(tag: Any) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 

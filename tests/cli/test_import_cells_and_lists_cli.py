@@ -12,8 +12,8 @@ import pytest
 from stdnum.cn import ric, uscc
 from typer.testing import CliRunner
 
+from devkit.demo.spreadsheets import write_template_xlsx
 from tourlink.cli import app
-from tourlink.demo.spreadsheets import write_template_xlsx
 
 runner = CliRunner()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from stdnum.cn import ric, uscc
 
-from tourlink.demo.spreadsheets import write_template_csv, write_template_xlsx
+from devkit.demo.spreadsheets import write_template_csv, write_template_xlsx
 
 TOURLINK = str(Path(sys.executable).parent / "tourlink")
 
@@ -201,3 +201,29 @@ def test_a_batch_killed_anywhere_in_its_commit_leaves_nothing_and_a_rerun_comple
     assert query(tourlink_home, "select count(*) from quarantine") == [(1,)]
     statuses = dict(query(tourlink_home, "select status, count(*) from batch group by status"))
     assert statuses.get("committed") == 1
+
+
+def test_a_route_named_like_a_total_and_two_tourists_under_one_seq_no_are_never_dropped(tourlink_home, tmp_path):
+    rows = roster_rows()
+    for row in rows:
+        row[3] = "合计"  # the route is named 合计 on every row, the last one included
+    rows[2][15:17] = ["身份证", resident_id("21020219880512004")]  # the third tourist is valid
+    rows[3][11:17] = [2, "李丽", "女", "1988-05-12", "身份证", resident_id("21020219880512020")]  # a second 序号 2
+    path = tmp_path / "团队名单.xlsx"
+    write_template_xlsx(path, ROSTER_HEADERS, rows, notes="注：证件号码请设为文本格式", total_row=True)
+    out = json.loads(run("import", str(path), "--json", check=False).stdout)
+    assert out["entities"]["tour_group"] == {"read": 1, "loaded": 1, "quarantined": 0, "unchanged": 0}
+    assert out["entities"]["group_member"] == {"read": 4, "loaded": 2, "quarantined": 2, "unchanged": 0}
+    conflicts = query(tourlink_home, "select row, rules from quarantine order by row")
+    assert [(row, sorted(r["rule"] for r in json.loads(rules) if r["severity"] == "ERROR")) for row, rules in conflicts] \
+        == [(3, ["KEY_CONFLICT"]), (5, ["KEY_CONFLICT"])]  # both tourists of 序号 2, each an ERROR
+
+
+@pytest.mark.parametrize("damage", [b"\xef\xbb\xbf\xef\xbb\xbf", b"\x00"], ids=["double-BOM", "leading-NUL"])
+def test_a_roster_whose_first_header_cell_is_damaged_is_still_read_as_a_roster(tourlink_home, tmp_path, damage):
+    path = tmp_path / "团队名单.csv"
+    write_template_csv(path, ROSTER_HEADERS, roster_rows(), encoding="utf-8")
+    path.write_bytes(damage + path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+    out = json.loads(run("import", str(path), "--json").stdout)
+    assert "guide" not in out["entities"]
+    assert out["entities"]["group_member"] == {"read": 4, "loaded": 3, "quarantined": 1, "unchanged": 0}

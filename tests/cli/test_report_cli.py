@@ -17,10 +17,10 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from devkit.demo.sample import make_ric, write_sample
+from devkit.demo.spreadsheets import write_template_xlsx
 from tests.cli.operators import act_as
 from tourlink.cli import app
-from tourlink.demo.sample import make_ric, write_sample
-from tourlink.demo.spreadsheets import write_template_xlsx
 
 runner = CliRunner()
 

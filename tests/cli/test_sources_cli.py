@@ -117,7 +117,7 @@ def test_sandbox_up_serves_every_sandbox_source_on_its_registry_port(tmp_path):
 
 
 def test_full_refresh_and_since_backfill_from_the_command_line(sandbox_signed_json, tourlink_home, tmp_path):
-    from connectors.sandbox.wire import shanghai
+    from devkit.sandbox.wire import shanghai
 
     box = sandbox_signed_json
     folder = _registry(box, tmp_path)

@@ -10,7 +10,7 @@ import pytest
 import python_calamine
 
 from connectors.files import UnreadableFile, normalise_header, read_source
-from tourlink.demo.spreadsheets import write_template_xlsx
+from devkit.demo.spreadsheets import write_template_xlsx
 from tourlink.frames import ROW
 
 KNOWN = ["团号", "姓名", "游客姓名", "证件号码", "证件号", "手机号码", "出发日期", "出团日期", "序号"]
@@ -256,3 +256,25 @@ def test_a_table_that_starts_in_column_b_fills_its_merged_cells_in_the_right_col
             sheet.write_string(row, 3, ID_2)
     frame = _read_one(path)
     assert frame.data.rows() == [("T9", n, ID_2, r) for n, r in [("甲", 5), ("乙", 6), ("丙", 7)]]
+
+
+def test_a_complete_row_whose_cell_reads_like_a_total_or_a_note_is_data_wherever_it_stands(tmp_path):
+    path = tmp_path / "routes.xlsx"
+    rows = [
+        ["T1", "1", "张三", ID_1, "合计", "2026-10-01"],  # a route named 合计, in the middle
+        ["T1", "2", "小计", ID_2, "13900139000", "2026-10-01"],  # a tourist named 小计
+        ["备注"] * 6,  # every cell 备注: not one value alone in one cell, so not a note
+        ["T1", "4", "王五", ID_2, "总计：", "2026-10-01"],  # the last row, still complete
+    ]
+    write_template_xlsx(path, HEADERS, rows, title="团队名单", notes="注：每位游客一行。", total_row=True)
+    frame = _read_one(path)
+    assert frame.data["序号"].to_list() == ["1", "2", "备注", "4"]
+
+
+def test_a_totals_row_followed_by_data_is_data_and_only_trailing_totals_are_skipped(tmp_path):
+    path = tmp_path / "subtotals.xlsx"
+    rows = [["T1", "1", "张三", ID_1, None, None], ["小计", "1人", None, None, None, None],
+            ["T2", "1", "李四", ID_2, None, None], ["合计", "2", None, None, None, None]]
+    write_template_xlsx(path, HEADERS, rows)
+    frame = _read_one(path)
+    assert frame.data["团号"].to_list() == ["T1", "小计", "T2"]  # the subtotal is loud downstream, never lost

@@ -11,7 +11,7 @@ import pytest
 
 from connectors.encoding import detect_encoding
 from connectors.files import UnreadableFile, read_source
-from tourlink.demo.spreadsheets import write_template_csv
+from devkit.demo.spreadsheets import write_template_csv
 from tourlink.frames import ROW
 
 KNOWN = ["导游证号", "姓名", "证件号码", "手机号码", "团号"]
@@ -103,7 +103,7 @@ def test_bytes_that_no_accepted_encoding_decodes_are_unreadable(tmp_path):
 
 
 def test_an_xlsx_renamed_to_csv_is_told_apart_from_a_broken_csv(tmp_path):
-    from tourlink.demo.spreadsheets import write_template_xlsx
+    from devkit.demo.spreadsheets import write_template_xlsx
 
     path = tmp_path / "名单.csv"
     write_template_xlsx(path, ["导游证号", "姓名"], [["D-1", "张三"]])
@@ -187,3 +187,18 @@ def test_a_large_csv_is_not_read_far_ahead_of_the_chunk_being_handed_out(tmp_pat
     frames.close()
     assert position is not None
     assert position <= 40 << 20
+
+
+def test_a_short_line_is_a_total_only_when_its_first_field_says_so(tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text("导游证号,姓名,证件号码\nD-1,张三,1\nD-2,合计\n合计,2人\n", encoding="utf-8")
+    with pytest.raises(UnreadableFile) as caught:
+        list(read_source(path, known_headers=KNOWN))
+    assert "第3行" in caught.value.reason_zh  # the short tourist line is an error, the total line is not
+
+
+def test_a_complete_line_with_a_totals_word_as_its_last_line_is_data(tmp_path):
+    path = tmp_path / "last.csv"
+    path.write_text("导游证号,姓名,证件号码\nD-1,张三,1\nD-2,合计,2\n", encoding="utf-8")
+    (frame,) = read_source(path, known_headers=KNOWN)
+    assert frame.data["姓名"].to_list() == ["张三", "合计"]

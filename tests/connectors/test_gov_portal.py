@@ -8,7 +8,7 @@ import pytest
 from connectors import gov_portal
 from connectors.reading import Window
 from connectors.registry import SourceConfig
-from connectors.sandbox.gov_portal_server import PortalEmulator, seed_events
+from devkit.sandbox.gov_portal_server import PortalEmulator, seed_events
 
 KEY, SECRET = "portal-key", "portal-secret-不要外泄"
 

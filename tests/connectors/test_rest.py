@@ -12,8 +12,8 @@ import pytest
 from connectors import rest
 from connectors.erp import read
 from connectors.http.errors import AuthError, PaginationError, SourceError, TotalMismatch
-from connectors.onboarding.check import SandboxSource, sandboxed
 from connectors.registry import get_source
+from devkit.onboarding.check import SandboxSource, sandboxed
 
 
 def sync(source):  # noqa: ANN001, ANN201 - the reader alone, from an empty state

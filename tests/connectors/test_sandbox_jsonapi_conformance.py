@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.conformance import conformance_test
-from connectors.onboarding.check import readiness, sandboxed
 from connectors.registry import get_source
+from devkit.conformance import conformance_test
+from devkit.onboarding.check import readiness, sandboxed
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from connectors import sftp
-from connectors.sandbox.sftp_server import seed_inbox
+from devkit.sandbox.sftp_server import seed_inbox
 from tests.flow.test_drop import AGENCY, SHANGHAI, client_key, host_key, server, source  # noqa: F401 - fixtures
 
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from connectors import registry
-from connectors.registry import SourceConfig, load_sources
-from connectors.sandbox import SANDBOXES
+from connectors.registry import load_sources
+from devkit.sandbox import SandboxSource, start_for
 
 REPO = Path(__file__).resolve().parents[2]
 REGISTERED = load_sources(registry.SOURCES_DIR)  # the checked-in registry, read before any test patches it
@@ -56,12 +56,6 @@ def airflow_metadata(tmp_path_factory) -> Iterator[Path]:
         settings.dispose_orm()
 
 
-@dataclasses.dataclass
-class SandboxSource:
-    sandbox: Any
-    source: SourceConfig
-
-
 class SandboxRegistry:
     """Starts the sandbox of a registry source on a free loopback port, exports its credentials and
     registers it at that port, in a registry folder of the test (so tests never share a port)."""
@@ -73,16 +67,8 @@ class SandboxRegistry:
 
     def start(self, name: str, *, credentials: dict[str, str] | None = None, **options: Any) -> SandboxSource:
         registered = REGISTERED[name]
-        if registered.dialect == "sftp-drop":
-            sandbox = SANDBOXES[registered.dialect](region=registered.region).start()
-            url = f"sftp://tourlink@127.0.0.1:{sandbox.port}"
-        elif registered.dialect == "gov-portal":
-            sandbox = SANDBOXES[registered.dialect]().start()
-            url = f"http://127.0.0.1:{sandbox._server.server_address[1]}"
-        else:
-            extra = {"rate_limit": 1000.0} if registered.dialect == "oauth-cursor" else {}
-            sandbox = SANDBOXES[registered.dialect](region=registered.region, groups=30, **extra).start()
-            url = sandbox.url
+        sandbox = start_for(registered, port=0, export_env=False, quick=True)
+        url = sandbox.url
         self.started.append(sandbox)
         for role, ref in registered.credentials.items():
             value = (credentials or {}).get(role, sandbox.credentials[role])

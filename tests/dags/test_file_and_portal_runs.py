@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from connectors.sandbox.gov_portal_server import seed_events
+from devkit.sandbox.gov_portal_server import seed_events
 from tests.dags.conftest import night, nightly_dag, task_states, xcom
 from tourlink import settings
 

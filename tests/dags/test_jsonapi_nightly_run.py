@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.conformance import differences, warehouse_rows
+from devkit.conformance import differences, warehouse_rows
 from tests.dags.conftest import SandboxRegistry, airflow_metadata, night, nightly_dag, task_states, xcom  # noqa: F401
 from tourlink import settings
 

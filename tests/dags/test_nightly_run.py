@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from connectors.conformance import differences, warehouse_rows
+from devkit.conformance import differences, warehouse_rows
 from tests.dags.conftest import REGISTERED, SandboxRegistry, night, nightly_dag, task_states, xcom
 from tourlink import settings
 
@@ -33,8 +33,8 @@ def _counts() -> dict[str, int]:
 def _register_the_vendors_agencies(path) -> None:
     """The licensing register of the ERP's agencies (as a province uploads it), so their groups
     count in the month's indicators."""
-    from tourlink.demo.sample import _agency_rows, _headers, erp_vendor_agencies
-    from tourlink.demo.spreadsheets import write_template_xlsx
+    from devkit.demo.sample import _agency_rows, _headers, erp_vendor_agencies
+    from devkit.demo.spreadsheets import write_template_xlsx
     from tourlink.flow import import_files
 
     rows = _agency_rows(erp_vendor_agencies([REGISTERED[SOURCE].region]), date(2026, 10, 1))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.conformance import differences, warehouse_rows
+from devkit.conformance import differences, warehouse_rows
 from tests.dags.conftest import REGISTERED, SandboxRegistry
 from tests.dags.deployment import (
     BIN,

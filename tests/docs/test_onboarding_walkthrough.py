@@ -32,7 +32,7 @@ def test_the_guide_has_commands_and_one_review_diff() -> None:
 @pytest.fixture
 def jsonapi_sandbox():
     from connectors.registry import load_sources
-    from connectors.sandbox import start_for
+    from devkit.sandbox import start_for
 
     box = start_for(load_sources()["sandbox_jsonapi"], port=0, export_env=False)
     try:
@@ -69,7 +69,7 @@ def test_the_walkthroughs_reviewed_mapping_is_the_one_the_repository_ships(tmp_p
     """What the guide produces after review maps every field as mappings/sources/jsonapi.yaml does."""
     import httpx
 
-    from connectors.onboarding.scaffold import scaffold
+    from devkit.onboarding.scaffold import scaffold
     from mappings.engine import load_mapping
 
     port = jsonapi_sandbox.url.rsplit(":", 1)[1]

@@ -47,7 +47,7 @@ def _itinerary(groups: pl.DataFrame) -> pl.DataFrame:
 
 
 def write_data_set(out: Path) -> DataSet:
-    from tourlink.demo.sample import write_sample
+    from devkit.demo.sample import write_sample
     from tourlink.flow import import_files
     from warehouse.load import Warehouse
     from warehouse.tables import entity_tables

@@ -1,18 +1,11 @@
 """The flow against a warehouse on each database the platform runs (`warehouse`, tests/conftest.py),
-and against the sandbox vendors of tests/connectors (real servers on loopback)."""
+and against the sandbox vendors (`sandbox_*`, tests/conftest.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from tests.connectors.conftest import (  # noqa: F401 - fixtures
-    any_sandbox,
-    sandbox_legacy_xml,
-    sandbox_oauth_cursor,
-    sandbox_signed_json,
-)
 
 from .filings import AGENCY_CSV
 

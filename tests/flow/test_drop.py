@@ -15,8 +15,9 @@ import sqlalchemy as sa
 
 from connectors import sftp
 from connectors.registry import SourceConfig, load_sources
-from connectors.sandbox.gov_portal_server import sandbox_uscc
-from connectors.sandbox.sftp_server import (
+from devkit.demo.spreadsheets import write_template_csv
+from devkit.sandbox.gov_portal_server import sandbox_uscc
+from devkit.sandbox.sftp_server import (
     ROSTER_HEADERS,
     SftpSandbox,
     generate_key,
@@ -25,7 +26,6 @@ from connectors.sandbox.sftp_server import (
     write_client_key,
 )
 from tourlink import flow
-from tourlink.demo.spreadsheets import write_template_csv
 from tourlink.flow import drop
 from warehouse import tables
 
@@ -203,7 +203,7 @@ def test_the_registered_sandbox_source_syncs_through_the_registry_dispatch(tourl
     import dataclasses
 
     from connectors import registry
-    from connectors.sandbox import start_for
+    from devkit.sandbox import start_for
 
     declared = registry.get_source("sftp_sandbox")
     sandbox = start_for(declared, port=0, export_env=False)
@@ -237,7 +237,7 @@ def test_tourlink_sources_check_and_sync_drive_the_sandbox_drop_from_the_command
     import sys
 
     from connectors import registry
-    from connectors.sandbox import start_for
+    from devkit.sandbox import start_for
 
     tourlink = str(Path(sys.executable).parent / "tourlink")
     declared = registry.get_source("sftp_sandbox")
@@ -270,7 +270,7 @@ def test_the_sandbox_portal_then_the_sandbox_drop_sync_into_one_warehouse_withou
     rejected; the sandboxes' keys never stay behind in the environment."""
     import os
 
-    from connectors.sandbox import sync_sandboxes
+    from devkit.sandbox import sync_sandboxes
     from warehouse.load import Warehouse
 
     for name in ("SANDBOX_SFTP_PRIVATE_KEY", "SANDBOX_SFTP_KNOWN_HOSTS", "SANDBOX_GOV_PORTAL_KEY", "SANDBOX_GOV_PORTAL_SECRET"):
@@ -293,7 +293,7 @@ def test_a_started_sandbox_replaces_stale_credentials_left_in_the_environment(mo
     """A sandbox has new keys each time it starts: a value a previous session left behind must not win."""
     import os
 
-    from connectors.sandbox import start_for
+    from devkit.sandbox import start_for
 
     declared = load_sources()["sftp_sandbox"]
     monkeypatch.setenv("SANDBOX_SFTP_KNOWN_HOSTS", "[127.0.0.1]:18022 ssh-ed25519 AAAA-a-host-key-of-yesterday")
@@ -309,7 +309,7 @@ def test_a_started_sandbox_replaces_stale_credentials_left_in_the_environment(mo
 def _children_of_the_roster(folder: Path) -> list[Path]:
     """Canonical files of the 国庆 roster's group (GN2610001): its days and two more tourists. Both
     names sort before the roster's (ASCII before Chinese), as `ls` or an SFTP listing gives them."""
-    from connectors.sandbox.sftp_server import roster_rows
+    from devkit.sandbox.sftp_server import roster_rows
 
     itinerary = folder / "group_itinerary.csv"
     itinerary.write_text(
@@ -342,8 +342,8 @@ def _drop_snapshot(wh) -> dict[str, list]:
 def test_a_drop_whose_child_files_sort_first_loads_what_parents_first_loads(server, source, wh, tmp_path):
     """The roster (groups and tourists) and two canonical files needing its group, in one agency
     folder: the listing gives the children first; the run imports the roster first all the same."""
-    from connectors.sandbox.sftp_server import roster_rows
-    from tourlink.demo.spreadsheets import write_template_csv
+    from devkit.demo.spreadsheets import write_template_csv
+    from devkit.sandbox.sftp_server import roster_rows
     from warehouse.load import Warehouse
 
     folder = server.root / "inbox" / AGENCY

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from connectors import sftp
-from connectors.sandbox.sftp_server import seed_inbox
+from devkit.sandbox.sftp_server import seed_inbox
 from tests.flow.test_drop import (  # noqa: F401 - fixtures
     AGENCY,
     OTHER,
@@ -163,7 +163,7 @@ def test_the_command_line_names_a_mistake_in_one_line_and_exits_non_zero(tourlin
     import sys
 
     from connectors import registry
-    from connectors.sandbox import start_for
+    from devkit.sandbox import start_for
     from tests.flow.test_drop import _cli_registry
 
     tourlink = str(Path(sys.executable).parent / "tourlink")

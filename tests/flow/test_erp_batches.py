@@ -38,7 +38,7 @@ def test_every_raw_page_is_kept_in_the_landing_folder_and_replays_to_the_same_wa
 
     import polars as pl
 
-    from connectors.conformance import canonical_rows, warehouse_rows
+    from devkit.conformance import canonical_rows, warehouse_rows
     from mappings.engine import load_mapping
     from tourlink import schema
 

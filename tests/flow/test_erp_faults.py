@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.conformance import differences, warehouse_rows
+from devkit.conformance import differences, warehouse_rows
 from tourlink import flow, settings
 
 FAULTS = {

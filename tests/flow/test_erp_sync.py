@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors.conformance import differences, warehouse_rows
+from devkit.conformance import differences, warehouse_rows
 from tourlink import flow, settings
 from tourlink.flow.state import stored_connector_state, stored_watermarks
 from warehouse.load import Warehouse
@@ -125,7 +125,7 @@ def test_a_killed_sync_process_re_runs_with_no_gap_and_no_duplicate(moment, any_
         box.sandbox.faults.latency_seconds = 0.05
         kill_after = 4
     else:  # every page fetched: the process is mapping, validating or inside the batch transaction
-        from connectors.conformance import extract
+        from devkit.conformance import extract
 
         extract(box.source)
         kill_after = len(box.sandbox.requests)
@@ -166,7 +166,7 @@ def test_the_oauth_vendor_rate_limit_is_respected_and_429_retried(monkeypatch, t
     import dataclasses
 
     from connectors.registry import load_sources
-    from connectors.sandbox import OAuthCursorSandbox
+    from devkit.sandbox import OAuthCursorSandbox
 
     source = load_sources()["sandbox_oauth_cursor"]
     with OAuthCursorSandbox(region=source.region, groups=12, rate_limit=10) as box:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from connectors import gov_portal
 from connectors.registry import SourceConfig
-from connectors.sandbox.gov_portal_server import PortalEmulator, _event, deliveries, sandbox_uscc, seed_events
+from devkit.sandbox.gov_portal_server import PortalEmulator, _event, deliveries, sandbox_uscc, seed_events
 from tourlink import flow
 from warehouse import tables
 from warehouse.agency_history import agency_state_on
@@ -170,7 +170,7 @@ def test_the_registered_sandbox_source_syncs_through_the_registry_dispatch(tourl
     import dataclasses
 
     from connectors import registry
-    from connectors.sandbox import start_for
+    from devkit.sandbox import start_for
 
     declared = registry.get_source("gov_portal_liaoning_sandbox")
     portal = start_for(declared, port=0, export_env=False)
@@ -196,7 +196,7 @@ def test_tourlink_sources_check_and_sync_read_the_sandbox_portal_from_the_comman
     import yaml
 
     from connectors import registry
-    from connectors.sandbox import start_for
+    from devkit.sandbox import start_for
 
     tourlink = str(Path(sys.executable).parent / "tourlink")
     declared = registry.get_source("gov_portal_liaoning_sandbox")

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from connectors.conformance import differences, warehouse_rows
-from connectors.onboarding.check import SandboxSource, sandboxed
 from connectors.registry import get_source
+from devkit.conformance import differences, warehouse_rows
+from devkit.onboarding.check import SandboxSource, sandboxed
 from tourlink import settings
 from tourlink.flow import sync
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from connectors.conformance import differences, warehouse_rows
 from connectors.reading import Window
+from devkit.conformance import differences, warehouse_rows
 from tests.dags.conftest import SandboxRegistry
 from tourlink import settings
 from tourlink.flow import HandoverMissing, steps

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
+from devkit.demo.sample import make_ric, write_sample
 from tests.cli.operators import act_as
 from tests.cli.test_report_cli import ROSTER_HEADERS
 from tourlink.cli import app
-from tourlink.demo.sample import make_ric, write_sample
 from tourlink.identity import os_account
 from tourlink.retention.redaction import MAGIC, decrypt
 

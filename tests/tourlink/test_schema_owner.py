@@ -59,3 +59,21 @@ def test_an_owner_that_names_no_such_field_fails_when_the_schemas_load(schemas, 
     path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ValueError, match=error):
         schema.entities()
+
+
+def test_an_agency_folder_may_hold_only_statistics_the_agency_owns(warehouse, tmp_path):
+    from tests.tourlink.filings import ORGANIZER, rows
+    from tourlink.pipeline import ForeignAgencyRows, import_files
+
+    other = "91110000MA01ABCD2Q"
+    own = tmp_path / "agency_statistics.csv"
+    own.write_text(f"uscc,period,outbound_organised_pax\n{ORGANIZER},2026-Q3,120\n", encoding="utf-8")
+    foreign = tmp_path / "agency_statistics_other.csv"
+    foreign.write_text(f"uscc,period,outbound_organised_pax\n{ORGANIZER},2026-Q2,80\n{other},2026-Q3,5\n", encoding="utf-8")
+
+    with pytest.raises(ForeignAgencyRows):
+        import_files([foreign], warehouse=warehouse, owner_uscc=ORGANIZER)
+    assert rows(warehouse, "select count(*) from agency_statistics") == [(0,)]
+
+    import_files([own], warehouse=warehouse, owner_uscc=ORGANIZER)
+    assert rows(warehouse, "select uscc, period from agency_statistics") == [(ORGANIZER, "2026-Q3")]

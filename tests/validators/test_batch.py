@@ -108,6 +108,40 @@ def test_disagreeing_contract_rows_reject_their_tourists():
     assert rule_ids(out["contract_tourist"], 0) == {"GROUP_COLUMNS_DISAGREE"}
 
 
+def test_two_different_tourists_under_one_group_and_seq_no_are_each_an_error():
+    other = member(seq=1, name="王五", doc_no=ric(seq=555))
+    out = run(tour_group=[group()], group_member=[member(seq=1), other, member(seq=2)])
+    m = out["group_member"]
+    assert [rules_of(m, i) for i in range(3)] == [{("KEY_CONFLICT", "seq_no")}] * 2 + [set()]
+    issue = m["_issues"][0][0]
+    assert issue["value"] == f"{ORG}|G1|1"
+    assert issue["message"] == ("本批团队游客名单中有多行组团社统一社会信用代码/团号/序号相同但内容不同，"
+                                "无法判断哪行正确，请更正编号或删除错误的行")
+    good, bad = split(m)
+    assert (good.height, bad.height) == (1, 2)
+
+
+def test_an_identical_repeated_tourist_stays_a_duplicate_document_not_a_key_conflict():
+    out = run(tour_group=[group()], group_member=[member(seq=1), member(seq=1)])
+    m = out["group_member"]
+    assert rules_of(m, 0) == rules_of(m, 1) == {("DUPLICATE_IN_GROUP", "doc_no")}
+
+
+def test_an_identical_repeated_guide_passes_and_a_differing_one_conflicts():
+    guide = dict(guide_card_no="D-2101-000001", name="赵六", gender="M", id_number=ric(seq=777), updated_at=STAMP)
+    same = run(guide=[guide, dict(guide)])["guide"]
+    assert rule_ids(same, 0) == rule_ids(same, 1) == set()
+    differing = run(guide=[guide, {**guide, "name": "钱七"}, {**guide, "updated_at": datetime(2026, 3, 1, tzinfo=UTC)}])
+    assert [rule_ids(differing["guide"], i) for i in range(3)] == [{"KEY_CONFLICT"}] * 3
+
+
+def test_versions_of_one_record_ordered_by_updated_at_are_not_a_conflict():
+    guide = dict(guide_card_no="D-2101-000001", name="赵六", gender="M", id_number=ric(seq=777), updated_at=STAMP)
+    newer = {**guide, "name": "钱七", "updated_at": datetime(2026, 4, 2, tzinfo=UTC)}
+    out = run(guide=[guide, newer])["guide"]
+    assert rule_ids(out, 0) == rule_ids(out, 1) == set()
+
+
 def test_a_member_of_an_unknown_group_is_an_orphan():
     wh = Warehouse()
     out = run(wh, group_member=[member("NOPE")])

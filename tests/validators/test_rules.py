@@ -154,7 +154,7 @@ def test_every_rule_a_schema_declares_has_a_validator_and_a_catalogue_entry():
 def test_the_catalogue_covers_mapping_and_cross_check_rules():
     expected = {"TYPE", "CODE_LIST", "EXCEL_NUMERIC_ID", "MEMBER_COUNT", "LEADER_MISSING", "ORGANIZER_NOT_QUALIFIED",
                 "UNKNOWN_AGENCY", "ROSTER_VS_CONTRACT", "STATS_VS_FILINGS", "RIC_LEGACY_15", "DUPLICATE_IN_GROUP",
-                "GROUP_COLUMNS_DISAGREE", "ORPHAN", "PINYIN_MISSING", "CONTRACT_TOURIST_COUNT", "ITINERARY_OUTSIDE_DATES"}
+                "GROUP_COLUMNS_DISAGREE", "KEY_CONFLICT", "ORPHAN", "PINYIN_MISSING", "CONTRACT_TOURIST_COUNT", "ITINERARY_OUTSIDE_DATES"}
     assert expected <= set(catalogue())
     assert catalogue()["RIC_COUNTY_UNKNOWN"].severity == "WARN"
 

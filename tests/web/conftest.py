@@ -16,6 +16,7 @@ from tests.report import quarantine_sample
 from tests.web.chromium import Chromium
 from tourlink.web.app import create_app
 from tourlink.web.stewards import hash_password, parse_stewards
+from warehouse import tables as warehouse_tables
 
 PASSWORDS = {"shenyang": "沈阳-pass-1", "dalian": "dalian-pass-2", "liaoning": "ln-pass-3"}
 
@@ -48,6 +49,7 @@ def serve(engine: sa.Engine, spec: dict) -> Iterator[str]:
 
     proxy_headers off, as `tourlink web` runs it: X-Forwarded-* are the app's to trust or not.
     """
+    warehouse_tables.metadata.create_all(engine)  # the view serves a warehouse: its tables, the audit log's included
     app = create_app(engine=engine, stewards=parse_stewards(spec))
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", proxy_headers=False)
     server = uvicorn.Server(config)

@@ -77,7 +77,7 @@ def import_command(
         raise typer.Exit(EXIT_UNREADABLE) from None
     if as_json:
         summary = result.to_json()
-        _print_json({k: summary[k] for k in ("batch_id", "files", "entities", "skipped")})
+        _print_json({k: summary[k] for k in ("batch_id", "files", "entities", "skipped", "sheets")})
         return
     console = Console()
     if result.batch_id is not None:
@@ -88,6 +88,10 @@ def import_command(
             " / 内容与该批次已导入的文件相同，已跳过；如需重新导入请加 --force",
             markup=False, highlight=False, soft_wrap=True,
         )
+    for sheet in result.sheets:
+        if not sheet["read"]:
+            console.print(f"{sheet['file']}: 工作表“{sheet['sheet']}”未导入：{sheet['reason']}",
+                          markup=False, highlight=False, soft_wrap=True)
     quarantined = sum(c.quarantined for c in result.entities.values())
     if quarantined:
         console.print(f"{quarantined:,} rows quarantined: `tourlink quarantine list --batch {result.batch_id}`")
@@ -142,16 +146,6 @@ def db_upgrade_command() -> None:
     typer.echo(f"warehouse at {wh.engine.url.render_as_string(hide_password=True)} is at the latest revision")
 
 
-def demo_command(
-    month: str = typer.Option("2026-10", "--month", help="Month of the sample data (YYYY-MM)."),
-    fresh: bool = typer.Option(True, "--fresh/--keep", help="Start from an empty embedded warehouse."),
-) -> None:
-    """The main job on bundled sandbox data, through Airflow: nightly sync of every sandbox source, the monthly DAG, indicators, failure reports."""
-    from tourlink.demo.job import run_demo
-
-    run_demo(month=month, fresh=fresh)
-
-
 def schema_docs_command(
     out: Path | None = typer.Option(None, "--out", dir_okay=False, help="Write the Markdown here (default: stdout)."),
 ) -> None:
@@ -173,5 +167,4 @@ def register(app: typer.Typer) -> None:
     db = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
     db.command("upgrade")(db_upgrade_command)
     app.add_typer(db, name="db")
-    app.command("demo")(demo_command)
     app.command("schema-docs")(schema_docs_command)

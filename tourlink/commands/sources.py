@@ -1,4 +1,5 @@
-"""`tourlink sync`, `sources list`, `sources check` and `sandbox up`: the source registry's commands."""
+"""`tourlink sync`, `sources list` and `sources check`: the source registry's commands (`sandbox up` is the
+dev kit's, `devkit.cli`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import typer
 EXIT_SOURCE_FAILED = 3
 
 sources_app = typer.Typer(help="The source registry (connectors/sources/*.yaml).", no_args_is_help=True)
-sandbox_app = typer.Typer(help="Vendor emulators on loopback for the demo and for development.", no_args_is_help=True)
 
 RegistryOption = typer.Option(None, "--registry", help="Folder of registry files (default $TOURLINK_SOURCES, else connectors/sources).", file_okay=False)
 
@@ -85,34 +85,6 @@ def check_command(source: str, registry: Path | None = RegistryOption) -> None:
     typer.echo(f"{source}: OK ({', '.join(f'{k}: reachable' for k in seen)})")
 
 
-@sandbox_app.command("up")
-def sandbox_up(registry: Path | None = RegistryOption) -> None:
-    """Start one sandbox per sandbox source on its registry port; print the credentials' env exports."""
-    import shlex
-    import time
-
-    from connectors.sandbox import SANDBOXES, start_for  # the dev kit's emulators
-    from tourlink.flow import load_sources
-
-    started = []
-    for source in load_sources(registry).values():
-        if source.dialect in SANDBOXES and "sandbox" in source.tags:
-            box = start_for(source, export_env=False)
-            started.append(box)
-            typer.echo(f"{source.name}: {source.dialect} at {getattr(box, 'url', source.base_url)}")
-            for role, ref in source.credentials.items():
-                if ref.startswith("env:") and role in getattr(box, "credentials", {}):
-                    typer.echo(f"  export {ref[4:]}={shlex.quote(str(box.credentials[role]))}")
-    typer.echo("sandboxes running; Ctrl-C stops them")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        for box in started:
-            box.stop()
-
-
 def register(app: typer.Typer) -> None:
     app.command("sync")(sync_command)
     app.add_typer(sources_app, name="sources")
-    app.add_typer(sandbox_app, name="sandbox")

@@ -39,13 +39,15 @@ class _Fetched:
     agency: str
     local: Path
     sha256: str
-    opened: Input | None = None  # None: already loaded, or unreadable (`problem`)
+    opened: list[Input] | None = None  # its inputs (one per sheet read); None: already loaded, or unreadable
     problem: Exception | None = None
 
     @property
     def order(self) -> int:
         """Files that carry parents first; files that will not be imported (archived, rejected) first of all."""
-        return reliance(self.opened.mapping.entities) if self.opened is not None else -1
+        if self.opened is None:
+            return -1
+        return reliance(e for item in self.opened for e in item.mapping.entities)
 
 
 def _open(drop: sftp.Drop, wh: Any, remote: str, agency: str, size: int, mtime: int) -> _Fetched:
@@ -55,7 +57,7 @@ def _open(drop: sftp.Drop, wh: Any, remote: str, agency: str, size: int, mtime: 
     fetched = _Fetched(remote, agency, local, sha256_of(local))
     if not wh.file_loaded(fetched.sha256):
         try:
-            (fetched.opened,) = file_inputs([local], [remote])
+            fetched.opened = file_inputs([local], [remote])
         except UnreadableInput as exc:
             fetched.problem = exc
     return fetched
@@ -69,7 +71,7 @@ def _import(drop: sftp.Drop, source: SourceConfig, wh: Any, f: _Fetched, run: Dr
             if f.problem is not None:
                 raise f.problem
             assert f.opened is not None
-            batch = load_batch([f.opened], source=source.name, warehouse=wh, owner_uscc=f.agency)
+            batch = load_batch(f.opened, source=source.name, warehouse=wh, owner_uscc=f.agency)
         except (UnreadableInput, ForeignAgencyRows) as exc:
             moved = drop.reject(f.remote, f.agency, f.sha256, exc)
             outcome = DropOutcome(f.remote, f.agency, "rejected", f.sha256, moved_to=moved, reason=exc.reason_zh)

@@ -9,7 +9,7 @@ result must not depend on that order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,38 +39,72 @@ class Input:
     frames: Iterator[SourceFrame]
     name: str | None = None  # the file's name as a steward knows it
     path: Path | None = None  # kept in the landing folder at commit
+    sheet: str | None = None  # the workbook sheet these frames come from
+    # Per workbook (on its first input): every sheet, read or skipped, with the reason (Chinese).
+    sheets: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _read(path: Path, name: str, chunk_rows: int) -> Iterator[SourceFrame]:
+def _open(path: Path, name: str, chunk_rows: int, sheet: str | None = None) -> Iterator[SourceFrame]:
+    """The reader's frames of `path` (for a workbook a `WorkbookFrames`, which names its sheets)."""
     from connectors.files import UnreadableFile, read_source
     from mappings.engine import known_headers
 
     try:
-        for frame in read_source(path, known_headers=known_headers(), chunk_rows=chunk_rows):
+        return read_source(path, known_headers=known_headers(), chunk_rows=chunk_rows, sheet=sheet)
+    except UnreadableFile as exc:
+        raise UnreadableInput(name, exc.reason, exc.reason_zh) from exc
+
+
+def _read(frames: Iterator[SourceFrame], name: str) -> Iterator[SourceFrame]:
+    from connectors.files import UnreadableFile
+
+    try:
+        for frame in frames:
             frame.file = name
             yield frame
     except UnreadableFile as exc:
-        raise UnreadableInput(name, getattr(exc, "reason", str(exc)), getattr(exc, "reason_zh", None)) from exc
+        raise UnreadableInput(name, exc.reason, exc.reason_zh) from exc
+
+
+def _per_sheet(path: Path, name: str, chunk_rows: int) -> tuple[list[Iterator[SourceFrame]], list[dict[str, Any]]]:
+    """The frames of each input of one file: one per matching sheet of a workbook (each gets its own
+    mapping), else the file's; and the workbook's sheets, read or skipped with the reason."""
+    from connectors.files import WorkbookFrames
+
+    frames = _open(path, name, chunk_rows)
+    if not isinstance(frames, WorkbookFrames):
+        return [_read(frames, name)], []
+    sheets = [{"file": name, "sheet": c.name, "read": c.read, "reason": c.reason_zh} for c in frames.sheets]
+    read = [c.name for c in frames.sheets if c.read]
+    if len(read) == 1:
+        return [_read(frames, name)], sheets
+    frames.close()
+    return [_read(_open(path, name, chunk_rows, sheet), name) for sheet in read], sheets
 
 
 def file_inputs(
     paths: Sequence[Path], names: Sequence[str], *, entity: str | None = None, mapping: str | None = None,
     chunk_rows: int = 100_000,
 ) -> list[Input]:
-    """Open every file and choose its mapping from its headers (or the one given)."""
+    """Open every file (each matching sheet of a workbook its own input) and choose its mapping from
+    its headers (or the one given)."""
     from mappings.engine import NoMappingFound, detect_mapping, load_mapping
 
     inputs = []
     for path, name in zip(paths, names, strict=True):
-        chunks = _read(path, name, chunk_rows)
-        first = next(chunks, None)
-        if first is None:
-            raise UnreadableInput(name, "the file holds no data rows", "文件中没有数据行")
-        try:
-            chosen = load_mapping(mapping) if mapping else detect_mapping(first.headers, entity=entity)
-        except NoMappingFound as exc:
-            raise UnreadableInput(name, str(exc), f"无法识别文件格式，表头与导入模板不符：{exc}") from exc
-        inputs.append(Input(chosen, _chain(first, chunks, max(chunk_rows // FIRST_PART_SHARE, 1)), name, path))
+        readers, sheets = _per_sheet(path, name, chunk_rows)
+        for index, chunks in enumerate(readers):
+            first = next(chunks, None)
+            if first is None:
+                raise UnreadableInput(name, "the file holds no data rows", "文件中没有数据行")
+            try:
+                chosen = load_mapping(mapping) if mapping else detect_mapping(first.headers, entity=entity)
+            except NoMappingFound as exc:
+                raise UnreadableInput(name, str(exc), f"无法识别文件格式，表头与导入模板不符：{exc}") from exc
+            frames = _chain(first, chunks, max(chunk_rows // FIRST_PART_SHARE, 1))
+            # The raw file is kept once, with its first input.
+            inputs.append(Input(chosen, frames, name, path if index == 0 else None, first.sheet,
+                                sheets if index == 0 else []))
     return inputs
 
 

@@ -45,6 +45,8 @@ class BatchResult:
     failures: list[dict[str, Any]] = field(default_factory=list)  # filled by `validate_files`
     # Files a committed batch already holds, left out (`import_files(skip_loaded=True)`): file, sha256, batch_id.
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # Workbook sheets, read or skipped with the reason: file, sheet, read, reason (Chinese).
+    sheets: list[dict[str, Any]] = field(default_factory=list)
     # What the warehouse derived after the commit (`warehouse.derived`), e.g. {"travel_agency": {"folded": 4}}.
     derived: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -59,6 +61,7 @@ class BatchResult:
             "entities": {name: vars(c) for name, c in self.entities.items()},
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "skipped": self.skipped,
+            "sheets": self.sheets,
             "derived": self.derived,
         }
 

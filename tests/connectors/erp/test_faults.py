@@ -3,7 +3,7 @@ renewed, and records updated while paging make the stream be read again rather t
 
 from __future__ import annotations
 
-from connectors.conformance import differences, extract
+from devkit.conformance import differences, extract
 
 
 def _truth(box):

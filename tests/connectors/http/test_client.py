@@ -8,9 +8,9 @@ import json
 import pytest
 
 from connectors import erp
-from connectors.conformance import differences, extract
 from connectors.http.errors import BudgetExceeded
 from connectors.registry import resolve_secret
+from devkit.conformance import differences, extract
 
 
 def test_the_request_budget_stops_a_sync_before_the_vendor_blocks_it(sandbox_signed_json, tourlink_home):

@@ -8,10 +8,10 @@ import logging
 import pytest
 
 from connectors import erp
-from connectors.conformance import extract
 from connectors.http.auth import legacy_xml_token, signed_json_signature
 from connectors.http.decoding import iter_xml
 from connectors.registry import RegistryError, SecretError, load_sources, resolve_secret
+from devkit.conformance import extract
 
 
 def test_the_signature_follows_sources_md():

@@ -1,0 +1,35 @@
+"""Bounds on what one uploaded file may make a reader do, with safe defaults.
+
+A hostile or broken upload must end in a refusal naming the file, never in an unbounded allocation:
+an 8.6 KB xlsx claiming a cell at XFD1048576, a zip bomb, a CSV cell of megabytes, JSON nested
+100,000 deep. Each bound can be raised per deployment through the environment
+(`TOURLINK_READER_<NAME>`, e.g. `TOURLINK_READER_MAX_CELL_CHARS=200000`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class ReaderLimits:
+    """The bounds; the defaults fit every real template upload with a wide margin."""
+
+    max_cell_chars: int = 32_767  # Excel's own cell limit
+    max_columns: int = 1_000  # templates have < 40 columns
+    max_rows: int = 2_000_000  # a province's month is ~1 M roster rows
+    max_uncompressed_bytes: int = 4 << 30  # sum of a workbook's zip members, from the zip's headers
+    max_compression_ratio: int = 200  # a member inflating more than this is a zip bomb
+    max_nesting: int = 64  # JSON Lines objects/arrays
+    max_line_bytes: int = 16 << 20  # one CSV/JSON Lines line
+
+    @classmethod
+    def from_env(cls) -> ReaderLimits:
+        """The defaults, each overridden by `TOURLINK_READER_<NAME>` when set."""
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"TOURLINK_READER_{f.name.upper()}")
+            if raw:
+                values[f.name] = int(raw)
+        return cls(**values)
