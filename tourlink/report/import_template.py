@@ -26,6 +26,7 @@ NOTES_ROW = 0
 HEADER_ROW = 1
 DATA_ROWS = 5000  # rows below the header that carry the drop-down lists and text formats
 BOOL_LABELS = ("是", "否")
+RECEIVED_AT = "$received_at"  # the default of fields the platform fills itself
 _REQUIRED_ZH = {"R": "必填", "C": "条件必填", "O": "选填"}
 
 
@@ -73,13 +74,15 @@ def find_template(name: str) -> Mapping:
 
 def template_columns(mapping: Mapping) -> list[Column]:
     """The template's columns in schema order, each header once (a group column shared by several
-    entities, such as 团号, appears once); constants (领队 role) need no column."""
+    entities, such as 团号, appears once). Constants (领队 role) need no column, and neither do the
+    times the platform stamps on receipt (`default: $received_at`, 报送时间/更新时间 of a group): a
+    blank cell under such a header would be read as "missing", not "use the default"."""
     columns: list[Column] = []
     seen: set[str] = set()
     for rule in mapping.rules.values():
         for f in rule.entity.fields:
             explicit = rule.fields.get(f.name)
-            if explicit is not None and explicit.source is None:
+            if explicit is not None and explicit.source is None or explicit is None and f.default == RECEIVED_AT:
                 continue
             header = explicit.source if explicit is not None else f.header
             key = normalise_header(header)
