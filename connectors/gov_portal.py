@@ -1,10 +1,14 @@
 """`gov-portal`: a provincial government portal's signed licensing feed (SOURCES.md §4).
 
-Pages are fetched by `afterId` from the last id committed (the watermark, stored in the same
-transaction as the events it covers), mapped with `mappings/sources/gov_portal.yaml` onto
-`licensing_event` and loaded through the pipeline; re-sent events collapse on the natural key
-(`source_system`, `case_no`, `event_type`). The agencies those events touch are then re-folded
-(`warehouse.agency_history.refold_pending`), which is idempotent and catches up after a crash.
+Pages are fetched by `afterId` from the last id committed (the watermark the flow hands in as
+state, and commits in the same transaction as the events it covers); the reader returns them as
+frames (mapped with `mappings/sources/gov_portal.yaml` onto `licensing_event`), the raw bodies and
+the new last id. Re-sent events collapse on the natural key (`source_system`, `case_no`,
+`event_type`). Folding the events into the agencies' states is the warehouse's, after the commit
+(`warehouse.derived`), not this reader's.
+
+Requests go through the shared HTTP client (`connectors.http.client`) and its retry policy: a
+transport error, 5xx or 429 is retried with backoff, a rejected signature (401) fails at once.
 
 Registry file: `base_url`, credentials `gateway_key` and `gateway_secret`; options `page_size`
 (≤ 100), `max_pages` per run (500), `timeout_seconds`, `retries`. HTTP 401/403 fail at once
@@ -18,20 +22,22 @@ import hashlib
 import hmac
 import json
 import logging
-import tempfile
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import httpx
 import polars as pl
 
-from connectors.http.errors import SourceError
-from connectors.registry import SourceConfig, SyncResult
+from connectors.http.auth import Auth, Request
+from connectors.http.client import HttpClient
+from connectors.http.decoding import decode_json
+from connectors.http.errors import AuthError, SourceError
+from connectors.http.retry import RetryPolicy
+from connectors.reading import Extract, RawBody, Window
+from connectors.registry import SourceConfig
 from tourlink.frames import ROW, SourceFrame
 
 log = logging.getLogger(__name__)
@@ -57,55 +63,71 @@ class PortalError(SourceError):
     """The portal refused or failed a request after retries; the message never carries the secret."""
 
 
-class PortalAuthError(PortalError):
+class PortalAuthError(PortalError, AuthError):
     """HTTP 401/403: the key, the secret or the clock is wrong; retrying cannot help, so it is never retried."""
 
 
-class PortalClient:
-    """Signs and sends feed requests; retries transport errors and 5xx with backoff."""
+class GatewayAuth(Auth):
+    """`X-Gateway-Key`, `-Timestamp` and `-Signature` on every attempt (a retry is signed anew)."""
 
-    def __init__(self, base_url: str, key: str, secret: str, *, timeout: float = 30.0, retries: int = 3):
-        self._base = base_url.rstrip("/")
-        self._prefix = urlsplit(self._base).path.rstrip("/")
-        self._key, self._secret = key, secret
-        self._retries = retries
-        self._http = httpx.Client(timeout=timeout)
-        self.requests = 0
+    def __init__(self, key: str, secret: str, prefix: str = ""):
+        self._key, self._secret, self._prefix = key, secret, prefix
+
+    def apply(self, request: Request) -> Request:
+        stamp = str(int(time.time()))
+        query = urlencode(request.params)
+        request.headers.update({
+            "X-Gateway-Key": self._key,
+            "X-Gateway-Timestamp": stamp,
+            "X-Gateway-Signature": sign(self._secret, self._prefix + request.path, query, stamp),
+        })
+        return request
+
+    def secret_values(self) -> tuple[str, ...]:
+        return (self._secret,)
+
+
+def check_feed(body: bytes, what: str) -> Any:
+    """The feed's envelope: `{"success": true, "result": …}`, anything else is the portal's error."""
+    payload = decode_json(body, what)
+    if not isinstance(payload, dict) or not payload.get("success"):
+        message = payload.get("message") if isinstance(payload, dict) else None
+        raise PortalError(f"{what}: licensing feed reported failure: {message!r}")
+    return payload["result"]
+
+
+class PortalClient:
+    """Signs and sends feed requests through the shared HTTP client and its retry policy."""
+
+    def __init__(self, base_url: str, key: str, secret: str, *, timeout: float = 30.0, retries: int = 3,
+                 backoff_seconds: float = 0.2):
+        prefix = urlsplit(base_url.rstrip("/")).path.rstrip("/")
+        self._http = HttpClient(
+            base_url, GatewayAuth(key, secret, prefix), timeout=timeout,
+            retry=RetryPolicy(max_attempts=retries + 1, base_seconds=backoff_seconds, cap_seconds=5.0),
+            source="licensing feed",
+        )
+
+    @property
+    def requests(self) -> int:
+        return self._http.requests
 
     def page(self, after_id: int, size: int) -> tuple[dict[str, Any], bytes]:
         """One page after `after_id`: the parsed `result` and the raw body (kept in landing)."""
-        path = self._prefix + FEED_PATH
-        query = urlencode({"afterId": after_id, "size": size})
-        for attempt in range(self._retries + 1):
-            stamp = str(int(time.time()))
-            headers = {
-                "X-Gateway-Key": self._key,
-                "X-Gateway-Timestamp": stamp,
-                "X-Gateway-Signature": sign(self._secret, path, query, stamp),
-            }
-            self.requests += 1
-            try:
-                response = self._http.get(f"{self._base}{FEED_PATH}?{query}", headers=headers)
-            except httpx.TransportError as exc:
-                problem = f"{type(exc).__name__}"
-            else:
-                if response.status_code < 500 and response.status_code != 429:
-                    break
-                problem = f"HTTP {response.status_code}"
-            if attempt == self._retries:
-                raise PortalError(f"licensing feed failed after {attempt + 1} attempts ({problem}) at afterId={after_id}")
-            time.sleep(min(0.2 * 2**attempt, 5.0))
-        if response.status_code in (401, 403):
+        try:
+            reply = self._http.request("GET", FEED_PATH, params={"afterId": after_id, "size": size}, check=check_feed)
+        except PortalError:
+            raise
+        except AuthError as exc:  # the shared client sends a 401 or 403 once and never retries it
+            status = re.search(r"HTTP (\d{3})", str(exc))
             raise PortalAuthError(
-                f"licensing feed refused the credentials (HTTP {response.status_code}) at afterId={after_id}, not retried; "
-                "fix: check credentials gateway_key and gateway_secret, and that this server's clock is right"
-            )
-        if response.status_code != 200:
-            raise PortalError(f"licensing feed answered HTTP {response.status_code} at afterId={after_id}: {response.text[:200]}")
-        body = response.json()
-        if not body.get("success"):
-            raise PortalError(f"licensing feed reported failure at afterId={after_id}: {body.get('message')!r}")
-        return body["result"], response.content
+                f"licensing feed refused the credentials (HTTP {status.group(1) if status else '401'}) at "
+                f"afterId={after_id}, not retried; fix: check credentials gateway_key and gateway_secret, and that "
+                "this server's clock is right"
+            ) from None
+        except SourceError as exc:
+            raise PortalError(f"{exc} at afterId={after_id}") from None
+        return reply.payload, reply.body
 
     def close(self) -> None:
         self._http.close()
@@ -134,35 +156,20 @@ def events_frame(events: list[dict[str, Any]], *, source: str, file: str) -> Sou
     return SourceFrame(data=pl.DataFrame(columns), file=file)
 
 
-def _warehouse(warehouse: Any) -> Any:
-    if warehouse is not None:
-        return warehouse
-    from warehouse.load import Warehouse
-
-    return Warehouse()
-
-
-def _last_id(wh: Any, source: str) -> int:
-    value = wh.watermark(source, STREAM)
-    return int(value) if value else 0
-
-
 @dataclass
 class Page:
     frame: SourceFrame
-    raw: Path  # the body as received, kept in the landing folder
+    raw: RawBody  # the body as received, kept in the landing folder
     last_id: int
 
 
-def _pages(client: PortalClient, after: int, size: int, max_pages: int, staging: Path, source: SourceConfig) -> Iterator[Page]:
+def _pages(client: PortalClient, after: int, size: int, max_pages: int, source: SourceConfig) -> Iterator[Page]:
     for _ in range(max_pages):
         result, raw = client.page(after, size)
         events = result.get("events") or []
         if not events:
             return
         name = f"{source.name}-events-after-{after}.json"
-        path = staging / name
-        path.write_bytes(raw)
         last = int(result.get("lastId") or events[-1]["id"])
         if last <= after:
             # A cursor that does not move would fetch the same page until max_pages: stop and say so.
@@ -170,7 +177,7 @@ def _pages(client: PortalClient, after: int, size: int, max_pages: int, staging:
                 f"licensing feed cursor did not advance (afterId={after} answered lastId={last}, hasMore="
                 f"{bool(result.get('hasMore'))}); nothing loaded from this run; the portal's paging needs fixing"
             )
-        yield Page(events_frame(events, source=source.name, file=name), path, last)
+        yield Page(events_frame(events, source=source.name, file=name), RawBody(name, raw), last)
         after = last
         if not result.get("hasMore"):
             return
@@ -196,54 +203,26 @@ def check(source: SourceConfig) -> dict[str, int]:
     return {STREAM: len(result.get("events") or [])}
 
 
-def sync(
-    source: SourceConfig,
-    *,
-    full_refresh: bool = False,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    warehouse: Any = None,
-) -> SyncResult:
-    """Fetch the events after the watermark, load them as one batch, re-fold the agencies they touch.
+def read(source: SourceConfig, state: Mapping[str, str], window: Window = Window()) -> Extract:
+    """The events after the last id committed (`state["events"]`), at most `max_pages` pages.
 
     `since`/`until` do not apply: the feed is ordered by id, not time; `full_refresh` starts at id 0
-    (re-sent events are unchanged rows, so it is safe).
-    """
-    from tourlink.pipeline import load_frames
-
-    wh = _warehouse(warehouse)
+    (re-sent events are unchanged rows, so it is safe)."""
     client = _client(source)
     size = min(int(source.option("page_size", 100)), 100)
     max_pages = int(source.option("max_pages", 500))
-    after = 0 if full_refresh else _last_id(wh, source.name)
-    result = SyncResult(source=source.name, batch_id=None, streams={STREAM: 0})
+    after = 0 if window.full_refresh else int(state.get(STREAM) or 0)
+    extract = Extract(source=source.name, mapping=MAPPING, streams={STREAM: 0})
     try:
-        with tempfile.TemporaryDirectory(prefix="tourlink-gov-portal-") as tmp:
-            pages = list(_pages(client, after, size, max_pages, Path(tmp), source))
-            if pages:
-                last = str(pages[-1].last_id)
-                # One batch per run (at most `max_pages` pages; the next run goes on from the watermark).
-                batch = load_frames(
-                    [p.frame for p in pages], mapping=MAPPING, source=source.name,
-                    raw_files=[p.raw for p in pages], watermarks={STREAM: last}, warehouse=wh,
-                )
-                result.batch_id = batch.batch_id
-                result.pages = len(pages)
-                result.streams[STREAM] = sum(p.frame.data.height for p in pages)
-                result.entities = {entity: vars(counts) for entity, counts in batch.entities.items()}
-                result.watermarks[STREAM] = last
+        pages = list(_pages(client, after, size, max_pages, source))
     finally:
         client.close()
-        result.requests = client.requests
-    # Always: also folds events a crashed run committed but did not fold (cheap when nothing is pending).
-    result.entities["travel_agency"] = {"folded": after_commit(source, warehouse=wh)}
-    log.info("gov-portal %s: %d events in %d pages", source.name, result.streams[STREAM], result.pages)
-    return result
-
-
-def after_commit(source: SourceConfig, *, warehouse: Any = None) -> int:
-    """Re-fold the agencies whose events were committed since the last fold (also the nightly DAG's
-    hook after its merge step). Returns how many agency units got a new state."""
-    from warehouse.agency_history import refold_pending
-
-    return refold_pending(_warehouse(warehouse).engine, source=source.name)
+        extract.requests = client.requests
+    if pages:  # one batch per run; the next run goes on from the watermark
+        extract.frames = [p.frame for p in pages]
+        extract.raw = [p.raw for p in pages]
+        extract.state = {STREAM: str(pages[-1].last_id)}
+        extract.pages = len(pages)
+        extract.streams[STREAM] = sum(p.frame.data.height for p in pages)
+    log.info("gov-portal %s: %d events in %d pages", source.name, extract.streams[STREAM], extract.pages)
+    return extract

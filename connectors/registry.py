@@ -2,39 +2,25 @@
 
 A new ERP vendor is mostly configuration: a registry file names the dialect, where it lives, which
 secrets it needs (as references, never values), its streams, its mapping and its schedule. The CLI and
-the Airflow DAGs both start from `load_sources()`, and `sync_function()` dispatches a source to the
-module that speaks its dialect, so every connector shares one signature:
-
-    sync(source: SourceConfig, *, full_refresh=False, since=None, until=None, warehouse=None) -> SyncResult
+the Airflow DAGs both start from `load_sources()` (through `tourlink.flow`); what a dialect's code is
+lives in one table, `connectors.dialects.DIALECTS`.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
 import re
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from connectors.dialects import DIALECTS
+
 # The package's registry; TOURLINK_SOURCES (tourlink.settings.sources_dir) moves it, e.g. onto a volume every
 # Airflow component mounts.
 SOURCES_DIR = Path(__file__).parent / "sources"
-
-# dialect -> "module:function" with the common `sync` signature above.
-DIALECT_SYNC: dict[str, str] = {
-    "signed-json": "connectors.erp:sync",
-    "oauth-cursor": "connectors.erp:sync",
-    "legacy-xml": "connectors.erp:sync",
-    "sftp-drop": "connectors.sftp:sync",
-    "gov-portal": "connectors.gov_portal:sync",
-    "rest": "connectors.rest:sync",  # declarative REST vendors (JSON:API, …), options in the registry file
-}
 
 _SECRET_REF = re.compile(r"^(env|airflow):([A-Za-z_][A-Za-z0-9_\-]*)(?:\.([a-z_]+))?$")
 
@@ -78,29 +64,6 @@ class SourceConfig:
         return self.options.get(key, default)
 
 
-@dataclass
-class SyncResult:
-    """What one sync did: per-stream record counts, per-entity load counts, and the traffic it cost."""
-
-    source: str
-    batch_id: str | int | None
-    streams: dict[str, int] = field(default_factory=dict)
-    entities: dict[str, Any] = field(default_factory=dict)
-    pages: int = 0
-    requests: int = 0
-    watermarks: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        def default(value: Any) -> Any:
-            if hasattr(value, "__dataclass_fields__"):
-                return asdict(value)
-            if isinstance(value, datetime | Path):
-                return str(value)
-            return repr(value)
-
-        return json.dumps(asdict(self), ensure_ascii=False, default=default, sort_keys=True)
-
-
 _KNOWN_KEYS = {
     "name", "dialect", "base_url", "credentials", "streams", "mapping", "schedule", "region", "owner",
     "tags", "options",
@@ -119,8 +82,8 @@ def _parse(path: Path) -> SourceConfig:
         raise RegistryError(f"{path}: unknown keys {sorted(unknown)}")
     name = spec.get("name") or path.stem
     dialect = spec.get("dialect")
-    if dialect not in DIALECT_SYNC:
-        raise RegistryError(f"{path}: dialect must be one of {sorted(DIALECT_SYNC)}, got {dialect!r}")
+    if dialect not in DIALECTS:
+        raise RegistryError(f"{path}: dialect must be one of {sorted(DIALECTS)}, got {dialect!r}")
     credentials = spec.get("credentials") or {}
     if not isinstance(credentials, dict):
         raise RegistryError(f"{path}: credentials must map a role to a reference (env:VAR or airflow:conn_id)")
@@ -211,26 +174,3 @@ def resolve_secret(ref: str) -> str:
     if not _under_airflow():
         raise SecretError(f"credential airflow:{name} can only be resolved inside an Airflow task")
     return _airflow_secret(name, attribute)
-
-
-def sync_function(dialect: str) -> Callable[..., SyncResult]:
-    """The `sync` callable that speaks `dialect` (imported lazily: connectors have heavy deps)."""
-    if dialect not in DIALECT_SYNC:
-        raise RegistryError(f"no connector for dialect {dialect!r}")
-    module_name, _, attr = DIALECT_SYNC[dialect].partition(":")
-    return getattr(importlib.import_module(module_name), attr)
-
-
-def sync(
-    source: SourceConfig | str,
-    *,
-    full_refresh: bool = False,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    warehouse: Any = None,
-) -> SyncResult:
-    """Sync one source by name or config, dispatching on its dialect."""
-    config = get_source(source) if isinstance(source, str) else source
-    return sync_function(config.dialect)(
-        config, full_refresh=full_refresh, since=since, until=until, warehouse=warehouse
-    )

@@ -19,8 +19,9 @@ update-time filter. Those are options of the registry file:
       list_columns: [travelers, escorts]     # child lists every page must carry (for `explode`)
 
 Credentials: `token` (bearer) or `username` + `password` (basic). Reads reuse the ERP machinery
-(`connectors.erp`: incremental windows, raw bodies kept, one batch with the watermarks) and the
-pagination guards: a cursor seen twice, a repeated page, or rows that do not add up to the total fail.
+(`connectors.erp.read`: incremental windows, raw bodies kept, the new watermarks) and the pagination
+guards: a cursor seen twice, a repeated page, or rows that do not add up to the total fail. The
+dialect table (`connectors.dialects`) names `Rest` and `rest_auth`; nothing registers on import.
 """
 
 from __future__ import annotations
@@ -30,14 +31,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from connectors import erp
+from connectors.erp.dialects import Dialect
 from connectors.http import pagination
 from connectors.http.auth import Auth, BasicAuth, BearerAuth
 from connectors.http.client import HttpClient
 from connectors.http.decoding import decode_json, jsonapi_records
 from connectors.http.errors import ParameterError, RetryableError, TotalMismatch
 from connectors.http.pagination import Page
-from connectors.registry import SourceConfig, SyncResult
+from connectors.registry import SourceConfig
+
+__all__ = ["Page", "Rest", "check_rest", "dig", "jsonapi_records", "rest_auth"]
 
 
 def dig(payload: Any, path: str | None) -> Any:
@@ -73,7 +76,7 @@ def rest_auth(source: SourceConfig) -> Auth:
     return Auth()
 
 
-class Rest(erp.Dialect):
+class Rest(Dialect):
     """A REST vendor as configured in its registry file's options."""
 
     def __init__(self, source: SourceConfig, client: HttpClient, state: Any = None):
@@ -135,24 +138,3 @@ def _totalled(pages: Iterator[Page], key: Callable[[dict[str, Any]], Any], where
         yield page
     if total is not None and len(seen) != total:
         raise TotalMismatch(f"{where}: read {len(seen)} distinct records but the source announced {total}")
-
-
-erp.DIALECTS.setdefault("rest", Rest)
-erp.AUTHS.setdefault("rest", rest_auth)
-
-
-def sync(
-    source: SourceConfig,
-    *,
-    full_refresh: bool = False,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    warehouse: Any = None,
-) -> SyncResult:
-    """The common ERP sync (incremental window, raw bodies, one batch with watermarks) over `Rest`."""
-    return erp.sync(source, full_refresh=full_refresh, since=since, until=until, warehouse=warehouse)
-
-
-def check(source: SourceConfig) -> dict[str, int]:
-    """Credentials and reachability (`tourlink sources check`)."""
-    return erp.check(source)

@@ -17,6 +17,9 @@ created — each raises `SftpConfigError` naming the path and the fix (the CLI e
 or folder the account may not read, write or move is the outcome `denied` (never `interrupted`); the
 others are processed, then the run raises `SftpPermissionDenied` listing them.
 
+The connector connects, lists, downloads, archives and rejects (`Drop`); what to import, in which
+order, and importing it is the flow's (`tourlink.flow.drop`).
+
 Registry file: `base_url: sftp://<user>@<host>:<port>`; credentials `private_key` (a reference to
 the key file's path or the key text), optionally `key_passphrase` (a reference, e.g.
 `env:SFTP_KEY_PASSPHRASE`) and `known_hosts` (a reference to the known_hosts text or its path); or
@@ -40,14 +43,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import paramiko
 
 from connectors.http.errors import SourceError
-from connectors.registry import SourceConfig, SyncResult
+from connectors.registry import SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ INBOX, ARCHIVE, REJECTED = "/inbox", "/archive", "/rejected"
 IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".filepart", ".crdownload")
 _USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 _CHUNK = 32 * 1024  # SFTP reads land on disk as they arrive: a broken transfer keeps what it got
-_CONNECTION_ERRORS = (paramiko.SSHException, EOFError, socket.error, OSError)
+CONNECTION_ERRORS = (paramiko.SSHException, EOFError, socket.error, OSError)
 
 
 class HostKeyRejected(SourceError):
@@ -95,6 +97,8 @@ class DropOutcome:
 @dataclass
 class DropRun:
     outcomes: list[DropOutcome] = field(default_factory=list)
+    # per entity, the counts summed over the batches the run committed (filled by the flow that imports)
+    entities: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -402,9 +406,8 @@ def move(sftp: paramiko.SFTPClient, remote: str, folder: str, sha256: str, *, cr
 
 
 def errors_text(remote: str, agency: str, moved_to: str, exc: Exception, at: datetime, inbox: str = INBOX) -> str:
-    """The `<name>.errors.txt` an agency reads: what is wrong, where, and how to fix it."""
-    from tourlink.pipeline import ForeignAgencyRows
-
+    """The `<name>.errors.txt` an agency reads: what is wrong, where, and how to fix it. `exc` says
+    why (`reason_zh`); a file filing for other agencies also lists the offending rows (`rows`)."""
     lines = [
         f"文件：{posixpath.basename(remote)}",
         f"处理时间：{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间）",
@@ -412,7 +415,7 @@ def errors_text(remote: str, agency: str, moved_to: str, exc: Exception, at: dat
         "",
         "问题：" + getattr(exc, "reason_zh", str(exc)),
     ]
-    if isinstance(exc, ForeignAgencyRows):
+    if getattr(exc, "rows", None):  # tourlink.flow.ForeignAgencyRows
         lines += ["", "涉及的行（行号为表格中的行号）："]
         lines += [f"  第{row}行：统一社会信用代码 {uscc} 不是本社（{agency}）" for row, uscc in exc.rows[:200]]
         if len(exc.rows) > 200:
@@ -448,15 +451,7 @@ def reject(sftp: paramiko.SFTPClient, remote: str, agency: str, sha256: str, exc
     return moved_to
 
 
-# --------------------------------------------------------------------------- one run
-
-
-def _warehouse(warehouse: Any) -> Any:
-    if warehouse is not None:
-        return warehouse
-    from warehouse.load import Warehouse
-
-    return Warehouse()
+# --------------------------------------------------------------------------- a session
 
 
 def _staging(source: SourceConfig) -> Path:
@@ -468,80 +463,79 @@ def _staging(source: SourceConfig) -> Path:
     return settings.home() / "sftp-staging" / source.name
 
 
-def _process(sftp: paramiko.SFTPClient, source: SourceConfig, wh: Any, staging: Path, remote: str, agency: str,
-             size: int, mtime: int) -> DropOutcome:
-    from tourlink.pipeline import ForeignAgencyRows, UnreadableInput, import_files
-    from warehouse.landing import sha256_of  # the key the landing folder and batch_file use
+class Drop:
+    """One session with a source's drop folder: what the flow asks of the server, nothing more."""
 
-    local = download(sftp, remote, size, mtime, staging / agency / posixpath.basename(remote))
-    digest = sha256_of(local)
-    archive = folder_for(source, "archive", agency, datetime.now(SHANGHAI))
-    create = bool(source.option("create_folders", True))
-    if wh.file_loaded(digest):
-        outcome = DropOutcome(remote, agency, "already_loaded", digest,
-                              moved_to=move(sftp, remote, archive, digest, create=create, option="archive_dir"))
-    else:
+    def __init__(self, source: SourceConfig):
+        self.source = source
+        self.staging = _staging(source)
+        self.client: paramiko.SSHClient | None = None
+        self.sftp: paramiko.SFTPClient | None = None
+        self.client, self.sftp = connect(source)
+
+    def __enter__(self) -> Drop:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        self.client, self.sftp = None, None
+
+    def _session(self) -> paramiko.SFTPClient:
+        if self.sftp is None:
+            self.client, self.sftp = connect(self.source)
+        return self.sftp
+
+    def reconnect(self) -> bool:
+        """After a broken transfer: a new session, or False when the server cannot be reached again."""
+        self.close()
         try:
-            batch = import_files([local], source=source.name, owner_uscc=agency, names=[remote], warehouse=wh)
-        except (UnreadableInput, ForeignAgencyRows) as exc:
-            moved = reject(sftp, remote, agency, digest, exc, source)
-            outcome = DropOutcome(remote, agency, "rejected", digest, moved_to=moved, reason=exc.reason_zh)
-        else:
-            moved = move(sftp, remote, archive, digest, create=create, option="archive_dir")
-            outcome = DropOutcome(remote, agency, "imported", digest, batch_id=batch.batch_id, moved_to=moved)
-    for leftover in (local, local.with_name(local.name + ".part.json")):
-        leftover.unlink(missing_ok=True)
-    return outcome
+            self.client, self.sftp = connect(self.source)
+        except (SftpUnavailable, *CONNECTION_ERRORS):
+            log.warning("sftp %s: cannot reconnect; the rest waits for the next run", self.source.name)
+            return False
+        return True
 
-
-def run(source: SourceConfig, *, warehouse: Any = None) -> DropRun:
-    """Process every settled file of every agency folder once; see the module docstring."""
-    wh = _warehouse(warehouse)
-    staging = _staging(source)
-    result = DropRun()
-    client, sftp = connect(source)
-    try:
-        _prepare_folders(sftp, source)
-        files = stable_files(sftp, float(source.option("settle_seconds", 1.0)), result)
-        for remote, agency, size, mtime in files:
+    def settled(self, run: DropRun) -> list[tuple[str, str, int, int]]:
+        """(remote, agency, size, mtime) of every settled file in an agency folder; the others are
+        recorded in `run` (still uploading, growing, denied, or in a folder that is not a USCC). The
+        inbox must exist and the archive and rejected folders be creatable (`SftpConfigError`)."""
+        sftp = self._session()
+        _prepare_folders(sftp, self.source)
+        files = []
+        for remote, agency, size, mtime in stable_files(sftp, float(self.source.option("settle_seconds", 1.0)), run):
             if not _USCC.match(agency):
-                result.outcomes.append(DropOutcome(remote, agency, "failed", reason=f"folder {agency!r} is not a USCC"))
-                continue
-            try:
-                if sftp is None:
-                    client, sftp = connect(source)
-                result.outcomes.append(_process(sftp, source, wh, staging, remote, agency, size, mtime))
-            except HostKeyRejected:
-                raise
-            except FileNotFoundError:
-                # Deleted by the agency between the listing and the download: nothing to do.
-                result.outcomes.append(DropOutcome(remote, agency, "vanished"))
-            except PermissionError as exc:
-                # Not an interruption: the next run would fail the same way until someone fixes the rights.
-                result.outcomes.append(DropOutcome(remote, agency, "denied", reason=_denied(remote, exc)))
-            except _CONNECTION_ERRORS as exc:
-                # The transfer broke: the partial copy stays in staging and resumes next run.
-                log.warning("sftp %s: %s interrupted (%s); will resume next run", source.name, remote, type(exc).__name__)
-                result.outcomes.append(DropOutcome(remote, agency, "interrupted", reason=f"{type(exc).__name__}: {exc}"))
-                client.close()
-                client, sftp = None, None  # type: ignore[assignment]
-                try:
-                    client, sftp = connect(source)
-                except (SftpUnavailable, *_CONNECTION_ERRORS):
-                    log.warning("sftp %s: cannot reconnect; the rest waits for the next run", source.name)
-                    break
-            except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
-                log.exception("sftp %s: %s failed; left in the inbox", source.name, remote)
-                result.outcomes.append(DropOutcome(remote, agency, "failed", reason=f"{type(exc).__name__}: {exc}"))
-    finally:
-        if client is not None:
-            client.close()
-    denied = [o for o in result.outcomes if o.status == "denied"]
-    if denied:
-        shown = "; ".join(o.reason or o.remote for o in denied[:5]) + (f"; … {len(denied)} in all" if len(denied) > 5 else "")
-        log.error("sftp %s: %d files denied to the account: %s", source.name, len(denied), shown)
-        raise SftpPermissionDenied(f"sftp {source.name}: {len(denied)} files denied to the account: {shown}", result)
-    return result
+                run.outcomes.append(DropOutcome(remote, agency, "failed", reason=f"folder {agency!r} is not a USCC"))
+            else:
+                files.append((remote, agency, size, mtime))
+        return files
+
+    def fetch(self, remote: str, agency: str, size: int, mtime: int) -> Path:
+        """The file downloaded into the staging folder (resumed where an earlier session broke off)."""
+        return download(self._session(), remote, size, mtime, self.staging / agency / posixpath.basename(remote))
+
+    def archive(self, remote: str, agency: str, sha256: str) -> str:
+        """Move an imported (or already loaded) file to its archive folder (`folder_for`)."""
+        folder = folder_for(self.source, "archive", agency, datetime.now(SHANGHAI))
+        create = bool(self.source.option("create_folders", True))
+        return move(self._session(), remote, folder, sha256, create=create, option="archive_dir")
+
+    def reject(self, remote: str, agency: str, sha256: str, exc: Exception) -> str:
+        """Move a file the flow refused to the agency's rejected folder, its `.errors.txt` beside it."""
+        return reject(self._session(), remote, agency, sha256, exc, self.source)
+
+    def discard(self, local: Path) -> None:
+        """The staging copy of a file that was archived or rejected."""
+        for leftover in (local, local.with_name(local.name + ".part.json")):
+            leftover.unlink(missing_ok=True)
+
+
+def open_drop(source: SourceConfig) -> Drop:
+    """A connected session (the dialect table's reader of `sftp-drop`)."""
+    return Drop(source)
 
 
 def _prepare_folders(sftp: paramiko.SFTPClient, source: SourceConfig) -> None:
@@ -557,7 +551,7 @@ def _prepare_folders(sftp: paramiko.SFTPClient, source: SourceConfig) -> None:
             _makedirs(sftp, posixpath.normpath(fixed), create=create, option=f"{kind}_dir")
 
 
-def _denied(remote: str, exc: PermissionError) -> str:
+def denied_reason(remote: str, exc: PermissionError) -> str:
     """One line naming what the account may not touch and how to fix it."""
     text = str(exc.args[0]) if exc.args and isinstance(exc.args[0], str) and exc.args[0].startswith("cannot") else ""
     if text:
@@ -579,27 +573,3 @@ def check(source: SourceConfig) -> dict[str, int]:
     finally:
         client.close()
     return {"inbox": waiting}
-
-
-def sync(
-    source: SourceConfig,
-    *,
-    full_refresh: bool = False,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    warehouse: Any = None,
-) -> SyncResult:
-    """The registry's common entry point: one `run`, outcomes counted by status in `streams`.
-
-    `full_refresh`/`since`/`until` do not apply to a drop folder (files are processed once).
-    """
-    done = run(source, warehouse=warehouse)
-    statuses = ("imported", "already_loaded", "rejected", "interrupted", "failed", "in_progress", "growing", "vanished", "denied")
-    batches = [o.batch_id for o in done.outcomes if o.batch_id]
-    return SyncResult(
-        source=source.name,
-        batch_id=batches[-1] if batches else None,
-        streams={s: done.count(s) for s in statuses},
-        entities={"files": [vars(o) for o in done.outcomes]},
-    )
-

@@ -1,9 +1,11 @@
 """Nightly sync DAGs: one per source registered in connectors/sources/*.yaml.
 
 Adding a registry file adds a DAG; no Python edit. The DAGs only wire tourlink's steps together
-(`tourlink.nightly`): extract → validate (bad rows staged for quarantine) → merge (one warehouse
-transaction, watermark included) → publish one Asset per entity the run loaded. No I/O at parse
-time beyond reading the registry and mapping YAML files.
+(`tourlink.nightly`, which calls `tourlink.flow`): extract → validate (bad rows staged for
+quarantine) → merge (one warehouse transaction, state included) → publish one Asset per entity the
+run loaded; a drop folder's run is one `sync` step. Which shape a source's run has is the flow's
+answer (`NightlyPlan.file_by_file`), not a dialect test here. No I/O at parse time beyond reading
+the registry and mapping YAML files.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from connectors.registry import SourceConfig, load_sources
 from tourlink import airflow_runs, nightly
 from tourlink.airflow_assets import entity_asset
 from tourlink.alerts import callbacks as alerts
@@ -26,7 +27,7 @@ START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
 DEFAULT_SCHEDULE = "0 2 * * *"
 
 
-def _doc(source: SourceConfig, entities: list[str]) -> str:
+def _doc(source, entities: list[str]) -> str:  # noqa: ANN001 - a tourlink.flow.SourceConfig
     return f"""
 ### Nightly sync of `{source.name}` ({source.dialect})
 
@@ -52,8 +53,8 @@ def _guarded(step, *args, **kwargs):  # noqa: ANN001, ANN202
         raise AirflowFailException(f"not retrying: {exc}") from None
 
 
-def build_sync_dag(source: SourceConfig) -> DAG:
-    entities = nightly.source_entities(source)
+def build_sync_dag(plan: nightly.NightlyPlan) -> DAG:
+    source, entities = plan.source, plan.entities
     default_args = {
         "owner": source.owner or "tourlink",
         "retries": 3,
@@ -75,7 +76,7 @@ def build_sync_dag(source: SourceConfig) -> DAG:
         default_args=default_args,
         doc_md=_doc(source, entities),
     ) as dag:
-        if source.dialect in nightly.FILE_BY_FILE_DIALECTS:
+        if plan.file_by_file:
 
             @task(task_id="sync")
             def sync_files() -> dict:
@@ -110,5 +111,5 @@ def build_sync_dag(source: SourceConfig) -> DAG:
     return dag
 
 
-for _source in load_sources().values():
-    globals()[f"tourlink_sync__{_source.name}"] = build_sync_dag(_source)
+for _plan in nightly.nightly_plans():
+    globals()[f"tourlink_sync__{_plan.source.name}"] = build_sync_dag(_plan)

@@ -108,8 +108,8 @@ def check_conformance(source: Any, sandbox: Any) -> list[str]:
     """The kit against `source` pointed at its running `sandbox`, in the current TOURLINK_HOME: the
     problems found, empty when the source conforms. The one set of checks, for the tests
     (`conformance_test`) and for `tourlink connector check`."""
-    from connectors.registry import sync
     from tourlink import settings
+    from tourlink.flow import sync
 
     problems = [f"required field not mapped: {f}" for f in unmapped_required_fields(source.mapping)]
     first = sync(source)
@@ -162,7 +162,7 @@ def extract(source: Any) -> dict[str, list[dict[str, Any]]]:
     mapping = load_mapping(source.mapping)
     frames: dict[str, list[pl.DataFrame]] = {}
     with erp.build_client(source) as client:
-        dialect = erp.DIALECTS[source.dialect](source, client)  # no warehouse: no tombstone state
+        dialect = erp.vendor_of(source, client)  # no warehouse: no tombstone state
         for stream in source.streams:
             read = erp.read_stream(dialect, stream, None, end)
             for name, records, _ in read.pages:

@@ -20,7 +20,7 @@ from mappings.conversion import _default_value, _IssueKind, _normalised, _Source
 from mappings.normalise import normalise_header, placeholders_to_null
 from mappings.spec import FieldRule
 from tourlink import schema
-from tourlink.frames import DTYPES, FILE, ISSUE, ISSUES, ISSUES_DTYPE, RAW, ROW, ROW_NO, SourceFrame
+from tourlink.frames import DTYPES, FILE, ISSUE, ISSUES, ISSUES_DTYPE, PAGE_FILE, RAW, ROW, ROW_NO, SourceFrame
 
 if TYPE_CHECKING:
     from mappings.spec import EntityRule, Mapping
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 SAMPLE_ROWS = 20_000
 DISTINCT_RATIO = 4  # compute per distinct value when values repeat at least this often on average
 _HIDDEN = "__"  # prefix of the engine's working columns (ROW too)
-PAGE_FILE = "__file"  # optional per-row raw input name, overriding SourceFrame.file
 
 
 def apply_mapping(mapping: Mapping, frame: SourceFrame, *, received_at: datetime, source: str) -> dict[str, pl.DataFrame]:

@@ -26,6 +26,7 @@ DTYPES: dict[str, pl.DataType] = {
 # Row number as the source shows it: the spreadsheet row (1-based, header row included in the
 # count), the CSV line, or the record's position in an API page. Added by the connector.
 ROW = "__row"
+PAGE_FILE = "__file"  # optional per-row raw input name (an API page), overriding SourceFrame.file
 
 # Lineage and bookkeeping columns of a mapped entity frame (beside the canonical fields).
 FILE = "_file"  # the raw input's name as a steward knows it

@@ -21,6 +21,15 @@ def watermark(engine: sa.Engine, source: str, stream: str) -> str | None:
         return conn.execute(sa.select(t.c.value).where(t.c.source == source, t.c.stream == stream)).scalar()
 
 
+def source_state(engine: sa.Engine, source: str) -> dict[str, str]:
+    """Every committed state row of a source, {stream: value}: the streams' watermarks and the
+    connectors' own rows (`stream#…`). The one way a source's state is read (`tourlink.flow.state`)."""
+    t = tables.watermark
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(t.c.stream, t.c.value).where(t.c.source == source)).all()
+    return {stream: value for stream, value in rows}
+
+
 class StateWriter:
     """`BatchWriter`'s state writes, in the batch's transaction."""
 

@@ -165,14 +165,15 @@ def _base_url(fetched: list[_Fetched], dialect: str) -> str:
 def registry_text(name: str, dialect: str, fetched: list[_Fetched], suggestion: MappingSuggestion,
                   mapping_ref: str, region: str | None) -> str:
     """The registry file: the dialect's credentials as env references, streams, mapping, options."""
-    from connectors.erp import DIALECTS as ERP
+    from connectors import dialects as table
 
     if dialect == "rest":
         options, notes = _rest_options(fetched, suggestion)
         streams = list(options["paths"])
     else:
         options, notes = {"page_size": 100, "lookback_minutes": 10, "request_budget": 5000, "timeout_seconds": 30}, []
-        streams = list(ERP[dialect].streams) if dialect in ERP else []
+        vendor = table.spec(dialect).vendor if dialect in table.DIALECTS else None
+        streams = list(table.resolve(vendor).streams) if vendor else []
     spec = {
         "name": name,
         "dialect": dialect,
@@ -210,7 +211,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.registry import get_source, sync_function
+from connectors.registry import get_source
 from devkit.conformance import conformance_test
 from devkit.onboarding.check import readiness, sandboxed
 
@@ -229,7 +230,6 @@ def test_{ident}_recorded_sample_maps_every_required_field_and_quarantines_nothi
 @pytest.fixture
 def {ident}_sandbox():
     source = get_source("{name}", ROOT / "connectors" / "sources")
-    sync_function(source.dialect)  # imports (registers) the dialect's connector
     with sandboxed(source) as box:
         yield box
 

@@ -16,23 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from connectors.dialects import DIALECTS, resolve
 from connectors.registry import SourceConfig
-from devkit.sandbox.gov_portal_server import PortalEmulator
-from devkit.sandbox.jsonapi_server import JsonApiSandbox
 from devkit.sandbox.legacy_xml import LegacyXmlSandbox
 from devkit.sandbox.oauth_cursor import OAuthCursorSandbox
 from devkit.sandbox.server import Sandbox
-from devkit.sandbox.sftp_server import SftpSandbox
 from devkit.sandbox.signed_json import SignedJsonSandbox
 
-SANDBOXES: dict[str, type[Sandbox]] = {
-    "signed-json": SignedJsonSandbox,
-    "oauth-cursor": OAuthCursorSandbox,
-    "legacy-xml": LegacyXmlSandbox,
-    "gov-portal": PortalEmulator,  # type: ignore[dict-item]  (same start/credentials protocol)
-    "sftp-drop": SftpSandbox,  # type: ignore[dict-item]
-    "rest": JsonApiSandbox,  # the JSON:API vendor of docs/onboarding.md
-}
+# Which emulator serves which dialect is a column of the one dialect table (`connectors.dialects`).
+SANDBOXES: dict[str, type[Sandbox]] = {name: resolve(spec.emulator) for name, spec in DIALECTS.items()}
 
 
 # A source's options that make a sync against an emulator quick: small pages (pagination is
@@ -134,7 +126,8 @@ def sync_sandboxes(dialects: Collection[str], warehouse=None) -> list:  # noqa: 
     """Each sandbox source of the registry with one of `dialects`, synced once without Airflow: its
     emulator started on a free port, the source pointed at it with the emulator's own credentials
     (never left behind in the environment), stopped afterwards. One `SyncResult` per source."""
-    from connectors.registry import load_sources, sync
+    from connectors.registry import load_sources
+    from tourlink.flow import sync
 
     results = []
     for source in load_sources().values():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.registry import get_source, sync_function
+from connectors.registry import get_source
 from devkit.conformance import conformance_test
 from devkit.onboarding.check import readiness, sandboxed
 
@@ -26,7 +26,6 @@ def test_sandbox_jsonapi_recorded_sample_maps_every_required_field_and_quarantin
 @pytest.fixture
 def sandbox_jsonapi_sandbox():
     source = get_source("sandbox_jsonapi", ROOT / "connectors" / "sources")
-    sync_function(source.dialect)  # imports (registers) the dialect's connector
     with sandboxed(source) as box:
         yield box
 

@@ -35,7 +35,7 @@ def _register_the_vendors_agencies(path) -> None:
     count in the month's indicators."""
     from devkit.demo.sample import _agency_rows, _headers, erp_vendor_agencies
     from devkit.demo.spreadsheets import write_template_xlsx
-    from tourlink.pipeline import import_files
+    from tourlink.flow import import_files
 
     rows = _agency_rows(erp_vendor_agencies([REGISTERED[SOURCE].region]), date(2026, 10, 1))
     write_template_xlsx(path, _headers("travel_agency"), rows, title="旅行社信息导入模板")

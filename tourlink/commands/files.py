@@ -63,7 +63,7 @@ def import_command(
     unchanged); `--force` imports it again."""
     from rich.console import Console
 
-    from tourlink.pipeline import UnreadableInput, import_files
+    from tourlink.flow import UnreadableInput, import_files
 
     _check_entity_and_mapping(entity, mapping)
     try:
@@ -104,8 +104,8 @@ def validate_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Run every check of `import` without writing anything; exit 1 when some row would be quarantined."""
+    from tourlink.flow import UnreadableInput, validate_files
     from tourlink.masking import mask_issue
-    from tourlink.pipeline import UnreadableInput, validate_files
 
     _check_entity_and_mapping(entity, mapping)
     try:

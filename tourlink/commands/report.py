@@ -245,8 +245,8 @@ def replay(
     """Re-validate and load the corrected rows as one batch (source `replay`); the entries they fix
     become `resolved`, rows that fail again stay in quarantine with their new reasons."""
     from tourlink.audit.cli import done, operator, refuse
+    from tourlink.flow import UnreadableInput
     from tourlink.identity import NotAuthorised, agency_division
-    from tourlink.pipeline import UnreadableInput
     from tourlink.report.fix_template import NotAFixTemplate, read_fix_template
     from tourlink.report.replay import replay as run
 

@@ -35,13 +35,12 @@ def sync_command(
     registry: Path | None = RegistryOption,
 ) -> None:
     """Sync one source into the warehouse as one batch, watermark included."""
-    from connectors.http.errors import SourceError
-    from connectors.registry import RegistryError, SecretError, get_source, sync
+    from tourlink.flow import SOURCE_ERRORS, get_source, sync
 
     try:
         config = get_source(source, registry)
         result = sync(config, full_refresh=full_refresh, since=_since(since))
-    except (RegistryError, SecretError, SourceError) as exc:
+    except SOURCE_ERRORS as exc:
         typer.echo(f"sync {source} failed: {exc}", err=True)
         raise typer.Exit(EXIT_SOURCE_FAILED) from None
     if as_json:
@@ -51,13 +50,17 @@ def sync_command(
     for stream, count in result.streams.items():
         typer.echo(f"  stream {stream}: {count} records")
     for entity, counts in result.entities.items():
+        if entity == "files":  # a drop folder: what happened to each file
+            for outcome in counts:
+                typer.echo(f"  {outcome['remote']}: {outcome['status']}")
+            continue
         typer.echo(f"  {entity}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 @sources_app.command("list")
 def list_command(as_json: bool = typer.Option(False, "--json"), registry: Path | None = RegistryOption) -> None:
     """Every registered source: dialect, base URL, streams, schedule, region, owner."""
-    from connectors.registry import load_sources
+    from tourlink.flow import load_sources
 
     sources = load_sources(registry)
     rows = [{"name": s.name, "dialect": s.dialect, "base_url": s.base_url, "streams": list(s.streams), "mapping": s.mapping,
@@ -72,21 +75,11 @@ def list_command(as_json: bool = typer.Option(False, "--json"), registry: Path |
 @sources_app.command("check")
 def check_command(source: str, registry: Path | None = RegistryOption) -> None:
     """Credentials and reachability: one authenticated request per stream, nothing loaded."""
-    from connectors.http.errors import SourceError
-    from connectors.registry import RegistryError, SecretError, get_source
+    from tourlink.flow import SOURCE_ERRORS, check
 
     try:
-        config = get_source(source, registry)
-        if config.dialect not in ("signed-json", "oauth-cursor", "legacy-xml"):
-            from connectors.registry import sync_function
-
-            module = __import__(sync_function(config.dialect).__module__, fromlist=["check"])
-            seen = module.check(config)
-        else:
-            from connectors.erp import check
-
-            seen = check(config)
-    except (RegistryError, SecretError, SourceError) as exc:
+        seen = check(source, registry)
+    except SOURCE_ERRORS as exc:
         typer.echo(f"{source}: NOT OK: {exc}", err=True)
         raise typer.Exit(EXIT_SOURCE_FAILED) from None
     typer.echo(f"{source}: OK ({', '.join(f'{k}: reachable' for k in seen)})")

@@ -29,7 +29,7 @@ def record_samples(source_name: str, folder: Path) -> list[Path]:
         source = box.source
         paths = []
         with erp.build_client(source) as client:
-            dialect = erp.DIALECTS[source.dialect](source, client, folder / "state")
+            dialect = erp.vendor_of(source, client)
             for stream in source.streams:
                 _, records, body = erp.read_stream(dialect, stream, None, datetime.now(UTC)).pages[0]
                 if source.dialect == "oauth-cursor":

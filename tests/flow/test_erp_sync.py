@@ -1,4 +1,4 @@
-"""End to end: each dialect syncs its sandbox into a warehouse that then equals the sandbox exactly,
+"""End to end (`tourlink.flow.sync` over the ERP readers): each dialect syncs its sandbox into a warehouse that then equals the sandbox exactly,
 under faults, on SQLite and PostgreSQL; a killed `tourlink sync` re-run leaves no gap and no duplicate."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors import erp
 from devkit.conformance import differences, warehouse_rows
-from tourlink import settings
+from tourlink import flow, settings
+from tourlink.flow.state import stored_connector_state, stored_watermarks
 from warehouse.load import Warehouse
 
 VENV_TOURLINK = Path(sys.executable).parent / "tourlink"
@@ -35,7 +35,7 @@ def _faulty(faults) -> None:
 @pytest.mark.slow
 def test_every_dialect_under_every_fault_loads_exactly_the_sandbox(any_sandbox, tourlink_home):
     _faulty(any_sandbox.sandbox.faults)
-    result = erp.sync(any_sandbox.source)
+    result = flow.sync(any_sandbox.source)
     assert all(c["quarantined"] == 0 for c in result.entities.values())
     assert differences(warehouse_rows(settings.warehouse_url()), any_sandbox.sandbox.ground_truth()) == []
 
@@ -44,18 +44,18 @@ def test_every_dialect_under_every_fault_loads_exactly_the_sandbox(any_sandbox, 
 def test_records_updated_while_paging_arrive_with_the_next_sync(any_sandbox, tourlink_home):
     box = any_sandbox
     box.sandbox.faults.update_while_paging = 1
-    erp.sync(box.source)
-    erp.sync(box.source)  # the touched record's new version is past the first sync's frozen end
+    flow.sync(box.source)
+    flow.sync(box.source)  # the touched record's new version is past the first sync's frozen end
     assert differences(warehouse_rows(settings.warehouse_url()), box.sandbox.ground_truth()) == []
 
 
 @pytest.mark.slow
 def test_a_deleted_group_is_cancelled_by_its_tombstone(sandbox_oauth_cursor, tourlink_home):
     box = sandbox_oauth_cursor
-    erp.sync(box.source)
+    flow.sync(box.source)
     victim = next(g for g in box.sandbox.data.groups if g["status"] != "CANCELLED")
     box.sandbox.delete_group(victim["group_code"])
-    second = erp.sync(box.source)
+    second = flow.sync(box.source)
     assert second.entities["tour_group"]["loaded"] == 1
     rows = warehouse_rows(settings.warehouse_url())
     assert differences(rows, box.sandbox.ground_truth()) == []
@@ -71,15 +71,15 @@ def test_tombstone_state_lives_in_the_warehouse_so_another_worker_with_an_empty_
     warehouse (committed with the rows), not from a file under TOURLINK_HOME."""
     box = sandbox_oauth_cursor
     monkeypatch.setenv("TOURLINK_HOME", str(tmp_path / "worker-a"))
-    erp.sync(box.source, warehouse=Warehouse(pg_url))
-    state = erp.stored_state(box.source.name, Warehouse(pg_url))
+    flow.sync(box.source, warehouse=Warehouse(pg_url))
+    state = stored_connector_state(box.source.name, Warehouse(pg_url))
     assert len(state) > 1 and all(name.startswith("groups#known/") for name in state)
     kept = [p for p in (tmp_path / "worker-a").rglob("*") if p.is_file() and "landing" not in p.parts]
     assert kept == [], "no connector state file left on the worker (only raw bodies in the landing folder)"
     victim = next(g for g in box.sandbox.data.groups if g["status"] != "CANCELLED")
     box.sandbox.delete_group(victim["group_code"])
     monkeypatch.setenv("TOURLINK_HOME", str(tmp_path / "worker-b"))  # a fresh worker, same warehouse
-    second = erp.sync(box.source, warehouse=Warehouse(pg_url))
+    second = flow.sync(box.source, warehouse=Warehouse(pg_url))
     assert second.entities["tour_group"]["loaded"] == 1
     assert all("#" not in stream for stream in second.watermarks), "state is not reported as a watermark"
     rows = warehouse_rows(pg_url)
@@ -90,24 +90,24 @@ def test_tombstone_state_lives_in_the_warehouse_so_another_worker_with_an_empty_
 @pytest.mark.slow
 def test_a_killed_sync_commits_no_tombstone_state(sandbox_oauth_cursor, tourlink_home, monkeypatch):
     """State is written by the batch: a sync that fails before its commit leaves none behind."""
-    import tourlink.pipeline
+    import tourlink.flow.sources
 
     def crash(*args, **kwargs):
         raise RuntimeError("killed before the commit")
 
-    monkeypatch.setattr(tourlink.pipeline, "load_frames", crash)
+    monkeypatch.setattr(tourlink.flow.sources, "load_batch", crash)
     with pytest.raises(RuntimeError):
-        erp.sync(sandbox_oauth_cursor.source)
-    assert erp.stored_watermarks(sandbox_oauth_cursor.source.name) == {}
+        flow.sync(sandbox_oauth_cursor.source)
+    assert stored_watermarks(sandbox_oauth_cursor.source.name) == {}
 
 
 @pytest.mark.slow
 def test_a_sync_into_postgresql_equals_the_sandbox(sandbox_signed_json, pg_url, tourlink_home):
     box = sandbox_signed_json
     box.sandbox.faults.http_5xx = 1
-    erp.sync(box.source, warehouse=Warehouse(pg_url))
+    flow.sync(box.source, warehouse=Warehouse(pg_url))
     assert differences(warehouse_rows(pg_url), box.sandbox.ground_truth()) == []
-    again = erp.sync(box.source, warehouse=Warehouse(pg_url))
+    again = flow.sync(box.source, warehouse=Warehouse(pg_url))
     assert all(c["loaded"] == 0 for c in again.entities.values())
 
 
@@ -138,7 +138,7 @@ def test_a_killed_sync_process_re_runs_with_no_gap_and_no_duplicate(moment, any_
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     if moment == "while_paging":  # (while loading, the kill usually lands before the commit too)
-        assert erp.stored_watermarks(box.source.name) == {}, "a killed sync commits nothing"
+        assert stored_watermarks(box.source.name) == {}, "a killed sync commits nothing"
     box.sandbox.faults.latency_seconds = 0.0
     rerun = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
@@ -150,14 +150,12 @@ def test_a_killed_sync_process_re_runs_with_no_gap_and_no_duplicate(moment, any_
 def test_since_backfills_a_window_and_never_moves_the_watermark_back(sandbox_signed_json, tourlink_home):
     from datetime import timedelta
 
-    from connectors.erp import stored_watermarks
-
     box = sandbox_signed_json
-    first = erp.sync(box.source)
+    first = flow.sync(box.source)
     marks = stored_watermarks(box.source.name)
     teams = sorted(box.sandbox.data.groups, key=lambda g: g["updated_at"])
     since = teams[len(teams) // 2]["updated_at"] - timedelta(seconds=1)
-    backfill = erp.sync(box.source, since=since)
+    backfill = flow.sync(box.source, since=since)
     expected = sum(1 for g in teams if g["updated_at"] >= since)
     assert backfill.streams["teams"] == expected < first.streams["teams"]
     assert stored_watermarks(box.source.name) == marks
@@ -176,7 +174,7 @@ def test_the_oauth_vendor_rate_limit_is_respected_and_429_retried(monkeypatch, t
             monkeypatch.setenv(ref.removeprefix("env:"), box.credentials[role])
         local = dataclasses.replace(source, base_url=box.url, options={**source.options, "page_size": 5, "backoff_seconds": 0.01})
         started = time.monotonic()
-        erp.sync(local)
+        flow.sync(local)
         elapsed = time.monotonic() - started
         requests = len(box.requests)
     assert differences(warehouse_rows(settings.warehouse_url()), box.ground_truth()) == []

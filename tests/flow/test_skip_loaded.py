@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tourlink import crash_points
-from tourlink.pipeline import import_files
+from tourlink.flow import import_files
 
 from .filings import GROUP_HEADER, group_line, rows
 
@@ -85,7 +85,7 @@ def test_a_file_one_byte_changed_is_imported_beside_an_unchanged_one_skipped(war
 def _kill_at_commit(url: str, landing: Path, files: list[Path]) -> None:
     """A real import in another process, SIGKILLed inside its commit (after the files were recorded)."""
     script = (
-        "import sys; from pathlib import Path; from tourlink.pipeline import import_files; "
+        "import sys; from pathlib import Path; from tourlink.flow import import_files; "
         "from warehouse.load import Warehouse; "
         "import_files(sys.argv[3:], warehouse=Warehouse(sys.argv[1], landing_dir=Path(sys.argv[2])))"
     )

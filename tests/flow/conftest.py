@@ -1,4 +1,5 @@
-"""The pipeline against a warehouse on each database the platform runs (`warehouse`, tests/conftest.py)."""
+"""The flow against a warehouse on each database the platform runs (`warehouse`, tests/conftest.py),
+and against the sandbox vendors (`sandbox_*`, tests/conftest.py)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from connectors.registry import DIALECT_SYNC, SyncResult, load_sources
+from connectors.dialects import DIALECTS
+from connectors.registry import load_sources
+from tourlink.flow import SyncResult
 
 TOURLINK = str(Path(sys.executable).parent / "tourlink")
 
@@ -26,7 +28,7 @@ def _registry(box, tmp_path: Path) -> Path:
 def test_the_repository_registry_declares_the_three_sandbox_erps_with_references_only():
     sources = load_sources()
     for name in ("sandbox_signed_json", "sandbox_oauth_cursor", "sandbox_legacy_xml"):
-        assert sources[name].dialect in DIALECT_SYNC
+        assert sources[name].dialect in DIALECTS
         assert all(ref.startswith("env:") for ref in sources[name].credentials.values())
 
 

@@ -1,5 +1,5 @@
 """`import_files` merges each chunk in the batch's open transaction while the next chunk is read
-(`_StreamedBatch`, issue 9): the warehouse ends exactly as the two-step path (`stage` then `commit`,
+(`tourlink.flow.merge.StreamedBatch`, issue 9): the warehouse ends exactly as the two-step path (`stage` then `commit`,
 as the Airflow tasks run it) leaves it, and a failure at any chunk leaves nothing behind."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tourlink import pipeline
-from tourlink.pipeline import ForeignAgencyRows, commit, file_inputs, import_files, stage
+from tourlink.flow import ForeignAgencyRows, commit, file_inputs, import_files, stage
+from tourlink.flow import merge as committing
 from warehouse.load import Warehouse
 
 from .filings import GROUP_HEADER, ORGANIZER, group_line, rows
@@ -83,7 +83,7 @@ def test_another_agencys_rows_in_a_late_chunk_withdraw_the_whole_batch(warehouse
 def test_a_database_error_in_the_writer_reaches_the_caller_and_the_batch_rolls_back(warehouse, batch_files,
                                                                                      monkeypatch):  # fmt: skip
     calls = []
-    real = pipeline._write_part
+    real = committing._write_part
 
     def fail_on_the_fourth_part(b, result, entity, kind, frame, prepared):
         calls.append(entity)
@@ -91,7 +91,7 @@ def test_a_database_error_in_the_writer_reaches_the_caller_and_the_batch_rolls_b
             raise sa.exc.OperationalError("COPY", {}, Exception("server closed the connection"))
         real(b, result, entity, kind, frame, prepared)
 
-    monkeypatch.setattr(pipeline, "_write_part", fail_on_the_fourth_part)
+    monkeypatch.setattr(committing, "_write_part", fail_on_the_fourth_part)
 
     with pytest.raises(sa.exc.OperationalError, match="server closed"):
         import_files(batch_files, warehouse=warehouse, chunk_rows=10)
@@ -104,7 +104,7 @@ def test_a_database_error_in_the_writer_reaches_the_caller_and_the_batch_rolls_b
 def test_the_reader_stays_at_most_two_parts_ahead_of_the_writer(warehouse, batch_files, monkeypatch):
     """Memory stays bounded however large the file: a slow database holds the reader back."""
     events: list[str] = []
-    real_put, real_write = pipeline._StreamedBatch.put, pipeline._write_part
+    real_put, real_write = committing.StreamedBatch.put, committing._write_part
 
     def handed_over(self, entity, kind, frame):
         real_put(self, entity, kind, frame)
@@ -115,8 +115,8 @@ def test_the_reader_stays_at_most_two_parts_ahead_of_the_writer(warehouse, batch
         time.sleep(0.3)
         real_write(b, result, entity, kind, frame, prepared)
 
-    monkeypatch.setattr(pipeline._StreamedBatch, "put", handed_over)
-    monkeypatch.setattr(pipeline, "_write_part", slow_write)
+    monkeypatch.setattr(committing.StreamedBatch, "put", handed_over)
+    monkeypatch.setattr(committing, "_write_part", slow_write)
 
     result = import_files(batch_files, warehouse=warehouse, chunk_rows=5)
 

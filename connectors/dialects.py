@@ -1,0 +1,106 @@
+"""The one table of dialects: for each, its reader, its auth, its incremental style and its emulator.
+
+A registry file names a dialect; everything the platform does with it starts here. Entries name
+their code as `module:attribute` strings, imported only when a source of that dialect is read (the
+Airflow DAG files and `tourlink sources list` stay cheap, and nothing registers itself on import).
+
+Incremental styles:
+- `updated-since`: the stored watermark per stream is the newest update time read; the next read
+  starts there minus a lookback (the ERP dialects, `rest`);
+- `after-id`: the watermark is the last id committed, the feed is read from it (the portal);
+- `files`: a drop folder, each settled file is imported once and then archived or rejected.
+
+The emulator is the dev kit's server for the dialect (named, never imported by production code).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DialectSpec:
+    name: str
+    reader: str  # module:function — read(source, state, window) -> Extract, or for `files` open(source) -> Drop
+    check: str  # module:function — check(source) -> {stream: records seen}, nothing loaded
+    incremental: str  # updated-since | after-id | files
+    emulator: str  # the dev kit's sandbox server class
+    vendor: str | None = None  # module:class — the vendor's request shapes (ERP family)
+    auth: str | None = None  # module:function — auth(source) -> connectors.http.auth.Auth
+
+
+_ERP = "connectors.erp"
+DIALECTS: dict[str, DialectSpec] = {
+    "signed-json": DialectSpec(
+        "signed-json", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
+        "devkit.sandbox.signed_json:SignedJsonSandbox", f"{_ERP}.dialects:SignedJson", f"{_ERP}.client:signed_json_auth",
+    ),
+    "oauth-cursor": DialectSpec(
+        "oauth-cursor", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
+        "devkit.sandbox.oauth_cursor:OAuthCursorSandbox", f"{_ERP}.dialects:OAuthCursor", f"{_ERP}.client:oauth_auth",
+    ),
+    "legacy-xml": DialectSpec(
+        "legacy-xml", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
+        "devkit.sandbox.legacy_xml:LegacyXmlSandbox", f"{_ERP}.dialects:LegacyXml", f"{_ERP}.client:legacy_xml_auth",
+    ),
+    # declarative REST vendors (JSON:API, …): the vendor's shapes are options of its registry file
+    "rest": DialectSpec(
+        "rest", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
+        "devkit.sandbox.jsonapi_server:JsonApiSandbox", "connectors.rest:Rest", "connectors.rest:rest_auth",
+    ),
+    "gov-portal": DialectSpec(
+        "gov-portal", "connectors.gov_portal:read", "connectors.gov_portal:check", "after-id",
+        "devkit.sandbox.gov_portal_server:PortalEmulator",
+    ),
+    "sftp-drop": DialectSpec(
+        "sftp-drop", "connectors.sftp:open_drop", "connectors.sftp:check", "files",
+        "devkit.sandbox.sftp_server:SftpSandbox",
+    ),
+}
+
+
+class UnknownDialect(ValueError):
+    """No entry of the table speaks this dialect."""
+
+
+def spec(dialect: str) -> DialectSpec:
+    try:
+        return DIALECTS[dialect]
+    except KeyError:
+        raise UnknownDialect(f"no connector for dialect {dialect!r}; known: {', '.join(sorted(DIALECTS))}") from None
+
+
+def resolve(ref: str) -> Any:
+    """The object a `module:attribute` entry names (imported now)."""
+    module, _, attribute = ref.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def reader(dialect: str) -> Any:
+    return resolve(spec(dialect).reader)
+
+
+def checker(dialect: str) -> Any:
+    return resolve(spec(dialect).check)
+
+
+def vendor(dialect: str) -> Any:
+    """The vendor class of an ERP-family dialect (`connectors.erp.dialects.Vendor` subclasses)."""
+    ref = spec(dialect).vendor
+    if ref is None:
+        raise UnknownDialect(f"dialect {dialect!r} is not an ERP dialect")
+    return resolve(ref)
+
+
+def auth(dialect: str) -> Any:
+    ref = spec(dialect).auth
+    if ref is None:
+        raise UnknownDialect(f"dialect {dialect!r} has no HTTP auth")
+    return resolve(ref)
+
+
+def reads_files(dialect: str) -> bool:
+    """A drop folder: one batch per file, archived or rejected after it (no extract → merge steps)."""
+    return spec(dialect).incremental == "files"

@@ -1,0 +1,66 @@
+"""`load_batch`: the one function where a batch is wired — inputs → mapping → validators → warehouse.
+
+Every direct path calls it: `tourlink import` (`flow.files.import_files`), a source's sync
+(`flow.sources.sync`), each file of an SFTP drop (`flow.drop.run`) and a replay. It stages the inputs
+(`flow.staging.stage`: mapping and validation, parents first) into a `flow.merge.StreamedBatch` whose
+writer thread merges each part in the batch's ONE transaction, commits the source's state with the
+rows, and then lets the warehouse derive what follows from what landed (`warehouse.derived`).
+Airflow's steps run the same two halves apart, with a hand-over between them (`flow.steps`).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from connectors.reading import RawBody
+from tourlink.flow.inputs import Input
+from tourlink.flow.merge import BatchResult, StreamedBatch
+from tourlink.flow.staging import stage
+
+
+def load_batch(
+    inputs: Sequence[Input],
+    *,
+    source: str,
+    warehouse: Any,
+    owner_uscc: str | None = None,
+    raw: Sequence[RawBody] = (),
+    state: dict[str, str] | None = None,
+    show_progress: bool = False,
+) -> BatchResult:
+    """Stage and commit one batch at once: raw inputs and `raw` bodies kept in the landing folder,
+    rows merged or quarantined, `state` committed with them; then the warehouse's derivations."""
+    files = [(str(item.path), item.name or item.path.name) for item in inputs if item.path is not None]
+    with tempfile.TemporaryDirectory(prefix="tourlink-raw-") as tmp:
+        raw_files = [_spill(Path(tmp), i, body) for i, body in enumerate(raw)]
+        streamed = StreamedBatch(warehouse, source, files, raw_files)
+        try:
+            staged, _ = stage(
+                inputs, source=source, warehouse=warehouse, owner_uscc=owner_uscc, show_progress=show_progress,
+                sink=streamed.put,
+            )
+        except BaseException:
+            streamed.abort()
+            raise
+        staged.state = dict(state or {})
+        result = streamed.finish(staged)
+    result.derived = after_commit(warehouse, source=source, entities=staged.entities)
+    return result
+
+
+def after_commit(warehouse: Any, *, source: str, entities: Sequence[str]) -> dict[str, dict[str, int]]:
+    """What the warehouse derives from a committed batch of `source` that could land `entities`."""
+    from warehouse.derived import after_commit as derive
+
+    return derive(warehouse.engine, source=source, entities=entities)
+
+
+def _spill(folder: Path, i: int, body: RawBody) -> Path:
+    """A raw body as a file the landing folder can copy (named as the steward will see it)."""
+    path = folder / f"{i:05d}" / body.name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(body.body)
+    return path
