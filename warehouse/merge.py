@@ -1,13 +1,10 @@
 """Merge: a batch's good rows into the core tables by natural key, set-based.
 
-A stored row is replaced when the incoming `updated_at` is newer **or** when it is equal and a content
-value differs (`updated_at` versions a row and is not content; `submitted_at` keeps the earliest filing
-time): a newer version with the same content is stored too, so the stored `updated_at` never lags the
-source (issue 16), and counts as loaded. An equal `updated_at` with the same content is never written,
-so loading the same input twice changes nothing.
+A stored row is replaced only when the incoming `updated_at` is newer or equal **and** a content value
+differs (`updated_at` itself is not content; `submitted_at` keeps the earliest filing time), so unchanged
+rows are never written and loading the same input twice changes nothing.
 
-Each frame gets a 64-bit hash of its content columns and `updated_at` (`_row_hash`, polars; `_hashed`);
-the stored keys and hashes
+Each frame gets a 64-bit hash of its content columns (`_row_hash`, polars); the stored keys and hashes
 it may replace are fetched by index lookups (a child's by its parents' keys) and compared in polars: a
 row whose stored hash equals its own has the same content and is neither copied nor locked; a row with
 a key not stored yet is bulk-copied straight into
@@ -42,13 +39,6 @@ class MergeCounts:
 
 
 _NOT_CONTENT = ("updated_at", "submitted_at")
-
-
-def _hashed(spec: schema.Entity) -> list[str]:
-    """The columns `_row_hash` covers: content and the `updated_at` version, so a newer version with the
-    same content differs from the stored row (issue 16); `submitted_at` only ever keeps the earliest."""
-    content = [f.name for f in spec.fields if f.name not in (*spec.natural_key, *_NOT_CONTENT)]
-    return [*content, "updated_at"] if spec.has_updated_at else content
 
 
 @dataclass(frozen=True)
@@ -120,8 +110,8 @@ class MergeWriter:
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Rows of `stored` whose key is not stored yet, and rows whose stored content hash differs.
 
-        The rest have a stored row with the same content hash, i.e. the same content and `updated_at`,
-        which the merge would not write: they are neither copied nor locked.
+        The rest have a stored row with the same content hash, i.e. the same content, which the
+        merge would not write whatever their `updated_at`: they are neither copied nor locked.
         A differing row goes through the exact comparison of `_upsert` (a hash that differs for
         equal content, e.g. after a polars upgrade, only costs that comparison).
         """
@@ -153,12 +143,11 @@ class MergeWriter:
         return held.with_columns(__held=pl.lit(True))
 
     def _refresh_hashes(self, spec: schema.Entity, table: sa.Table, stage: sa.Table) -> None:
-        """Stored rows equal in content and `updated_at` to the staged ones but with another (or no)
-        hash get the staged hash, so their next load skips them (rows stored before the hash existed,
-        or hashed by another polars version or before it covered `updated_at`). Only `_row_hash` is
-        written: content and lineage stay."""
+        """Stored rows equal in content to the staged ones but with another (or no) hash get the
+        staged hash, so their next load skips them (rows stored before the hash existed, or hashed
+        by another polars version). Only `_row_hash` is written: content and lineage stay."""
         keys = list(spec.natural_key)
-        content = _hashed(spec)
+        content = [f.name for f in spec.fields if f.name not in (*keys, *_NOT_CONTENT)]
         self.connection.execute(
             table.update()
             .where(
@@ -179,13 +168,8 @@ class MergeWriter:
         excluded = stmt.excluded
         changed = sa.or_(*(table.c[c].is_distinct_from(excluded[c]) for c in canonical)) if canonical else sa.false()
         if spec.has_updated_at:
-            # newer: stored whatever the content (issue 16); equal: only if some content differs
-            newer = sa.or_(
-                excluded.updated_at > table.c.updated_at,
-                sa.and_(table.c.updated_at.is_(None), excluded.updated_at.is_not(None)),
-            )
-            same_or_newer = sa.or_(excluded.updated_at >= table.c.updated_at, table.c.updated_at.is_(None))
-            changed = sa.or_(newer, sa.and_(same_or_newer, changed))
+            newer = sa.or_(excluded.updated_at >= table.c.updated_at, table.c.updated_at.is_(None))
+            changed = sa.and_(newer, changed)
         set_ = {c: excluded[c] for c in values}
         if "submitted_at" in set_:
             earlier = sa.or_(table.c.submitted_at.is_(None), excluded.submitted_at < table.c.submitted_at)
@@ -248,8 +232,8 @@ class MergeWriter:
 
 
 def _content_hash(spec: schema.Entity, stored: pl.DataFrame) -> pl.Expr:
-    """One 64-bit hash of a row's content columns and `updated_at` (storage form, `_hashed`)."""
-    content = _hashed(spec)
+    """One 64-bit hash of a row's content columns (storage form), as `_upsert` compares them."""
+    content = [f.name for f in spec.fields if f.name not in (*spec.natural_key, *_NOT_CONTENT)]
     if not content:
         return pl.lit(0, pl.Int64)
     return pl.struct(*content).hash(seed=0x746C).reinterpret(signed=True)

@@ -32,8 +32,7 @@ class ReplayResult:
     files: list[str]
     entities: dict[str, Any]
     resolved: list[int] = field(default_factory=list)  # entries of the workbook now resolved
-    # entries whose corrected row failed again: still open, or superseded by the entry the replay opened
-    still_open: list[int] = field(default_factory=list)
+    still_open: list[int] = field(default_factory=list)  # entries whose corrected row failed again
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -116,5 +115,5 @@ def replay(path: Path, *, engine: sa.Engine | None = None, warehouse: Any = None
         files=names,
         entities={k: vars(v) for k, v in result.entities.items()},
         resolved=sorted(i for i, s in status.items() if s == "resolved"),
-        still_open=sorted(i for i, s in status.items() if s in ("open", "superseded")),
+        still_open=sorted(i for i, s in status.items() if s == "open"),
     )
