@@ -62,7 +62,7 @@ def test_an_owner_that_names_no_such_field_fails_when_the_schemas_load(schemas, 
 
 
 def test_an_agency_folder_may_hold_only_statistics_the_agency_owns(warehouse, tmp_path):
-    from tests.tourlink.filings import ORGANIZER, rows
+    from tests.flow.filings import ORGANIZER, rows
     from tourlink.pipeline import ForeignAgencyRows, import_files
 
     other = "91110000MA01ABCD2Q"
