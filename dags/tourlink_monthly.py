@@ -21,7 +21,7 @@ install_masking_everywhere()  # the PII log filter in every task process (issue 
 
 ENTITIES = [
     "travel_agency", "licensing_event", "tour_group", "group_member", "group_staff", "e_contract", "contract_tourist",
-    "guide", "guide_app_day",
+    "guide", "guide_app_day", "agency_statistics",
 ]
 
 with DAG(

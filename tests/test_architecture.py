@@ -49,7 +49,7 @@ def _add_import(module: Path, line: str) -> None:
 def test_a_new_import_against_a_contract_fails(tmp_path):
     root = _copy_of_the_repo(tmp_path / "repo")
     _add_import(root / "validators" / "batch.py", "import warehouse.tables  # a stage importing another")
-    _add_import(root / "connectors" / "files.py", "import devkit.demo.spreadsheets  # production importing the kit")
+    _add_import(root / "connectors" / "files" / "__init__.py", "import devkit.demo.spreadsheets  # production importing the kit")
     _add_import(root / "tourlink" / "schema.py", "import tourlink.pipeline  # the core importing the flow")
 
     result = _lint(root)

@@ -20,6 +20,7 @@ from tourlink.commands import indicators as indicator_commands
 from tourlink.commands import report as report_commands
 from tourlink.commands import retention as retention_commands
 from tourlink.commands import sources as source_commands
+from tourlink.commands import template as template_commands
 
 app = typer.Typer(
     name="tourlink",
@@ -36,6 +37,7 @@ source_commands.register(app)
 airflow_commands.register(app)
 audit_commands.register(app)
 retention_commands.register(app)
+template_commands.register(app)
 
 
 @app.callback()
