@@ -19,7 +19,8 @@ from tourlink.frames import ISSUES
 from tourlink.schema import Entity, entities
 from tourlink.schema import entity as schema_entity
 from validators.catalogue import message
-from validators.rules import Check, append_issues, has_error, is_missing, validate
+from validators.checks import Check, append_issues, is_missing
+from validators.rules import has_error, validate
 
 ExistingKeys = Callable[[str, pl.DataFrame], pl.DataFrame]
 

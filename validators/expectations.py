@@ -17,7 +17,8 @@ from tourlink.schema import Condition, Entity, entities
 from tourlink.schema import entity as schema_entity
 from validators import divisions
 from validators import identifiers as ids
-from validators.rules import PERIOD_STARTS, code_values
+from validators.code_rules import code_values
+from validators.value_rules import PERIOD_STARTS
 
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
