@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
-from warehouse.indicators import open_connection
+from warehouse.engine import open_connection
 from warehouse.regions import NATION, Month, month_of, normalise_region
 from warehouse.tables import finding as finding_table
 

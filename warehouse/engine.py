@@ -52,3 +52,19 @@ def _sqlite_transactions(engine: sa.Engine, *, in_memory: bool) -> None:
     def _begin(conn: sa.Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class open_connection:
+    """Accept an Engine or a Connection: open (and close) a connection only when given an Engine."""
+
+    def __init__(self, bind):
+        self.bind = bind
+        self.own = isinstance(bind, sa.Engine)
+
+    def __enter__(self) -> sa.Connection:
+        self.conn = self.bind.connect() if self.own else self.bind
+        return self.conn
+
+    def __exit__(self, *exc) -> None:
+        if self.own:
+            self.conn.close()

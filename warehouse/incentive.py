@@ -13,16 +13,14 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from warehouse.indicators import open_connection, typed_text
+from warehouse.engine import open_connection
+from warehouse.indicator_sql import UNIT, typed_text
 from warehouse.regions import add_calendar_month, end_of_day_utc, normalise_region, region_level
 
 OVERSEAS_DOC_TYPES = ("HRP_HK_MO", "MTP_TW", "RP_HK_MO_TW", "FOREIGN_PASSPORT", "FOREIGN_PR_ID")
 
-_GROUPS = """
-WITH unit AS (
-  SELECT uscc, CASE WHEN unit_type IN ('BRANCH', 'OUTLET') THEN parent_uscc ELSE uscc END AS head_uscc
-  FROM travel_agency
-),
+_GROUPS = f"""
+WITH {UNIT},
 agency AS (
   SELECT uscc, name FROM travel_agency
   WHERE COALESCE(unit_type, 'HEAD') = 'HEAD' AND substr(division_code, 1, 2) = :p
@@ -47,7 +45,7 @@ in_year AS (
 ),
 origin AS (
   SELECT m.organizer_uscc, m.group_code,
-         CASE WHEN (m.nationality IS NOT NULL AND m.nationality <> 'CHN') OR m.doc_type IN ({overseas})
+         CASE WHEN (m.nationality IS NOT NULL AND m.nationality <> 'CHN') OR m.doc_type IN ({{overseas}})
               THEN 1 ELSE 0 END AS overseas,
          COALESCE(NULLIF(m.residence_province, ''), NULLIF(y.source_province, ''),
                   CASE WHEN m.doc_type = 'CN_RIC' THEN substr(m.doc_no, 1, 2) END) AS province

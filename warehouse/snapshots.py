@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from warehouse.indicators import compute_all_regions, open_connection
+from warehouse.engine import open_connection
+from warehouse.indicators import compute_all_regions
 from warehouse.regions import Month
 from warehouse.tables import indicator_snapshot
 

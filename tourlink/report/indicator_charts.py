@@ -10,12 +10,12 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from warehouse.engine import open_connection
 from warehouse.indicators import (
     INDICATOR_NAMES,
     KEY_INDICATORS,
     compute_all_regions,
     compute_indicators,
-    open_connection,
 )
 from warehouse.regions import NATION, Month, normalise_region
 
