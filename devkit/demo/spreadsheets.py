@@ -164,3 +164,10 @@ def _csv_text(value: Cell) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def template_headers(entity: str, *, without: Collection[str] = ()) -> list[str]:
+    """The import template's column headers of `entity` (its schema's), leaving out the fields `without`."""
+    from tourlink import schema
+
+    return [f.header for f in schema.entity(entity).fields if f.name not in without]

@@ -257,7 +257,7 @@ def roster_rows(organizer: str, group_code: str, *, start: str = "2026-10-12", t
     import random
     from datetime import date, timedelta
 
-    from devkit.demo.sample import make_ric
+    from devkit.demo.people import make_ric
 
     rng = random.Random(seed)
     first = date.fromisoformat(start)

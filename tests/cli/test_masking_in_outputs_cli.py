@@ -17,7 +17,8 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from devkit.demo.sample import make_ric, write_sample
+from devkit.demo.people import make_ric
+from devkit.demo.sample import write_sample
 from devkit.demo.spreadsheets import write_template_xlsx
 from tests.web.conftest import PASSWORDS, login_csrf, serve, stewards_spec
 from tourlink.cli import app

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import openpyxl
 
-from devkit.demo.sample import make_ric, make_uscc
+from devkit.demo.people import make_ric, make_uscc
 from mappings.detection import detect_mapping
 from mappings.spec import templates
 

@@ -33,12 +33,12 @@ def _counts() -> dict[str, int]:
 def _register_the_vendors_agencies(path) -> None:
     """The licensing register of the ERP's agencies (as a province uploads it), so their groups
     count in the month's indicators."""
-    from devkit.demo.sample import _agency_rows, _headers, erp_vendor_agencies
-    from devkit.demo.spreadsheets import write_template_xlsx
+    from devkit.demo.agencies import agency_rows, erp_vendor_agencies
+    from devkit.demo.spreadsheets import template_headers, write_template_xlsx
     from tourlink.flow import import_files
 
-    rows = _agency_rows(erp_vendor_agencies([REGISTERED[SOURCE].region]), date(2026, 10, 1))
-    write_template_xlsx(path, _headers("travel_agency"), rows, title="旅行社信息导入模板")
+    rows = agency_rows(erp_vendor_agencies([REGISTERED[SOURCE].region]), date(2026, 10, 1))
+    write_template_xlsx(path, template_headers("travel_agency"), rows, title="旅行社信息导入模板")
     assert import_files([path]).counts("travel_agency").loaded == len(rows)
 
 

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
-from devkit.demo.sample import make_ric, write_sample
+from devkit.demo.people import make_ric
+from devkit.demo.sample import write_sample
 from tests.cli.operators import act_as
 from tests.cli.test_report_cli import ROSTER_HEADERS
 from tourlink.cli import app
