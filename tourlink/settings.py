@@ -73,3 +73,21 @@ def mappings_dir() -> Path | None:
     (`mappings/templates/`, `mappings/sources/`), so a deployment adds a vendor without editing code."""
     path = os.environ.get("TOURLINK_MAPPINGS")
     return Path(path).resolve() if path else None
+
+
+def statsd_address() -> tuple[str, int] | None:
+    """`TOURLINK_STATSD` (`host:port`): where each committed batch's counts go as StatsD over UDP."""
+    text = os.environ.get("TOURLINK_STATSD", "").strip()
+    if not text:
+        return None
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"TOURLINK_STATSD must be host:port, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def prometheus_dir() -> Path | None:
+    """`TOURLINK_PROMETHEUS_DIR`: a node_exporter textfile-collector folder; each source's last committed
+    batch is written there as `tourlink_<source>.prom`."""
+    path = os.environ.get("TOURLINK_PROMETHEUS_DIR")
+    return Path(path) if path else None

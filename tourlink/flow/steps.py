@@ -25,6 +25,7 @@ from tourlink.flow.sources import config_of, nothing_to_commit, read
 from tourlink.flow.staging import stage, warehouse_of
 from tourlink.flow.state import stored_state
 from tourlink.frames import SourceFrame
+from tourlink.metrics import emit_batch
 
 EXTRACTED, VALIDATED, MERGED = "extract.json", "validate.json", "merged.json"
 
@@ -108,6 +109,7 @@ def merge(source_name: str, run_id: str) -> dict[str, Any]:
     payload = commit(staged).to_json()
     _keep_landed(payload["batch_id"])
     payload["derived"] = after_commit(warehouse_of(None), source=staged.source, entities=staged.entities)
+    emit_batch(payload)  # counts to StatsD / Prometheus (docs/metrics.md); duration = the steps' timings
     handover.clear()  # storage keeps only the answer for a retry
     handover.write_json(MERGED, payload)
     handover.publish()
