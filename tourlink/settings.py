@@ -91,3 +91,26 @@ def prometheus_dir() -> Path | None:
     batch is written there as `tourlink_<source>.prom`."""
     path = os.environ.get("TOURLINK_PROMETHEUS_DIR")
     return Path(path) if path else None
+
+
+def sso_header() -> str | None:
+    """`TOURLINK_SSO_HEADER` (e.g. `X-Remote-User`): the header in which the platform's SSO proxy names
+    the logged-in user; trusted only from `trusted_proxies()` (tourlink/web/sso.py). Unset: no SSO."""
+    name = os.environ.get("TOURLINK_SSO_HEADER", "").strip()
+    return name or None
+
+
+def trusted_proxies() -> tuple[str, ...]:
+    """`TOURLINK_TRUSTED_PROXIES`: addresses or CIDR networks (comma or space separated) of the reverse
+    proxies whose SSO header and X-Forwarded-* the web view believes (with stewards.yaml's
+    `login.trusted_proxies`). A malformed entry fails at start."""
+    import ipaddress
+
+    text = os.environ.get("TOURLINK_TRUSTED_PROXIES", "")
+    found = tuple(p for p in text.replace(",", " ").split() if p)
+    for p in found:
+        try:
+            ipaddress.ip_network(p, strict=False)
+        except ValueError:
+            raise ValueError(f"TOURLINK_TRUSTED_PROXIES: {p!r} is not an address or CIDR network") from None
+    return found
