@@ -85,3 +85,32 @@ def test_an_added_field_is_reported_once_and_an_unchanged_source_raises_nothing(
     assert len(posted) == 1 and posted[0]["detail"]["findings"] == [
         {"stream": "tour-groups", "kind": "added", "field": "insurance-policy", "renamed_to": None, "fills": []}
     ]
+
+
+@pytest.mark.slow
+def test_airflows_extract_step_alerts_before_the_validate_step_runs_and_the_merge_sends_metrics(tmp_path, monkeypatch, tourlink_home):
+    from connectors.reading import Window
+    from tests.dags.conftest import SandboxRegistry
+    from tourlink.flow import steps
+
+    registry = SandboxRegistry(tmp_path / "sources", monkeypatch)
+    box = registry.start("sandbox_jsonapi")
+    monkeypatch.setenv("TOURLINK_PROMETHEUS_DIR", str(tmp_path / "textfiles"))
+    try:
+        with webhook() as (hook, posted):
+            monkeypatch.setenv("TOURLINK_ALERT_WEBHOOK", hook)
+            monkeypatch.delenv("TOURLINK_ALERT_SMTP", raising=False)
+            for run in ("run-1", "run-2"):
+                steps.extract("sandbox_jsonapi", run, Window())
+                if run == "run-1":
+                    assert posted == []
+                else:
+                    assert [f["field"] for f in posted[0]["detail"]["findings"]] == ["returns-on"]
+                steps.validate("sandbox_jsonapi", run)
+                merged = steps.merge("sandbox_jsonapi", run)
+                box.sandbox.release.renames = {"tour-groups.returns-on": "back-on"}
+                box.sandbox.touch(1)
+    finally:
+        registry.stop()
+    assert merged["entities"]["tour_group"]["quarantined"] > 0  # the end date is required: those rows still quarantine
+    assert "tourlink_batch_rows" in (tmp_path / "textfiles" / "tourlink_sandbox_jsonapi.prom").read_text()
