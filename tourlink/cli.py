@@ -15,6 +15,7 @@ import typer
 
 from tourlink.commands import airflow as airflow_commands
 from tourlink.commands import audit as audit_commands
+from tourlink.commands import drift as drift_commands
 from tourlink.commands import files as files_commands
 from tourlink.commands import indicators as indicator_commands
 from tourlink.commands import report as report_commands
@@ -38,6 +39,7 @@ airflow_commands.register(app)
 audit_commands.register(app)
 retention_commands.register(app)
 template_commands.register(app)
+drift_commands.register(app)
 
 
 @app.callback()

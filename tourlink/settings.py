@@ -73,3 +73,44 @@ def mappings_dir() -> Path | None:
     (`mappings/templates/`, `mappings/sources/`), so a deployment adds a vendor without editing code."""
     path = os.environ.get("TOURLINK_MAPPINGS")
     return Path(path).resolve() if path else None
+
+
+def statsd_address() -> tuple[str, int] | None:
+    """`TOURLINK_STATSD` (`host:port`): where each committed batch's counts go as StatsD over UDP."""
+    text = os.environ.get("TOURLINK_STATSD", "").strip()
+    if not text:
+        return None
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"TOURLINK_STATSD must be host:port, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def prometheus_dir() -> Path | None:
+    """`TOURLINK_PROMETHEUS_DIR`: a node_exporter textfile-collector folder; each source's last committed
+    batch is written there as `tourlink_<source>.prom`."""
+    path = os.environ.get("TOURLINK_PROMETHEUS_DIR")
+    return Path(path) if path else None
+
+
+def sso_header() -> str | None:
+    """`TOURLINK_SSO_HEADER` (e.g. `X-Remote-User`): the header in which the platform's SSO proxy names
+    the logged-in user; trusted only from `trusted_proxies()` (tourlink/web/sso.py). Unset: no SSO."""
+    name = os.environ.get("TOURLINK_SSO_HEADER", "").strip()
+    return name or None
+
+
+def trusted_proxies() -> tuple[str, ...]:
+    """`TOURLINK_TRUSTED_PROXIES`: addresses or CIDR networks (comma or space separated) of the reverse
+    proxies whose SSO header and X-Forwarded-* the web view believes (with stewards.yaml's
+    `login.trusted_proxies`). A malformed entry fails at start."""
+    import ipaddress
+
+    text = os.environ.get("TOURLINK_TRUSTED_PROXIES", "")
+    found = tuple(p for p in text.replace(",", " ").split() if p)
+    for p in found:
+        try:
+            ipaddress.ip_network(p, strict=False)
+        except ValueError:
+            raise ValueError(f"TOURLINK_TRUSTED_PROXIES: {p!r} is not an address or CIDR network") from None
+    return found

@@ -213,3 +213,33 @@ audit_event = sa.Table(
     sa.Index("ix_audit_event_actor_at", "actor", "at"),
     sa.Index("ix_audit_event_at", "at"),
 )
+
+# Schema drift (issue 20 item 6, warehouse/drift.py): the fields each sync of a source received, per
+# stream (one `sighting` per sync, recorded before its batch is staged), and what the comparison found.
+source_field = sa.Table(
+    "source_field",
+    metadata,
+    sa.Column("sighting", sa.String(36), primary_key=True),
+    sa.Column("stream", sa.Text, primary_key=True),
+    sa.Column("field", sa.Text, primary_key=True),  # dotted path as a mapping names it
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # text / number / bool / list / record / null
+    sa.Column("seen_at", sa.DateTime, nullable=False),  # naive UTC
+    sa.Index("ix_source_field_source_stream_seen_at", "source", "stream", "seen_at"),
+)
+
+drift_finding = sa.Table(
+    "drift_finding",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("sighting", sa.String(36), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("stream", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # vanished / renamed / added
+    sa.Column("field", sa.Text, nullable=False),
+    sa.Column("renamed_to", sa.Text),
+    sa.Column("fills", sa.Text),  # |-joined canonical fields (entity.field) the vanished field filled
+    sa.Column("detected_at", sa.DateTime, nullable=False),
+    sa.Column("alerted", sa.Text),  # |-joined alert targets that accepted it (webhook, smtp); null: none
+    sa.Index("ix_drift_finding_source_detected_at", "source", "detected_at"),
+)

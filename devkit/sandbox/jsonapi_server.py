@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -66,17 +67,34 @@ def tour_group(g: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def document(groups: list[dict[str, Any]], *, total: int, next_link: str | None, self_link: str) -> dict[str, Any]:
+@dataclass
+class Release:
+    """What a vendor's new release changed in its attributes (schema drift tests), by `type.attribute`:
+    `renames` {"travelers.full-name": "traveler-name"}, `added` {"tour-groups.insurance-policy": "PICC-1"}."""
+
+    renames: dict[str, str] = field(default_factory=dict)
+    added: dict[str, Any] = field(default_factory=dict)
+
+    def apply(self, resource: dict[str, Any]) -> dict[str, Any]:
+        kind = resource["type"]
+        attributes = {self.renames.get(f"{kind}.{k}", k): v for k, v in resource["attributes"].items()}
+        attributes |= {k.partition(".")[2]: v for k, v in self.added.items() if k.partition(".")[0] == kind}
+        return {**resource, "attributes": attributes}
+
+
+def document(groups: list[dict[str, Any]], *, total: int, next_link: str | None, self_link: str,
+             release: Release | None = None) -> dict[str, Any]:
     """One JSON:API page: the groups, their travelers and escorts once each in `included`."""
+    apply = (release or Release()).apply
     included: dict[tuple[str, str], dict[str, Any]] = {}
     for g in groups:
         for m in g["members"]:
-            r = traveler(g["id"], m)
+            r = apply(traveler(g["id"], m))
             included.setdefault((r["type"], r["id"]), r)
         for s in g["staff"]:
-            r = escort(s)
+            r = apply(escort(s))
             included.setdefault((r["type"], r["id"]), r)
-    return {"data": [tour_group(g) for g in groups], "included": list(included.values()),
+    return {"data": [apply(tour_group(g)) for g in groups], "included": list(included.values()),
             "links": {"self": self_link, "next": next_link}, "meta": {"total": total}, "jsonapi": {"version": "1.1"}}
 
 
@@ -86,6 +104,7 @@ class JsonApiSandbox(Sandbox):
     def __init__(self, **kwargs: Any):
         kwargs.setdefault("credentials", {"token": "sandbox-jsonapi-token-2718281828"})
         super().__init__(**kwargs)
+        self.release = Release()  # attributes renamed or added by a new release of the vendor's API
 
     def route(self, handler: Any, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
         if handler.headers.get("Authorization", "") != f"Bearer {self.credentials['token']}":
@@ -123,7 +142,7 @@ class JsonApiSandbox(Sandbox):
             params = {k: v for k, v in query.items() if k != "page[after]"} | {"page[after]": token}
             next_link = f"{PATH}?{urlencode(params)}"
         self_link = f"{PATH}?{urlencode(query)}" if query else PATH
-        reply = Reply(200, json.dumps(document(page, total=total, next_link=next_link, self_link=self_link), ensure_ascii=False).encode(), MEDIA_TYPE)
+        reply = Reply(200, json.dumps(document(page, total=total, next_link=next_link, self_link=self_link, release=self.release), ensure_ascii=False).encode(), MEDIA_TYPE)
         self.after_page(1 if after is None else 2)
         return reply
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextmanager
-def webhook() -> Iterator[tuple[str, list[dict]]]:
+def webhook(on_post: Callable[[dict], None] | None = None) -> Iterator[tuple[str, list[dict]]]:
+    """A webhook keeping each JSON body; `on_post(body)` runs as it arrives (what else is true then)."""
     received: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            if on_post is not None:
+                on_post(received[-1])
             self.send_response(204)
             self.end_headers()
 

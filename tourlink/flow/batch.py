@@ -11,6 +11,7 @@ Airflow's steps run the same two halves apart, with a hand-over between them (`f
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from connectors.reading import RawBody
 from tourlink.flow.inputs import Input
 from tourlink.flow.merge import BatchResult, StreamedBatch
 from tourlink.flow.staging import stage
+from tourlink.metrics import emit_batch
 
 
 def load_batch(
@@ -33,6 +35,7 @@ def load_batch(
 ) -> BatchResult:
     """Stage and commit one batch at once: raw inputs and `raw` bodies kept in the landing folder,
     rows merged or quarantined, `state` committed with them; then the warehouse's derivations."""
+    started = time.perf_counter()
     files = [(str(item.path), item.name or item.path.name) for item in inputs if item.path is not None]
     with tempfile.TemporaryDirectory(prefix="tourlink-raw-") as tmp:
         raw_files = [_spill(Path(tmp), i, body) for i, body in enumerate(raw)]
@@ -48,6 +51,7 @@ def load_batch(
         staged.state = dict(state or {})
         result = streamed.finish(staged)
     result.derived = after_commit(warehouse, source=source, entities=staged.entities)
+    emit_batch(result.to_json(), time.perf_counter() - started)  # counts to StatsD / Prometheus (docs/metrics.md)
     return result
 
 

@@ -21,6 +21,7 @@ from connectors import dialects
 from connectors.reading import Extract, Window
 from connectors.registry import SourceConfig, get_source
 from tourlink.flow.batch import after_commit, load_batch
+from tourlink.flow.drift import observe as observe_drift
 from tourlink.flow.inputs import record_inputs
 from tourlink.flow.staging import warehouse_of
 from tourlink.flow.state import stored_state
@@ -79,6 +80,7 @@ def sync(
         return sync_drop(config, warehouse=warehouse)
     wh = warehouse_of(warehouse)
     extract = read(config, stored_state(config.name, wh), Window(since, until, full_refresh))
+    observe_drift(extract, wh)  # alerted before any row can be quarantined over a renamed field
     result = SyncResult(
         source=config.name, batch_id=None, streams=dict(extract.streams), pages=extract.pages,
         requests=extract.requests, watermarks=extract.watermarks,

@@ -17,6 +17,7 @@ from typing import Any
 from connectors.reading import Window
 from tourlink import storage
 from tourlink.flow.batch import after_commit
+from tourlink.flow.drift import observe as observe_drift
 from tourlink.flow.handover import HandoverMissing, StagedBatch, handover_for
 from tourlink.flow.inputs import record_inputs
 from tourlink.flow.merge import commit
@@ -24,6 +25,7 @@ from tourlink.flow.sources import config_of, nothing_to_commit, read
 from tourlink.flow.staging import stage, warehouse_of
 from tourlink.flow.state import stored_state
 from tourlink.frames import SourceFrame
+from tourlink.metrics import emit_batch
 
 EXTRACTED, VALIDATED, MERGED = "extract.json", "validate.json", "merged.json"
 
@@ -37,7 +39,9 @@ def extract(source_name: str, run_id: str, window: Window) -> dict[str, Any]:
     source = config_of(source_name)
     handover = handover_for(source.name, run_id)
     handover.clear()  # a retry starts from nothing a previous try left
-    got = read(source, stored_state(source.name, warehouse_of(None)), window)  # the schema made if need be
+    wh = warehouse_of(None)  # the schema made if need be
+    got = read(source, stored_state(source.name, wh), window)
+    observe_drift(got, wh)  # alerted before validation can quarantine over a renamed field
     frames = [
         {"part": handover.write_frame(f"frames/{i:05d}.parquet", frame.data), "file": frame.file}
         for i, frame in enumerate(got.frames)
@@ -105,6 +109,7 @@ def merge(source_name: str, run_id: str) -> dict[str, Any]:
     payload = commit(staged).to_json()
     _keep_landed(payload["batch_id"])
     payload["derived"] = after_commit(warehouse_of(None), source=staged.source, entities=staged.entities)
+    emit_batch(payload)  # counts to StatsD / Prometheus (docs/metrics.md); duration = the steps' timings
     handover.clear()  # storage keeps only the answer for a retry
     handover.write_json(MERGED, payload)
     handover.publish()

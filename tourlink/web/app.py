@@ -31,6 +31,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 
+from tourlink import settings
 from tourlink.audit.web import web_event
 from tourlink.report.failures import Failure, Scope, load_report
 from tourlink.report.fix_template import collect_rows, write_fix_template
@@ -47,6 +48,7 @@ from tourlink.report.stewardship import (
 )
 from tourlink.report.workbook import write_workbook
 from tourlink.web.sessions import COOKIE, LOGIN_COOKIE, SESSION_SECONDS, LoginGuard, LoginPolicy
+from tourlink.web.sso import SsoHandOff
 from tourlink.web.stewards import Steward, Stewards
 
 FILTERS = ("agency", "rule", "source", "date")
@@ -77,9 +79,12 @@ Current = Annotated[tuple[Steward, str], Depends(current_steward)]
 
 def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
     app = FastAPI(title="tourlink stewards", docs_url=None, redoc_url=None, openapi_url=None)
-    guard = LoginGuard(engine, stewards, LoginPolicy.from_spec(stewards.login))
+    login = {**stewards.login, "trusted_proxies": [*(stewards.login.get("trusted_proxies") or ()), *settings.trusted_proxies()]}
+    guard = LoginGuard(engine, stewards, LoginPolicy.from_spec(login))
     app.state.guard = guard
     app.state.stewards = stewards
+    if settings.sso_header():  # the platform's SSO proxy names the user (trusted from its address only)
+        app.add_middleware(SsoHandOff, header=settings.sso_header(), guard=guard, stewards=stewards, engine=engine)
 
     def scope_of(steward: Steward, params: dict[str, str]) -> Scope:
         try:

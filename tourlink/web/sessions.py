@@ -132,7 +132,8 @@ class LoginGuard:
         metadata.create_all(engine, checkfirst=True)
 
     # --- where the request came from -------------------------------------------------------------
-    def _trusted(self, peer: str) -> bool:
+    def trusted(self, peer: str) -> bool:
+        """Whether `peer` (the TCP peer's address) is one of the trusted proxies."""
         try:
             address = ipaddress.ip_address(peer)
         except ValueError:
@@ -142,7 +143,7 @@ class LoginGuard:
     def client_address(self, request: Request) -> str:
         peer = request.client.host if request.client else "unknown"
         forwarded = request.headers.get("x-forwarded-for")
-        if forwarded and self._trusted(peer):
+        if forwarded and self.trusted(peer):
             return forwarded.split(",")[-1].strip() or peer  # the address our proxy saw
         return peer
 
@@ -151,7 +152,7 @@ class LoginGuard:
             return True
         peer = request.client.host if request.client else ""
         proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-        return proto == "https" and self._trusted(peer)
+        return proto == "https" and self.trusted(peer)
 
     def set_cookie(self, request: Request, response: Response, name: str, value: str, max_age: int) -> None:
         secure = self.policy.cookie_secure == "always" or (self.policy.cookie_secure == "auto" and self.over_tls(request))

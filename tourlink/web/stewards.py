@@ -13,7 +13,7 @@ A small YAML file (default `$TOURLINK_HOME/stewards.yaml`), for a standalone dep
       shenyang:
         name: 沈阳市文化旅游局 数据管理员
         region: "2101"             # 2/4/6-digit division code, or CN for the national level
-        password: scrypt$16384$8$1$<salt>$<hash>
+        password: scrypt$16384$8$1$<salt>$<hash>   # optional behind the SSO proxy (tourlink.web.sso)
 
 Passwords are stored only as `hashlib.scrypt` hashes (`python -m tourlink.web.stewards hash`).
 In production the platform's SSO (统一身份认证) sits in front and supplies the user and region; this
@@ -45,7 +45,8 @@ class Steward:
     username: str
     name: str
     region: str | None  # division prefix; None = national
-    password_hash: str
+    password_hash: str  # empty: logs in only through the SSO hand-off (tourlink.web.sso)
+    role: str = "steward"  # steward / admin, as the audit log records it
 
     @property
     def region_zh(self) -> str:
@@ -105,7 +106,8 @@ def parse_stewards(spec: dict) -> Stewards:
             username=str(username),
             name=str(item.get("name") or username),
             region=None if region.upper() == NATIONAL else region_prefix(region),
-            password_hash=str(item["password"]),
+            password_hash=str(item.get("password") or ""),
+            role=str(item.get("role") or "steward"),
         )
     return Stewards(by_username, str(spec.get("secret") or secrets.token_urlsafe(32)), dict(spec.get("login") or {}))
 
