@@ -20,7 +20,7 @@ from mappings.conversion import _default_value, _IssueKind, _normalised, _Source
 from mappings.normalise import normalise_header, placeholders_to_null
 from mappings.spec import FieldRule
 from tourlink import schema
-from tourlink.frames import DTYPES, FILE, ISSUE, ISSUES, ISSUES_DTYPE, PAGE_FILE, RAW, ROW, ROW_NO, SourceFrame
+from tourlink.frames import DTYPES, FILE, ISSUE, ISSUES, ISSUES_DTYPE, PAGE_FILE, RAW, ROW, ROW_NO, UPDATED_AT_GIVEN, SourceFrame
 
 if TYPE_CHECKING:
     from mappings.spec import EntityRule, Mapping
@@ -216,8 +216,11 @@ def _apply_entity(mapping: Mapping, rule: EntityRule, data: pl.DataFrame, column
         )
     if conditional:
         lf = lf.with_columns(conditional)
+    if "updated_at" in e.field_names:
+        given = pl.col(_normalised_column("updated_at")).is_not_null() if "updated_at" in sources else pl.lit(False)
+        lf = lf.with_columns(given.alias(UPDATED_AT_GIVEN))
     df = _with_issues(lf.collect(), issue_kinds)
-    out = df.select(*e.field_names, FILE, ROW_NO, RAW, ISSUES)
+    out = df.select(*e.field_names, FILE, ROW_NO, RAW, ISSUES, *([UPDATED_AT_GIVEN] if UPDATED_AT_GIVEN in df.columns else []))
     if rule.distinct:
         # Issues count: a row whose date failed to parse is not "the same" as one with no date.
         out = out.unique(subset=[*e.field_names, ISSUES], keep="first", maintain_order=True)

@@ -36,6 +36,10 @@ ROW_NO = "_row"  # copied from ROW
 # row as JSON cost ~1.4 s and ~290 MB per 1 M roster rows that nearly all load (issue 9).
 RAW = "_raw"
 ISSUES = "_issues"  # list of ISSUE structs: every rule the row failed so far
+# Beside `updated_at` (entities that have it): true where the source itself sent the row's 更新时间,
+# false where the mapping filled it with the time of receipt. Only a sent one versions a row: a newer
+# sent `updated_at` is stored even with unchanged content, a receipt-time default never is (issue 16).
+UPDATED_AT_GIVEN = "_updated_at_given"
 
 ISSUE = pl.Struct(
     {

@@ -1,10 +1,15 @@
 """Merge: a batch's good rows into the core tables by natural key, set-based.
 
-A stored row is replaced only when the incoming `updated_at` is newer or equal **and** a content value
-differs (`updated_at` itself is not content; `submitted_at` keeps the earliest filing time), so unchanged
-rows are never written and loading the same input twice changes nothing.
+A stored row is replaced when the incoming `updated_at` is one the source really sent and is newer
+**or** when it is equal or newer and a content value differs (`updated_at` versions a row and is not
+content; `submitted_at` keeps the earliest filing time): a newer version with the same content is stored
+too, so the stored `updated_at` never lags the source (issue 16), and counts as loaded. An `updated_at`
+the mapping filled with the time of receipt (`frames.UPDATED_AT_GIVEN` false: a blank 更新时间) is no
+version, so such a row is written only when its content differs and loading the same input twice
+changes nothing.
 
-Each frame gets a 64-bit hash of its content columns (`_row_hash`, polars); the stored keys and hashes
+Each frame gets a 64-bit hash of its content columns and, where the source sent it, `updated_at`
+(`_row_hash`, polars; `_content_hash`); the stored keys and hashes
 it may replace are fetched by index lookups (a child's by its parents' keys) and compared in polars: a
 row whose stored hash equals its own has the same content and is neither copied nor locked; a row with
 a key not stored yet is bulk-copied straight into
@@ -25,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tourlink import schema
+from tourlink.frames import UPDATED_AT_GIVEN
 from warehouse import tables
 from warehouse.bulk import _ROWCOUNT, _clear, _column_or_null, _copy, _fetch, _index_lookups, _storage_expr
 
@@ -39,6 +45,14 @@ class MergeCounts:
 
 
 _NOT_CONTENT = ("updated_at", "submitted_at")
+
+
+_GIVEN = "__updated_at_given"  # in `StorableRows.stored`: the row's `updated_at` came from the source
+
+
+def _content(spec: schema.Entity) -> list[str]:
+    """The content columns: neither the key nor `_NOT_CONTENT`."""
+    return [f.name for f in spec.fields if f.name not in (*spec.natural_key, *_NOT_CONTENT)]
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,10 @@ def storable(entity: str, good: pl.DataFrame) -> StorableRows:
         _column_or_null(latest, "_file", pl.String).alias("_file"),
         _column_or_null(latest, "_row", pl.Int64).alias("_row"),
     )
+    if spec.has_updated_at:
+        # absent (a canonical frame built without a mapping): its `updated_at` is the source's own
+        given = pl.col(UPDATED_AT_GIVEN).fill_null(True) if UPDATED_AT_GIVEN in latest.columns else pl.lit(True)
+        stored = stored.with_columns(latest.select(given.alias(_GIVEN)).to_series() & stored["updated_at"].is_not_null())
     return StorableRows(latest, stored.with_columns(_row_hash=_content_hash(spec, stored)))
 
 
@@ -95,13 +113,17 @@ class MergeWriter:
             # Keys not stored (this batch's earlier chunks included): nothing to merge with, so they
             # are copied straight into the table (the batch holds its write lock; `written` is only
             # for parents that replaced a stored row).
-            _copy(self.connection, table, new)
-        if not differing.is_empty():
+            _copy(self.connection, table, new.drop(_GIVEN, strict=False))
+        # rows whose `updated_at` the source sent are versions; the others are compared by content only
+        given = differing[_GIVEN] if _GIVEN in differing.columns else pl.repeat(False, differing.height, dtype=pl.Boolean, eager=True)
+        for part, versioned in ((differing.filter(given), True), (differing.filter(~given), False)):
+            if part.is_empty():
+                continue
             stage = self._stage_table(f"stage_{entity}", table.columns)
             _clear(self.connection, stage)
-            _copy(self.connection, stage, differing)
-            loaded += self._upsert(spec, table, stage)
-            self._refresh_hashes(spec, table, stage)
+            _copy(self.connection, stage, part.drop(_GIVEN, strict=False))
+            loaded += self._upsert(spec, table, stage, versioned=versioned)
+            self._refresh_hashes(spec, table, stage, versioned=versioned)
         self._resolve_quarantine(spec, latest)
         return MergeCounts(loaded=loaded, unchanged=good.height - loaded)
 
@@ -110,8 +132,8 @@ class MergeWriter:
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Rows of `stored` whose key is not stored yet, and rows whose stored content hash differs.
 
-        The rest have a stored row with the same content hash, i.e. the same content, which the
-        merge would not write whatever their `updated_at`: they are neither copied nor locked.
+        The rest have a stored row with the same content hash, i.e. the same content and (where the
+        source sent it) `updated_at`, which the merge would not write: they are neither copied nor locked.
         A differing row goes through the exact comparison of `_upsert` (a hash that differs for
         equal content, e.g. after a polars upgrade, only costs that comparison).
         """
@@ -142,12 +164,13 @@ class MergeWriter:
             held = _fetch(self.connection, joined, columns)
         return held.with_columns(__held=pl.lit(True))
 
-    def _refresh_hashes(self, spec: schema.Entity, table: sa.Table, stage: sa.Table) -> None:
-        """Stored rows equal in content to the staged ones but with another (or no) hash get the
-        staged hash, so their next load skips them (rows stored before the hash existed, or hashed
-        by another polars version). Only `_row_hash` is written: content and lineage stay."""
+    def _refresh_hashes(self, spec: schema.Entity, table: sa.Table, stage: sa.Table, *, versioned: bool) -> None:
+        """Stored rows equal in content (and `updated_at`, when `versioned`: the source sent it) to the
+        staged ones but with another (or no) hash get the staged hash, so their next load skips them
+        (rows stored before the hash existed, or hashed by another polars version or another version
+        rule). Only `_row_hash` is written: content and lineage stay."""
         keys = list(spec.natural_key)
-        content = [f.name for f in spec.fields if f.name not in (*keys, *_NOT_CONTENT)]
+        content = [*_content(spec), "updated_at"] if versioned else _content(spec)
         self.connection.execute(
             table.update()
             .where(
@@ -158,18 +181,26 @@ class MergeWriter:
             .values(_row_hash=stage.c._row_hash)
         )
 
-    def _upsert(self, spec: schema.Entity, table: sa.Table, stage: sa.Table) -> int:
+    def _upsert(self, spec: schema.Entity, table: sa.Table, stage: sa.Table, *, versioned: bool) -> int:
+        """The exact comparison of the staged rows; `versioned`: their `updated_at` is the source's own."""
         keys = list(spec.natural_key)
         values = [c.name for c in table.columns if c.name not in keys]
         # `updated_at` versions a row and `submitted_at` records its first filing: neither is content.
-        canonical = [f.name for f in spec.fields if f.name not in (*keys, *_NOT_CONTENT)]
+        canonical = _content(spec)
         insert = postgresql.insert if self.warehouse.dialect == "postgresql" else sqlite.insert
         stmt = insert(table).from_select([c.name for c in table.columns], sa.select(*stage.columns).where(sa.true()))
         excluded = stmt.excluded
         changed = sa.or_(*(table.c[c].is_distinct_from(excluded[c]) for c in canonical)) if canonical else sa.false()
         if spec.has_updated_at:
-            newer = sa.or_(excluded.updated_at >= table.c.updated_at, table.c.updated_at.is_(None))
-            changed = sa.and_(newer, changed)
+            # newer: stored whatever the content (issue 16); equal: only if some content differs
+            newer = sa.or_(
+                excluded.updated_at > table.c.updated_at,
+                sa.and_(table.c.updated_at.is_(None), excluded.updated_at.is_not(None)),
+            )
+            same_or_newer = sa.or_(excluded.updated_at >= table.c.updated_at, table.c.updated_at.is_(None))
+            changed = sa.and_(same_or_newer, changed)
+            if versioned:  # a receipt-time default is no version: it never outdates the stored row alone
+                changed = sa.or_(newer, changed)
         set_ = {c: excluded[c] for c in values}
         if "submitted_at" in set_:
             earlier = sa.or_(table.c.submitted_at.is_(None), excluded.submitted_at < table.c.submitted_at)
@@ -232,8 +263,11 @@ class MergeWriter:
 
 
 def _content_hash(spec: schema.Entity, stored: pl.DataFrame) -> pl.Expr:
-    """One 64-bit hash of a row's content columns (storage form), as `_upsert` compares them."""
-    content = [f.name for f in spec.fields if f.name not in (*spec.natural_key, *_NOT_CONTENT)]
+    """One 64-bit hash of a row's content columns and, where the source sent it (`_GIVEN`), its
+    `updated_at` (storage form): a receipt-time default hashes as no version at all."""
+    content: list[pl.Expr] = [pl.col(c) for c in _content(spec)]
+    if spec.has_updated_at:
+        content.append(pl.when(pl.col(_GIVEN)).then(pl.col("updated_at")).alias("updated_at"))
     if not content:
         return pl.lit(0, pl.Int64)
     return pl.struct(*content).hash(seed=0x746C).reinterpret(signed=True)

@@ -1,6 +1,9 @@
 """Quarantine and findings: the rows a batch rejects, and the warnings of the rows it loads.
 
-Bad rows go to `quarantine` in bulk (a row already open there is not added twice), WARN issues of good
+Bad rows go to `quarantine` in bulk (a row already open there is not added twice), and keep one open
+entry per (entity, natural key, rule): a row read again in a later batch with another raw row or other
+rules (e.g. after its parent changed) closes the older open entries sharing a rule with it as
+`superseded`, its history naming the entry that took over (issue 16). WARN issues of good
 rows to `finding`; both name the row by its natural key and carry the agency whose data it is (the
 entity's `owner` in its schema YAML, or its parent's) and that agency's division, by which stewards'
 queues are grouped and region-scoped. A key that loads later resolves its open quarantine entries.
@@ -17,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from tourlink import schema
 from tourlink.frames import raw_json
 from warehouse import tables
-from warehouse.bulk import _ROWCOUNT, _clear, _column_or_null, _copy, _storage_expr, _utcnow
+from warehouse.bulk import _ROWCOUNT, _clear, _column_or_null, _copy, _fetch, _storage_expr, _utcnow
 
 if TYPE_CHECKING:
     from warehouse.batch import Warehouse
@@ -33,8 +36,9 @@ class QuarantineWriter:
     # and, from `BatchWriter`: `_lock()`, `_stage_table(...)`; from `MergeWriter`: `_carry(...)`
 
     def quarantine(self, entity: str, bad: pl.DataFrame, *, source: str | None = None) -> int:
-        """Bulk-insert rejected rows; a row already open in quarantine (same key and raw row) is not
-        added twice. Returns how many rows of this batch are in quarantine."""
+        """Bulk-insert rejected rows; a row already open in quarantine (same key, raw row and rules) is
+        not added twice, a re-read one supersedes the older open entries of its key sharing a rule
+        (`_supersede`). Returns how many rows of this batch are in quarantine."""
         if bad.is_empty():
             return 0
         spec = schema.entity(entity)
@@ -47,6 +51,8 @@ class QuarantineWriter:
             raw=raw_json(bad),
             rules=_issues_json(bad),
         )
+        complete = pl.all_horizontal(pl.col(k).is_not_null() if k in bad.columns else pl.lit(False) for k in spec.natural_key)
+        complete_keys = frame.filter(bad.select(complete).to_series())["natural_key"]
         frame = frame.unique(subset=["natural_key", "raw"], keep="first", maintain_order=True)
         stage = self._stage_table(
             "stage_quarantine",
@@ -66,7 +72,11 @@ class QuarantineWriter:
         now = _utcnow()
         agency, division, joined = self._agency_join(spec, stage)
         already = sa.exists().where(
-            q.c.entity == entity, q.c.status == "open", q.c.natural_key == stage.c.natural_key, q.c.raw == stage.c.raw
+            q.c.entity == entity,
+            q.c.status == "open",
+            q.c.natural_key == stage.c.natural_key,
+            q.c.raw == stage.c.raw,
+            sa.cast(q.c.rules, sa.Text) == stage.c.rules,
         )
         select = sa.select(
             sa.literal(self.batch_id),
@@ -86,6 +96,7 @@ class QuarantineWriter:
         cols = ["batch_id", "source", "file", "row", "entity", "natural_key", "agency_uscc", "division_code", "raw",
                 "rules", "status", "created_at", "updated_at"]  # fmt: skip
         self.connection.execute(q.insert().from_select(cols, select))
+        self._supersede(spec, stage, complete_keys, now)
         if spec.parent is not None:
             complete = bad.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in spec.natural_key))
             if not complete.is_empty():
@@ -145,6 +156,58 @@ class QuarantineWriter:
         cols = ["batch_id", "entity", "natural_key", "agency_uscc", "rule", "severity", "field", "message", "detail",
                 "created_at"]  # fmt: skip
         return self.connection.execute(f.insert().from_select(cols, select), execution_options=_ROWCOUNT).rowcount
+
+    def _supersede(self, spec: schema.Entity, stage: sa.Table, complete_keys: pl.Series, now: Any) -> None:
+        """Open entries of earlier batches that share a complete key and a rule with an entry this
+        batch opened become `superseded` (closed, with history), so each (entity, key, rule) has one
+        open entry. Rows with an incomplete key are never merged this way: two of them may be
+        different rows. Candidates are found by the key index, rule sets compared in polars."""
+        if complete_keys.is_empty():
+            return
+        q = tables.quarantine
+        new = q.alias("newer")
+        pairs = (
+            q.join(new, sa.and_(new.c.entity == q.c.entity, new.c.natural_key == q.c.natural_key, new.c.id > q.c.id))
+            .join(stage, stage.c.natural_key == q.c.natural_key)
+        )
+        candidates = (
+            sa.select(q.c.id, new.c.id.label("by"), q.c.natural_key, q.c.rules, new.c.rules.label("new_rules"))
+            .select_from(pairs)
+            .where(
+                q.c.entity == spec.name, q.c.status == "open", q.c.batch_id != self.batch_id,
+                new.c.status == "open", new.c.batch_id == self.batch_id,
+            )
+            .subquery()
+        )  # fmt: skip
+        types = {"id": pl.Int64, "by": pl.Int64, "natural_key": pl.String, "rules": pl.String, "new_rules": pl.String}
+        found = _fetch(self.connection, candidates, {c: (candidates.c[c], t) for c, t in types.items()})
+        ids = pl.List(pl.Struct({"rule": pl.String}))
+        rule_ids = [pl.col(c).str.json_decode(ids).list.eval(pl.element().struct.field("rule")) for c in ("rules", "new_rules")]
+        superseded = (
+            found.filter(pl.col("natural_key").is_in(complete_keys.unique().implode()))
+            .filter(rule_ids[0].list.set_intersection(rule_ids[1]).list.len() > 0)
+            .group_by("id")
+            .agg(pl.col("by").max())
+        )
+        if superseded.is_empty():
+            return
+        gone = self._stage_table("stage_superseded", [sa.Column("id", sa.BigInteger), sa.Column("by", sa.BigInteger)])
+        _clear(self.connection, gone)
+        _copy(self.connection, gone, superseded.select("id", "by"))
+        self.connection.execute(
+            q.update()
+            .where(q.c.id.in_(sa.select(gone.c.id)))
+            .values(status="superseded", status_reason="已被后续批次中同一行的新记录取代", updated_at=now)
+        )
+        reason = sa.literal("superseded by entry ") + sa.cast(gone.c.by, sa.Text) + sa.literal(f" of batch {self.batch_id}")
+        h = tables.quarantine_history
+        self.connection.execute(
+            h.insert().from_select(
+                ["quarantine_id", "at", "status", "actor", "batch_id", "reason"],
+                sa.select(gone.c.id, sa.literal(now, sa.DateTime), sa.literal("superseded"), sa.literal("tourlink"),
+                          sa.literal(self.batch_id), reason),
+            )
+        )  # fmt: skip
 
     def _resolve_quarantine(self, spec: schema.Entity, loaded: pl.DataFrame) -> None:
         """Open quarantine entries whose key has now loaded become `resolved` (fix-and-replay)."""

@@ -11,7 +11,7 @@ import pytest
 from mappings.engine import load_mapping
 from tests.mappings.conftest import source_frame
 from tourlink import schema
-from tourlink.frames import ISSUES_DTYPE, SourceFrame
+from tourlink.frames import ISSUES_DTYPE, UPDATED_AT_GIVEN, SourceFrame
 
 
 def _map(mapping: str, columns: dict[str, list], received_at, **kw) -> dict[str, pl.DataFrame]:
@@ -25,7 +25,7 @@ def _issues(frame: pl.DataFrame, row: int = 0) -> list[dict]:
 def test_output_has_every_canonical_field_typed_plus_lineage(received_at):
     out = _map("canonical:tour_group", {"group_code": ["T1"], "organizer_uscc": ["X"]}, received_at)["tour_group"]
     entity = schema.entity("tour_group")
-    assert out.columns == [*entity.field_names, "_file", "_row", "_raw", "_issues"]
+    assert out.columns == [*entity.field_names, "_file", "_row", "_raw", "_issues", "_updated_at_given"]
     assert out.schema["start_date"] == pl.Date
     assert out.schema["submitted_at"] == pl.Datetime("us", "UTC")
     assert out.schema["destinations"] == pl.List(pl.String)
@@ -124,6 +124,15 @@ def test_submitted_at_defaults_to_received_at_when_the_column_is_absent(received
     out = _map("canonical:tour_group", {"group_code": ["T1"]}, received_at)["tour_group"]
     assert out["submitted_at"].to_list() == [datetime(2024, 5, 2, 2, 0, tzinfo=UTC)]
     assert out["updated_at"].to_list() == [datetime(2024, 5, 2, 2, 0, tzinfo=UTC)]
+
+
+def test_only_an_updated_at_the_source_sent_is_marked_given(received_at):
+    # a receipt-time default is no version of the row: the warehouse never stores it for its own sake
+    absent = _map("canonical:tour_group", {"group_code": ["T1"]}, received_at)["tour_group"]
+    sent = _map("canonical:tour_group", {"updated_at": ["2024-05-01 08:00:00", None]}, received_at)["tour_group"]
+    assert absent[UPDATED_AT_GIVEN].to_list() == [False]
+    assert sent[UPDATED_AT_GIVEN].to_list() == [True, False]
+    assert UPDATED_AT_GIVEN not in _map("canonical:group_member", {"seq_no": ["1"]}, received_at)["group_member"].columns
 
 
 def test_a_present_but_empty_submitted_at_is_not_defaulted(received_at):

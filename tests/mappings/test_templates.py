@@ -117,6 +117,27 @@ def test_detection_picks_the_template_from_header_variants(headers, expected):
     assert detect_mapping(headers).name == expected
 
 
+ROSTER = ["团号", "组团社统一社会信用代码", "团队类型", "线路名称", "出发日期", "返回日期", "游客人数", "团队状态",
+          "序号", "姓名", "性别", "证件类型", "证件号码", "出生日期", "手机号", "领队证号"]
+
+
+@pytest.mark.parametrize("first", ["団号", "团 号x", "", "\ufeff\ufeff团号", "\x00团号"])
+def test_a_roster_whose_first_header_is_damaged_stays_a_roster(first, caplog):
+    # its other headers match the 导游信息 template's three through aliases (领队证号, 证件号码):
+    # the template knowing most of the file's headers wins over one whose few detect headers matched
+    caplog.set_level("INFO", logger="mappings.detection")
+    assert detect_mapping([first, *ROSTER[1:]]).name == "roster_template"
+    if first.strip("\ufeff\x00") != "团号":
+        assert "表头按「团队名单导入模板」识别，缺少必填表头：团号" in caplog.text  # says which it chose, and why
+
+
+def test_a_template_whose_required_headers_all_match_is_preferred(caplog):
+    caplog.set_level("INFO", logger="mappings.detection")
+    assert detect_mapping(ROSTER).name == "roster_template"
+    assert detect_mapping(["导游证号", "姓名", "身份证号", "性别", "手机号码", "更新时间"]).name == "guide_template"
+    assert caplog.text == ""  # a full match needs no word
+
+
 def test_detection_can_be_limited_to_an_entity():
     assert detect_mapping(["uscc", "name"], entity="travel_agency").name == "canonical:travel_agency"
     with pytest.raises(NoMappingFound):

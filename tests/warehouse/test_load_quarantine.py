@@ -63,10 +63,33 @@ def test_reimporting_the_same_bad_row_adds_no_second_open_entry(warehouse):
         with warehouse.batch("t") as b:
             assert b.quarantine("group_member", bad, source="t") == 2
     assert len(entries(warehouse)) == 1
-    changed = entity_frame("group_member", [member("G1", 31, name="改了但还错", issues=[BAD_ID])])
+
+
+def test_a_bad_row_read_again_supersedes_its_older_open_entry_with_history(warehouse):
     with warehouse.batch("t") as b:
-        b.quarantine("group_member", changed, source="t")
-    assert len(entries(warehouse, "status = 'open'")) == 2  # a different raw row is a different entry
+        b.quarantine("group_member", entity_frame("group_member", [member("G1", 31, issues=[BAD_ID])]), source="t")
+    # read again, e.g. after its group changed: another raw row, the same rule and one more
+    later = issue("DATE_RANGE", "birth_date", "x")
+    again = entity_frame("group_member", [member("G1", 31, name="改了但还错", issues=[BAD_ID, later])])
+    for _ in range(2):  # the same input twice: the second adds and closes nothing
+        with warehouse.batch("t") as b:
+            b.quarantine("group_member", again, source="t")
+    old, current = entries(warehouse)
+    assert (old.status, current.status) == ("superseded", "open")
+    assert old.status_reason and json.loads(current.raw)["name"] == "改了但还错"
+    with warehouse.engine.connect() as conn:
+        history = conn.execute(sa.text("select quarantine_id, status, reason from quarantine_history")).all()
+    assert [(h.quarantine_id, h.status) for h in history] == [(old.id, "superseded")]
+    assert f"entry {current.id}" in history[0].reason
+
+
+def test_entries_sharing_no_rule_or_no_complete_key_or_one_batch_stay_open(warehouse):
+    other = issue("MOBILE_FORMAT", "mobile", "1")
+    with warehouse.batch("t") as b:
+        b.quarantine("group_member", entity_frame("group_member", [member("G1", 31, issues=[BAD_ID]), member("G1", 40, seq_no=None, name="甲", issues=[BAD_ID])]), source="t")
+    with warehouse.batch("t") as b:  # another rule for 31; another row without a 序号; two rows under one key
+        b.quarantine("group_member", entity_frame("group_member", [member("G1", 31, name="乙", issues=[other]), member("G1", 41, seq_no=None, name="丙", issues=[BAD_ID]), member("G1", 32, name="丁", issues=[BAD_ID]), member("G1", 32, name="戊", issues=[BAD_ID])]), source="t")
+    assert [e.status for e in entries(warehouse)] == ["open"] * 6
 
 
 def test_a_corrected_row_resolves_its_open_entry(warehouse):

@@ -1,11 +1,14 @@
-"""The stored content hash (`_row_hash`): a re-load skips rows whose content is already stored,
-and never skips a row the exact comparison would write."""
+"""The stored content hash (`_row_hash`, content and `updated_at`): a re-load skips rows whose content
+and version are already stored, and never skips a row the exact comparison would write."""
 
 from __future__ import annotations
 
+import polars as pl
 import sqlalchemy as sa
 
 from tests.warehouse.entity_frames import at, entity_frame, group, member
+from tourlink.frames import UPDATED_AT_GIVEN
+from warehouse import tables
 from warehouse.load import MergeCounts, Warehouse
 
 
@@ -24,23 +27,65 @@ def execute(wh: Warehouse, sql: str) -> None:
         conn.execute(sa.text(sql))
 
 
-def test_every_merged_row_stores_a_hash_of_its_content_only(warehouse):
+def test_every_merged_row_stores_a_hash_of_its_content_and_version(warehouse):
     load(warehouse, "tour_group", [group("G1", updated=at(1)), group("G2", updated=at(1)), group("G3", route="别的")])
     hashes = dict(stored(warehouse, "select group_code, _row_hash from tour_group"))
     assert all(h is not None for h in hashes.values())
     assert hashes["G1"] != hashes["G3"]  # content differs
-    # updated_at is not content: a newer version with the same content hashes the same
-    load(warehouse, "tour_group", [group("G4", updated=at(9))])
-    assert dict(stored(warehouse, "select group_code, _row_hash from tour_group"))["G4"] == hashes["G1"]
+    assert hashes["G1"] == hashes["G2"]  # the key is not hashed
+    load(warehouse, "tour_group", [group("G4", updated=at(9)), group("G5", updated=at(1), submitted_at=at(3))])
+    after = dict(stored(warehouse, "select group_code, _row_hash from tour_group"))
+    assert after["G4"] != hashes["G1"]  # another version of the same content
+    assert after["G5"] == hashes["G1"]  # submitted_at keeps the first filing: not hashed
 
 
-def test_a_newer_reload_of_the_same_content_is_unchanged_and_leaves_the_stored_rows_untouched(warehouse):
+def test_a_newer_updated_at_alone_is_stored_and_counted_loaded(warehouse):
     groups = [group(f"G{i}", updated=at(1)) for i in range(20)]
     load(warehouse, "tour_group", groups)
-    before = stored(warehouse, "select * from tour_group order by group_code")
+    before = stored(warehouse, "select group_code, route_name from tour_group order by group_code")
     newer = [group(f"G{i}", updated=at(5)) for i in range(20)]
-    assert load(warehouse, "tour_group", newer) == MergeCounts(0, 20)
+    assert load(warehouse, "tour_group", newer) == MergeCounts(20, 0)
+    table = tables.entity_tables["tour_group"]
+    with warehouse.engine.connect() as conn:
+        versions = conn.execute(sa.select(table.c.updated_at).distinct()).scalars().all()
+    assert versions == [at(5).replace(tzinfo=None)]  # the stored 更新时间 follows the source
+    assert stored(warehouse, "select group_code, route_name from tour_group order by group_code") == before
+    again = stored(warehouse, "select * from tour_group order by group_code")
+    assert load(warehouse, "tour_group", newer) == MergeCounts(0, 20)  # the same input twice: nothing changes
+    assert stored(warehouse, "select * from tour_group order by group_code") == again
+    assert load(warehouse, "tour_group", groups) == MergeCounts(0, 20)  # an older version is never stored
+    assert stored(warehouse, "select * from tour_group order by group_code") == again
+
+
+def received(wh: Warehouse, rows: list[dict]) -> MergeCounts:
+    """Load tour groups whose 更新时间 the source left blank: the mapping filled it with the receipt time."""
+    frame = entity_frame("tour_group", rows).with_columns(pl.lit(False).alias(UPDATED_AT_GIVEN))
+    with wh.batch("test") as b:
+        return b.merge("tour_group", frame)
+
+
+def version(wh: Warehouse, code: str) -> object:
+    table = tables.entity_tables["tour_group"]
+    with wh.engine.connect() as conn:
+        return conn.execute(sa.select(table.c.updated_at).where(table.c.group_code == code)).scalar_one()
+
+
+def test_a_receipt_time_default_is_no_version_and_never_rewrites_the_same_content(warehouse):
+    assert received(warehouse, [group(f"G{i}", updated=at(1)) for i in range(5)]) == MergeCounts(5, 0)
+    before = stored(warehouse, "select * from tour_group order by group_code")
+    # received again a day later: the defaulted 更新时间 is newer, the content is not
+    assert received(warehouse, [group(f"G{i}", updated=at(2)) for i in range(5)]) == MergeCounts(0, 5)
     assert stored(warehouse, "select * from tour_group order by group_code") == before
+    # content that changed is still written, with the receipt time as its 更新时间
+    assert received(warehouse, [group("G0", updated=at(3), route="改线")]) == MergeCounts(1, 0)
+    assert stored(warehouse, "select route_name from tour_group where group_code = 'G0'") == [("改线",)]
+    assert version(warehouse, "G0") == at(3).replace(tzinfo=None)
+    # a version the source sends itself outdates a defaulted one, and then the same version is unchanged
+    assert load(warehouse, "tour_group", [group("G1", updated=at(4))]) == MergeCounts(1, 0)
+    assert load(warehouse, "tour_group", [group("G1", updated=at(4))]) == MergeCounts(0, 1)
+    # and a later blank 更新时间 with the same content does not replace the sent version
+    assert received(warehouse, [group("G1", updated=at(5))]) == MergeCounts(0, 1)
+    assert version(warehouse, "G1") == at(4).replace(tzinfo=None)
 
 
 def test_a_row_stored_without_a_hash_is_compared_exactly_then_gets_its_hash(warehouse):
@@ -61,11 +106,15 @@ def test_a_stale_hash_never_hides_a_change_and_a_wrong_one_only_costs_the_exact_
     load(warehouse, "tour_group", [group("G1", updated=at(1), route="甲")])
     [(hash_a,)] = stored(warehouse, "select _row_hash from tour_group")
     execute(warehouse, "update tour_group set _row_hash = 12345")  # e.g. hashed by another polars version
-    assert load(warehouse, "tour_group", [group("G1", updated=at(2), route="甲")]) == MergeCounts(0, 1)
+    assert load(warehouse, "tour_group", [group("G1", updated=at(1), route="甲")]) == MergeCounts(0, 1)
     assert stored(warehouse, "select _row_hash from tour_group") == [(hash_a,)]
     assert load(warehouse, "tour_group", [group("G1", updated=at(3), route="乙")]) == MergeCounts(1, 0)
-    assert load(warehouse, "tour_group", [group("G1", updated=at(4), route="甲")]) == MergeCounts(1, 0)
-    assert stored(warehouse, "select route_name, _row_hash from tour_group") == [("甲", hash_a)]
+    assert load(warehouse, "tour_group", [group("G1", updated=at(1), route="甲")]) == MergeCounts(0, 1)  # older
+    assert load(warehouse, "tour_group", [group("G1", updated=at(3), route="甲")]) == MergeCounts(1, 0)
+    execute(warehouse, "update tour_group set _row_hash = 12345")
+    assert load(warehouse, "tour_group", [group("G1", updated=at(3), route="甲")]) == MergeCounts(0, 1)
+    [(hash_a3,)] = stored(warehouse, "select _row_hash from tour_group")
+    assert hash_a3 not in (12345, hash_a)  # the exact comparison refreshed it to this version's hash
 
 
 def test_an_older_row_with_other_content_keeps_the_stored_row_and_its_hash(warehouse):
@@ -118,7 +167,7 @@ def test_keys_with_commas_quotes_and_line_breaks_find_their_stored_rows(warehous
     load(warehouse, "tour_group", [group(c, updated=at(1)) for c in codes])
     load(warehouse, "group_member", [member(c, s) for c in codes for s in (1, 2)])
 
-    assert load(warehouse, "tour_group", [group(c, updated=at(2)) for c in codes]) == MergeCounts(0, 5)
+    assert load(warehouse, "tour_group", [group(c, updated=at(1)) for c in codes]) == MergeCounts(0, 5)
     assert load(warehouse, "group_member", [member(c, s) for c in codes for s in (1, 2, 3)]) == MergeCounts(5, 10)
     assert load(warehouse, "group_member", [member('G"2"', 1, name="王五")]) == MergeCounts(1, 0)
     assert stored(warehouse, "select count(*) from group_member") == [(15,)]

@@ -28,8 +28,8 @@ from tourlink.masking import mask_message, mask_value
 from warehouse import tables as t
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
-STATUSES = ("open", "resolved", "waived")
-STATUS_ZH = {"open": "待处理", "resolved": "已修正", "waived": "已豁免"}
+STATUSES = ("open", "resolved", "waived", "superseded")  # superseded: a later read of the row took over (issue 16)
+STATUS_ZH = {"open": "待处理", "resolved": "已修正", "waived": "已豁免", "superseded": "已被取代"}
 SEVERITY_ZH = {"ERROR": "错误", "WARN": "警告"}
 TREND_DAYS = 14
 UNKNOWN_AGENCY_ZH = "（未登记旅行社）"

@@ -32,7 +32,8 @@ class ReplayResult:
     files: list[str]
     entities: dict[str, Any]
     resolved: list[int] = field(default_factory=list)  # entries of the workbook now resolved
-    still_open: list[int] = field(default_factory=list)  # entries whose corrected row failed again
+    # entries whose corrected row failed again: still open, or superseded by the entry the replay opened
+    still_open: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,5 +116,5 @@ def replay(path: Path, *, engine: sa.Engine | None = None, warehouse: Any = None
         files=names,
         entities={k: vars(v) for k, v in result.entities.items()},
         resolved=sorted(i for i, s in status.items() if s == "resolved"),
-        still_open=sorted(i for i, s in status.items() if s == "open"),
+        still_open=sorted(i for i, s in status.items() if s in ("open", "superseded")),
     )

@@ -66,7 +66,7 @@ def plan(engine: sa.Engine, landing_dir: Path, *, days: int, key: bytes | None, 
         for path, received in conn.execute(sa.select(bf.c.landing_path, sa.func.max(bf.c.received_at)).group_by(bf.c.landing_path)):
             arrived[path] = received
         result.quarantine_ids = list(conn.execute(
-            sa.select(q.c.id).where(q.c.status.in_(("resolved", "waived")), q.c.updated_at <= cutoff).order_by(q.c.id)
+            sa.select(q.c.id).where(q.c.status.in_(("resolved", "waived", "superseded")), q.c.updated_at <= cutoff).order_by(q.c.id)
         ).scalars())
     for path, received in sorted(arrived.items()):
         end = ends.get(path)

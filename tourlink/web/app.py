@@ -225,7 +225,7 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
         scope = scope_of(steward, params)
         try:
             scope = Scope(region=scope.region, day=scope.day, agency=scope.agency, rule=scope.rule, source=scope.source,
-                          statuses=tuple(status.split(",")) if status != "all" else ("open", "resolved", "waived"))
+                          statuses=tuple(status.split(",")) if status != "all" else ("open", "resolved", "waived", "superseded"))
         except ValueError:
             raise HTTPException(status_code=400, detail="状态应为 open、resolved、waived 或 all") from None
         with engine.connect() as conn:
@@ -239,7 +239,7 @@ def create_app(*, engine: sa.Engine, stewards: Stewards) -> FastAPI:
         steward, _ = current
         with engine.connect() as conn:
             _guard(conn, entry_id, steward)
-            found = [e for e in list_entries(conn, Scope(region=steward.region, statuses=("open", "resolved", "waived"))) if e["id"] == entry_id]
+            found = [e for e in list_entries(conn, Scope(region=steward.region, statuses=("open", "resolved", "waived", "superseded"))) if e["id"] == entry_id]
             found[0]["history"] = [
                 {"at": h["at"].isoformat(), "status": h["status"], "actor": h["actor"], "reason": h["reason"], "batch_id": h["batch_id"]}
                 for h in history(conn, entry_id)
