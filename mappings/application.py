@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from mappings import dates
-from mappings.conversion import _default_value, _IssueKind, _normalised, _Source, _typed
+from mappings.conversion import RECEIVED_AT, _default_value, _IssueKind, _normalised, _Source, _typed
 from mappings.normalise import normalise_header, placeholders_to_null
 from mappings.spec import FieldRule
 from tourlink import schema
@@ -207,6 +207,13 @@ def _apply_entity(mapping: Mapping, rule: EntityRule, data: pl.DataFrame, column
     lf = lf.with_columns(defaults)
     conditional = []
     for f in e.fields:
+        if f.name in sources and f.default == RECEIVED_AT and f.default_when is None:
+            # A receipt stamp (报送时间/更新时间) left blank is the time of receipt, as when its column is
+            # absent; a value that failed to parse keeps its TYPE issue.
+            conditional.append(
+                pl.when(pl.col(_normalised_column(f.name)).is_null()).then(_default_value(f, received))
+                .otherwise(pl.col(f.name)).alias(f.name)
+            )
         if f.default is None or f.default_when is None:
             continue
         empty = pl.col(_normalised_column(f.name)).is_null() if f.name in sources else pl.lit(True)

@@ -24,6 +24,8 @@ from mappings.spec import FieldRule
 from tourlink import schema
 from tourlink.frames import DTYPES
 
+RECEIVED_AT = "$received_at"  # the default of the receipt stamps (报送时间/更新时间): the time the input arrived
+
 BOOLEANS = {
     "是": True, "否": False, "Y": True, "N": False, "YES": True, "NO": False, "1": True, "0": False,
     "1.0": True, "0.0": False, "TRUE": True, "FALSE": False, "T": True, "F": False,
@@ -187,7 +189,7 @@ def _typed(f: schema.Field, n: pl.Expr, raw: pl.Expr, frule: FieldRule, src: _So
 
 
 def _default_value(f: schema.Field, received: datetime) -> pl.Expr:
-    value = received if f.default == "$received_at" else f.default
+    value = received if f.default == RECEIVED_AT else f.default
     if f.type in ("list", "set"):
         return pl.lit([str(value)], dtype=DTYPES[f.type])
     return pl.lit(value).cast(DTYPES[f.type])

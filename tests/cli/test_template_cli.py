@@ -93,9 +93,18 @@ def test_templates_filled_in_by_openpyxl_import_cleanly(tourlink_home, tmp_path)
                               "证件类型": "身份证", "证件号码": ids[0], "国籍": "中国"}])
     fill(files["旅行社统计"], [{"统一社会信用代码": agency, "统计期": "2026-Q3", "国内组织人次": 120, "分社数量": 0}])
 
+    # The receipt stamps are in the templates and left blank, as agencies do: they take the time of receipt.
+    for name in ("团队名单", "电子合同"):
+        headers = [c.value for c in openpyxl.load_workbook(files[name]).worksheets[0][2]]
+        assert "更新时间" in headers and ("报送时间" in headers) == (name == "团队名单")
+
     out = json.loads(run("import", *map(str, files.values()), "--json").stdout)
 
     assert {e: c["quarantined"] for e, c in out["entities"].items()} == dict.fromkeys(out["entities"], 0), out
     loaded = {e: c["loaded"] for e, c in out["entities"].items()}
     assert loaded == {"travel_agency": 1, "tour_group": 1, "group_member": 2, "group_staff": 1, "e_contract": 1,
                       "contract_tourist": 1, "agency_statistics": 1}, out
+
+    # Stamped anew on every receipt, the blank stamps are not content: importing the same files again writes nothing.
+    again = json.loads(run("import", *map(str, files.values()), "--force", "--json").stdout)
+    assert all(c["loaded"] == 0 for c in again["entities"].values()), again

@@ -135,9 +135,22 @@ def test_only_an_updated_at_the_source_sent_is_marked_given(received_at):
     assert UPDATED_AT_GIVEN not in _map("canonical:group_member", {"seq_no": ["1"]}, received_at)["group_member"].columns
 
 
-def test_a_present_but_empty_submitted_at_is_not_defaulted(received_at):
-    out = _map("canonical:tour_group", {"submitted_at": [None]}, received_at)["tour_group"]
-    assert out["submitted_at"].to_list() == [None]
+def test_a_blank_receipt_stamp_takes_the_receipt_time_like_an_absent_column(received_at):
+    stamps = {"报送时间": [None, "", "2024-05-01 08:00:00", "昨天"], "更新时间": [" ", "-", None, None]}
+    out = _map("roster_template", {"团号": ["T1", "T2", "T3", "T4"], **stamps}, received_at)["tour_group"]
+
+    receipt = datetime(2024, 5, 2, 2, 0, tzinfo=UTC)
+    assert out["submitted_at"].to_list() == [receipt, receipt, datetime(2024, 5, 1, 0, 0, tzinfo=UTC), None]
+    assert out["updated_at"].to_list() == [receipt] * 4
+    # A stamp that failed to parse is not replaced: it keeps its TYPE issue.
+    assert [[i["rule"] for i in row] for row in out["_issues"].to_list()] == [[], [], [], ["TYPE"]]
+    canonical = _map("canonical:tour_group", {"submitted_at": [None]}, received_at)["tour_group"]
+    assert canonical["submitted_at"].to_list() == [receipt]
+
+
+def test_a_blank_default_that_is_not_a_receipt_stamp_stays_blank(received_at):
+    out = _map("agency_template", {"统一社会信用代码": ["X"], "单位类型": [None]}, received_at)["travel_agency"]
+    assert out["unit_type"].to_list() == [None]
 
 
 def test_nationality_defaults_to_china_for_mainland_documents_only(received_at):

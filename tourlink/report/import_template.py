@@ -18,6 +18,7 @@ from pathlib import Path
 
 import xlsxwriter
 
+from mappings.conversion import RECEIVED_AT
 from mappings.normalise import normalise_header
 from mappings.spec import Mapping, templates
 from tourlink import schema
@@ -26,7 +27,6 @@ NOTES_ROW = 0
 HEADER_ROW = 1
 DATA_ROWS = 5000  # rows below the header that carry the drop-down lists and text formats
 BOOL_LABELS = ("是", "否")
-RECEIVED_AT = "$received_at"  # the default of fields the platform fills itself
 _REQUIRED_ZH = {"R": "必填", "C": "条件必填", "O": "选填"}
 
 
@@ -46,6 +46,16 @@ class Column:
             return ()
         codes = schema.code_lists().get(self.field.codes)
         return tuple(codes.label(v) for v in codes.values) if codes else ()
+
+    @property
+    def stamped(self) -> bool:
+        """A time the platform stamps on receipt when the cell is left blank (报送时间/更新时间)."""
+        return self.field.default == RECEIVED_AT and self.field.default_when is None
+
+    @property
+    def required(self) -> bool:
+        """The agency must fill it in (a receipt stamp may be left blank)."""
+        return self.field.required == "R" and not self.stamped
 
     @property
     def is_identifier(self) -> bool:
@@ -74,15 +84,14 @@ def find_template(name: str) -> Mapping:
 
 def template_columns(mapping: Mapping) -> list[Column]:
     """The template's columns in schema order, each header once (a group column shared by several
-    entities, such as 团号, appears once). Constants (领队 role) need no column, and neither do the
-    times the platform stamps on receipt (`default: $received_at`, 报送时间/更新时间 of a group): a
-    blank cell under such a header would be read as "missing", not "use the default"."""
+    entities, such as 团号, appears once). Constants (领队 role) need no column. The times the platform
+    stamps on receipt (`default: $received_at`, 报送时间/更新时间) are optional columns: blank = received."""
     columns: list[Column] = []
     seen: set[str] = set()
     for rule in mapping.rules.values():
         for f in rule.entity.fields:
             explicit = rule.fields.get(f.name)
-            if explicit is not None and explicit.source is None or explicit is None and f.default == RECEIVED_AT:
+            if explicit is not None and explicit.source is None:
                 continue
             header = explicit.source if explicit is not None else f.header
             key = normalise_header(header)
@@ -93,7 +102,8 @@ def template_columns(mapping: Mapping) -> list[Column]:
 
 
 def _notes(mapping: Mapping, columns: list[Column]) -> str:
-    required = "、".join(c.header for c in columns if c.field.required == "R")
+    required = "、".join(c.header for c in columns if c.required)
+    stamped = "、".join(c.header for c in columns if c.stamped)
     multi = "、".join(c.header for c in columns if c.field.type in ("list", "set"))
     parts = [
         f"填表说明：{mapping.description}，每行一条记录，从表头下一行开始填写，请勿修改表头。",
@@ -103,11 +113,15 @@ def _notes(mapping: Mapping, columns: list[Column]) -> str:
     ]
     if multi:
         parts.append(f"{multi}可填多个，用顿号（、）分隔。")
+    if stamped:
+        parts.append(f"{stamped}可留空，留空时取平台接收文件的时间。")
     return "".join(parts)
 
 
 def _comment(column: Column) -> str:
     f = column.field
+    if column.stamped:
+        return "选填；留空则为平台接收时间；格式 2026-10-03 09:30:00"
     text = _REQUIRED_ZH[f.required]
     if f.codes and not column.choices:
         codes = schema.code_lists().get(f.codes)
@@ -131,7 +145,7 @@ def write_template(mapping: Mapping, out: Path) -> list[Column]:
         sheet.merge_range(NOTES_ROW, 0, NOTES_ROW, max(len(columns) - 1, 1), _notes(mapping, columns), notes_format)
         sheet.set_row(NOTES_ROW, 60)
         for index, column in enumerate(columns):
-            style = required_format if column.field.required == "R" else header_format
+            style = required_format if column.required else header_format
             sheet.write_string(HEADER_ROW, index, column.header, style)
             sheet.write_comment(HEADER_ROW, index, _comment(column))
             width = max(10, 2 * len(column.header) + 2)
