@@ -102,3 +102,46 @@ def sandbox_legacy_xml() -> Iterator:
 @pytest.fixture(params=["sandbox_signed_json", "sandbox_oauth_cursor", "sandbox_legacy_xml"])
 def any_sandbox(request) -> Iterator:
     yield from _sandbox_source(request.param)
+
+
+# ------------------------------------------------------------------ fault and fuzz suite figures
+# tests/faults/ and the reader fuzz record what they injected (`faults_record`); the counts are added
+# up over every worker (xdist hands `user_properties` to the controller) and printed at the end.
+
+FIGURES = ("faults", "failed_runs", "rows_lost", "rows_duplicated", "crashes", "fuzz_cases")
+
+
+@pytest.fixture
+def faults_record(record_property):
+    """`faults_record(name, n)`: add `n` to one of `FIGURES` for the suite's summary."""
+    counts: dict[str, int] = {}
+
+    def record(name: str, n: int) -> None:
+        assert name in FIGURES, name
+        counts[name] = counts.get(name, 0) + n
+
+    yield record
+    for name, n in counts.items():
+        record_property(name, n)
+
+
+def pytest_terminal_summary(terminalreporter):
+    totals = dict.fromkeys(FIGURES, 0)
+    seen = False
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "teardown" or not getattr(report, "user_properties", None):
+                continue
+            for name, n in report.user_properties:
+                if name in totals:
+                    totals[name] += n
+                    seen = True
+    for report in terminalreporter.stats.get("failed", []):  # a fault or fuzz case that raised
+        if getattr(report, "when", None) == "call" and ("tests/faults/" in report.nodeid or "_fuzz" in report.nodeid):
+            totals["crashes"] += 1
+    if seen:
+        terminalreporter.write_line(
+            f"fault suite: {totals['faults']} faults injected ({totals['failed_runs']} runs failed cleanly and were rerun), "
+            f"{totals['rows_lost']} rows lost, {totals['rows_duplicated']} duplicated, {totals['crashes']} crashes; "
+            f"reader fuzz: {totals['fuzz_cases']} cases"
+        )

@@ -59,7 +59,7 @@ def source(server, tmp_path, client_key, monkeypatch) -> SourceConfig:
     return SourceConfig(
         name="sftp_test",
         dialect="sftp-drop",
-        base_url=f"sftp://tourlink@127.0.0.1:{server.port}",
+        base_url=server.url,
         credentials={"private_key": "env:TEST_SFTP_PRIVATE_KEY"},
         options={"known_hosts": str(known_hosts), "settle_seconds": 0.3, "staging_dir": str(tmp_path / "staging")},
     )

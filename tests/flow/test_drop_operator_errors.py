@@ -3,7 +3,8 @@
 never tracebacks; permission problems are `denied`, never `interrupted` (issue 16 item 3).
 
 Against the real SSH server of the SFTP tests (asyncssh's, on loopback), which honours the tree's
-permission bits as an unprivileged account's server would.
+permission bits as an unprivileged account's server would; the folder and permission cases run
+again against OpenSSH's sshd in `test_drop_openssh`.
 """
 
 from __future__ import annotations
