@@ -27,16 +27,19 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import dlt  # noqa: E402
+from dlt.common.configuration import configspec  # noqa: E402
+from dlt.common.typing import TSecretStrValue  # noqa: E402
 from dlt.sources.helpers.rest_client.auth import AuthConfigBase, OAuth2ClientCredentials  # noqa: E402
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator, PageNumberPaginator  # noqa: E402
 from dlt.sources.rest_api import rest_api_source  # noqa: E402
 
 
+@configspec
 class SignedJsonAuth(AuthConfigBase):
     """appId, timestamp (ms), nonce and sign added to the query of every request."""
 
-    def __init__(self, app_id: str, sign_key: str):
-        self.app_id, self.sign_key = app_id, sign_key
+    app_id: str = None
+    sign_key: TSecretStrValue = None
 
     def __call__(self, request):  # noqa: ANN001, ANN204 - requests.PreparedRequest
         parts = urlsplit(request.url)
@@ -54,7 +57,7 @@ class SignedJsonAuth(AuthConfigBase):
 def signed_json(url: str, creds: dict) -> dict:
     page = lambda: PageNumberPaginator(base_page=1, page_param="pageNo", total_path=None, stop_after_empty_page=True)  # noqa: E731
     return {
-        "client": {"base_url": url, "auth": SignedJsonAuth(creds["app_id"], creds["sign_key"])},
+        "client": {"base_url": url, "auth": SignedJsonAuth(app_id=creds["app_id"], sign_key=creds["sign_key"])},
         "resource_defaults": {"write_disposition": "merge", "endpoint": {"data_selector": "data.list"}},
         "resources": [
             {"name": "teams", "primary_key": "teamNo",

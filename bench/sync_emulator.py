@@ -1,7 +1,8 @@
 """An ERP emulator in its own process for the sync bench: `python bench/sync_emulator.py SOURCE GROUPS
 LATENCY_MS RATE_LIMIT` starts devkit's emulator of the registry source SOURCE's dialect with GROUPS
 seeded groups and LATENCY_MS added to every response, prints one JSON line (url, credentials, the
-ground truth's record counts) and serves until its standard input closes.
+ground truth's record counts) and serves until its standard input closes; a line `requests` on it
+answers how many requests it has served (the bench counts each contender's requests the same way).
 
 In its own process so that the emulator's Python does not share a GIL with the client it serves."""
 
@@ -29,7 +30,9 @@ def main(source_name: str, groups: str, latency_ms: str, rate_limit: str) -> Non
     truth = box.ground_truth()
     print(json.dumps({"url": box.url, "credentials": box.credentials,
                       "records": {k: len(v) for k, v in truth.items()}}), flush=True)  # fmt: skip
-    sys.stdin.read()  # until the bench closes the pipe
+    for line in sys.stdin:  # until the bench closes the pipe; "requests": how many it has served so far
+        if line.strip() == "requests":
+            print(len(box.requests), flush=True)
     box.stop()
 
 

@@ -50,7 +50,7 @@ def main(mode: str, name: str, url: str, credentials: str, warehouse_url: str = 
         extract = read(source, {}, Window())
         seconds = time.perf_counter() - started
         out = {"seconds": seconds, "requests": extract.requests, "pages": extract.pages,
-               "records": sum(f.height for f in extract.frames)}  # fmt: skip
+               "records": extract.rows}  # fmt: skip
     else:
         from warehouse.load import Warehouse
 
