@@ -7,6 +7,7 @@ parent's peak RSS into the children it forks, so the orchestrator stays small an
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = int(os.environ.get("BENCH_CHUNK_ROWS", 200_000))  # rows per chunk of the load (`import_files`)
 # The loads of each tourlink contender, in order, on the same files: (label, skip_loaded).
 E2E_RUNS = (
     ("first load", False),
