@@ -26,7 +26,9 @@ test: install
 
 bench: install
 	command -v psql >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null)
-	$(PY) bench/run.py --markdown bench/out/table.md
+	$(PY) bench/run.py $(BENCH_FLAGS) --markdown bench/out/table.md
+	$(PY) bench/sync.py $(SYNC_FLAGS) --markdown bench/out/sync.md
+	$(PY) bench/startup.py --markdown bench/out/startup.md
 	$(PY) bench/spine_stages.py
 	$(PY) bench/indicators.py
 

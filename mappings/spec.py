@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 from tourlink import schema
 from tourlink.frames import SourceFrame
@@ -134,7 +133,7 @@ def parse_mapping(spec: dict[str, Any], where: str = "<mapping>", path: Path | N
 
 
 def _read(path: Path) -> Mapping:
-    return parse_mapping(yaml.safe_load(path.read_text(encoding="utf-8")), str(path), path)
+    return parse_mapping(schema.read_yaml(path), str(path), path)
 
 
 def canonical_mapping(entity: str) -> Mapping:

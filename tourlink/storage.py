@@ -21,8 +21,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from fsspec.core import url_to_fs
-
 from tourlink import settings
 
 
@@ -36,6 +34,8 @@ def storage_url() -> str:
 
 
 def _filesystem() -> tuple[Any, str]:
+    from fsspec.core import url_to_fs  # here: a process that never leaves the local disk need not load fsspec
+
     options = json.loads(os.environ.get("TOURLINK_STORAGE_OPTIONS") or "{}")
     fs, root = url_to_fs(storage_url(), **options)
     return fs, root.rstrip("/")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
+from tourlink.schema import read_yaml
 
 CATALOGUE_PATH = Path(__file__).parent / "catalogue.yaml"
 SEVERITIES = {"ERROR", "WARN"}
@@ -35,7 +35,7 @@ class _Blank(dict):
 @cache
 def catalogue() -> dict[str, RuleInfo]:
     """Every rule id with its severity, Chinese name and hint (also mapping's and cross-checks')."""
-    raw = yaml.safe_load(CATALOGUE_PATH.read_text(encoding="utf-8"))
+    raw = read_yaml(CATALOGUE_PATH)
     rules = {}
     for rule, spec in raw.items():
         if spec["severity"] not in SEVERITIES:

@@ -17,7 +17,6 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from psycopg.copy import QueuedLibpqWriter
 
 from tourlink import schema
 
@@ -97,7 +96,7 @@ def _copy(conn: sa.Connection, temp: sa.Table, frame: pl.DataFrame) -> None:
         sql = f"COPY {quote(temp.name)} ({columns}) FROM STDIN (FORMAT csv)"
         # The queued writer sends from its own thread: the next slice is written as CSV while
         # the server parses the previous one.
-        with dbapi.cursor() as cursor, cursor.copy(sql, writer=_ShortQueueWriter(cursor)) as copy:
+        with dbapi.cursor() as cursor, cursor.copy(sql, writer=_short_queue_writer(cursor)) as copy:
             for chunk in frame.iter_slices(_CHUNK_ROWS):
                 copy.write(_csv_bytes(chunk))
         return
@@ -110,13 +109,15 @@ def _copy(conn: sa.Connection, temp: sa.Table, frame: pl.DataFrame) -> None:
         cursor.close()
 
 
-class _ShortQueueWriter(QueuedLibpqWriter):
+def _short_queue_writer(cursor: Any) -> Any:
     """psycopg's queued COPY writer (sends from its own thread) with a queue of `_COPY_QUEUE_PIECES`:
-    the batch writer waits for the server instead of piling the CSV up in memory."""
+    the batch writer waits for the server instead of piling the CSV up in memory. psycopg is
+    imported here, on the PostgreSQL path only: a SQLite warehouse's process never loads it."""
+    from psycopg.copy import QueuedLibpqWriter
 
-    def __init__(self, cursor: Any):
-        super().__init__(cursor)
-        self._queue = queue.Queue(maxsize=_COPY_QUEUE_PIECES)
+    writer = QueuedLibpqWriter(cursor)
+    writer._queue = queue.Queue(maxsize=_COPY_QUEUE_PIECES)
+    return writer
 
 
 @contextmanager

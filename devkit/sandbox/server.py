@@ -61,6 +61,9 @@ class Sandbox:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle's algorithm the body waits for the
+            # client's delayed ACK of the headers, ~40 ms on every keep-alive request (bench/sync.py).
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # quiet: tests capture logs
                 pass

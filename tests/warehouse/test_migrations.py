@@ -136,3 +136,34 @@ def test_every_revision_downgrades_cleanly(warehouse_url, revision):
         migrations.upgrade(conn)
     assert schema_drift(engine) == []
     engine.dispose()
+
+
+def test_the_head_read_from_the_version_files_is_alembics_head():
+    # `upgrade` skips Alembic when the stored revision is this one: it must be Alembic's own answer
+    assert migrations.declared_head() == migrations.head()
+
+
+def test_opening_an_up_to_date_warehouse_does_not_import_alembic(tmp_path):
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    Warehouse(url, landing_dir=tmp_path).engine.dispose()  # created: every migration ran
+    probe = (
+        "import sys; from warehouse.load import Warehouse; "
+        f"Warehouse({url!r}, landing_dir={str(tmp_path)!r}); "
+        "print(sorted(m for m in sys.modules if m == 'alembic' or m.startswith('alembic.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_warehouse_one_revision_behind_is_still_upgraded_by_alembic(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'wh.db'}")
+    with engine.begin() as conn:
+        migrations.upgrade(conn, "0005")
+    with engine.begin() as conn:
+        migrations.upgrade(conn)
+    with engine.connect() as conn:
+        assert migrations.current(conn) == migrations.head()
+    engine.dispose()

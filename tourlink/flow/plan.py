@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from connectors.dialects import DIALECTS, reads_files
 from connectors.registry import SourceConfig, load_sources
 from tourlink import settings
+from tourlink.schema import read_yaml
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 # Dialects whose run is one `sync` step (file by file) instead of extract → validate → merge.
@@ -38,7 +37,7 @@ def entities_of(mapping: str | None) -> list[str]:
     for folder in ([extra] if extra else []) + [MAPPINGS / "sources", MAPPINGS / "templates"]:
         path = folder / f"{mapping}.yaml"
         if path.exists():
-            return list((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("entities", {}))
+            return list((read_yaml(path) or {}).get("entities", {}))
     return []
 
 
