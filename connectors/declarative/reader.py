@@ -102,11 +102,15 @@ class Declarative:
             return lambda r: r.get(only)
         return lambda r: tuple(r.get(f) for f in fields)
 
-    def answer_check(self, records_path: str | None) -> Callable[[bytes, str], Answer]:
-        """The body check for one resource: the envelope's verdict, then its records, total and next."""
+    def answer_check(self, records_path: str | None, stream: str = "") -> Callable[[bytes, str], Answer]:
+        """The body check for one resource: the envelope's verdict, then its records, total and next.
+        Its errors name the source and stream (`acme/teams GET /path?query`, secrets masked)."""
         fmt, paging, total_path = self.spec.get("format"), self.spec.part("paging"), self.spec.get("total")
+        named = f"{self.source.name} "
 
         def check(body: bytes, what: str) -> Answer:
+            if stream and what.startswith(named):
+                what = f"{self.source.name}/{stream} {what.removeprefix(named)}"
             payload = self.check(body, what)
             if isinstance(payload, XmlPage):
                 records, envelope = payload.records, payload.head
@@ -170,7 +174,7 @@ class Declarative:
         paging = self.spec.part("paging")
         style = paging.get("style", "single")
         base = self.first_params(start, end)
-        check = self.answer_check(resource.records)
+        check = self.answer_check(resource.records, stream)
         where = f"{self.source.name}/{stream}"
         key = self.key(stream)
         param = paging.get("param")
@@ -211,7 +215,7 @@ class Declarative:
         for field, declared in resource.dependent.items():
             skip = declared.get("skip_when")
             parents = [r for r in page.records if not (skip and r.get(skip))]
-            check = self.answer_check(declared.get("records", "items"))
+            check = self.answer_check(declared.get("records", "items"), f"{resource.name}/{field}")
 
             def fetch(parent: dict[str, Any], template: str = str(declared["path"]), check=check):  # noqa: ANN001, ANN202
                 path = re.sub(r"\{(\w+)\}", lambda m: quote(str(parent.get(m.group(1))), safe=""), template)
