@@ -15,8 +15,8 @@ A new vendor is a registry file (+ a mapping); Python only for a new signing sch
 from connectors.declarative.auth import PLUGINS, build_auth
 from connectors.declarative.reader import Declarative, bind
 from connectors.declarative.spec import Spec, preset, spec_of
-from connectors.registry import SourceConfig
 from connectors.http.auth import Auth
+from connectors.registry import SourceConfig
 
 SignedJson = bind("signed-json", "SignedJson")
 OAuthCursor = bind("oauth-cursor", "OAuthCursor")

@@ -10,12 +10,12 @@ Reading is all they do: `tourlink.flow.sources` reads the state from the warehou
 loads the extract as one batch with the new state.
 """
 
+from connectors.declarative.tombstones import KNOWN_STATE, known_bucket
 from connectors.erp.client import build_client
 from connectors.erp.dialects import Dialect, LegacyXml, OAuthCursor, SignedJson
 from connectors.erp.envelopes import check_json, check_legacy_xml, check_signed_json
 from connectors.erp.pages import StreamRead, distinct_pages, page_frame, pages_frame, read_stream
 from connectors.erp.read import check, read, vendor_of
-from connectors.declarative.tombstones import KNOWN_STATE, known_bucket
 from connectors.http.errors import AuthError, ParameterError, RetryableError, SourceError
 from connectors.reading import is_state
 

@@ -46,7 +46,7 @@ def build_client(source: SourceConfig) -> HttpClient:
         rate_limit=spec.get("requests_per_second"),
         source=source.name,
         max_body_bytes=int(spec.get("max_body_bytes", MAX_BODY_BYTES)),
-        max_connections=max(concurrency, 2),
+        max_in_flight=concurrency,
     )
     if isinstance(auth, OAuthClientCredentials):
         token_path = str(spec.part("auth_options").get("token_path", "/oauth/token"))

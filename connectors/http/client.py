@@ -55,7 +55,7 @@ class HttpClient:
         rate_limit: float | None = None,
         source: str = "",
         max_body_bytes: int = MAX_BODY_BYTES,
-        max_connections: int = 10,
+        max_in_flight: int = 4,
     ):
         self.base_url = base_url.rstrip("/")
         self.auth = auth
@@ -66,7 +66,9 @@ class HttpClient:
         self.requests = 0
         self.max_body_bytes = int(max_body_bytes)
         self._count = threading.Lock()  # requests may be in flight from several threads (paging, dependents)
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        # at most `max_in_flight` requests on the wire, however many threads ask (pages × dependents)
+        self._in_flight = threading.BoundedSemaphore(max(1, max_in_flight))
+        limits = httpx.Limits(max_connections=max(1, max_in_flight), max_keepalive_connections=max(1, max_in_flight))
         self._http = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, limits=limits)
 
     def close(self) -> None:
@@ -92,6 +94,10 @@ class HttpClient:
 
     def _send(self, request: Request, what: str) -> tuple[httpx.Response, bytes]:
         """Send once and read the body, refusing one over `max_body_bytes` (announced or received)."""
+        with self._in_flight:
+            return self._send_one(request, what)
+
+    def _send_one(self, request: Request, what: str) -> tuple[httpx.Response, bytes]:
         self.budget.spend(f"{request.method} {request.path}")
         self.limiter.wait()
         with self._count:
