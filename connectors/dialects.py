@@ -27,28 +27,29 @@ class DialectSpec:
     check: str  # module:function — check(source) -> {stream: records seen}, nothing loaded
     incremental: str  # updated-since | after-id | files
     emulator: str  # the dev kit's sandbox server class
-    vendor: str | None = None  # module:class — the vendor's request shapes (ERP family)
+    vendor: str | None = None  # module:class — the reader class of the dialect's preset (ERP family)
     auth: str | None = None  # module:function — auth(source) -> connectors.http.auth.Auth
 
 
 _ERP = "connectors.erp"
+_DECLARED = "connectors.declarative"  # every HTTP ERP dialect: a preset read by the declarative reader
 DIALECTS: dict[str, DialectSpec] = {
     "signed-json": DialectSpec(
         "signed-json", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
-        "devkit.sandbox.signed_json:SignedJsonSandbox", f"{_ERP}.dialects:SignedJson", f"{_ERP}.client:signed_json_auth",
+        "devkit.sandbox.signed_json:SignedJsonSandbox", f"{_DECLARED}:SignedJson", f"{_DECLARED}:source_auth",
     ),
     "oauth-cursor": DialectSpec(
         "oauth-cursor", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
-        "devkit.sandbox.oauth_cursor:OAuthCursorSandbox", f"{_ERP}.dialects:OAuthCursor", f"{_ERP}.client:oauth_auth",
+        "devkit.sandbox.oauth_cursor:OAuthCursorSandbox", f"{_DECLARED}:OAuthCursor", f"{_DECLARED}:source_auth",
     ),
     "legacy-xml": DialectSpec(
         "legacy-xml", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
-        "devkit.sandbox.legacy_xml:LegacyXmlSandbox", f"{_ERP}.dialects:LegacyXml", f"{_ERP}.client:legacy_xml_auth",
+        "devkit.sandbox.legacy_xml:LegacyXmlSandbox", f"{_DECLARED}:LegacyXml", f"{_DECLARED}:source_auth",
     ),
     # declarative REST vendors (JSON:API, …): the vendor's shapes are options of its registry file
     "rest": DialectSpec(
         "rest", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
-        "devkit.sandbox.jsonapi_server:JsonApiSandbox", "connectors.rest:Rest", "connectors.rest:rest_auth",
+        "devkit.sandbox.jsonapi_server:JsonApiSandbox", f"{_DECLARED}:Rest", f"{_DECLARED}:source_auth",
     ),
     "gov-portal": DialectSpec(
         "gov-portal", "connectors.gov_portal:read", "connectors.gov_portal:check", "after-id",
@@ -87,7 +88,7 @@ def checker(dialect: str) -> Any:
 
 
 def vendor(dialect: str) -> Any:
-    """The vendor class of an ERP-family dialect (`connectors.erp.dialects.Vendor` subclasses)."""
+    """The reader class of an ERP-family dialect (`connectors.declarative.Declarative` bound to its preset)."""
     ref = spec(dialect).vendor
     if ref is None:
         raise UnknownDialect(f"dialect {dialect!r} is not an ERP dialect")

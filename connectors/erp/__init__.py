@@ -1,9 +1,8 @@
 """The ERP readers (`signed-json`, `oauth-cursor`, `legacy-xml`, and `rest` built on them), by concern:
 
-- `dialects`: each vendor's streams, update field, keys and paging calls (SOURCES.md §1-3);
-- `envelopes`: a body whose envelope says "error" becomes the right exception (inside the retry loop);
+- `dialects`: the dialects' reader classes, `connectors.declarative` bound to each preset (SOURCES.md §1-3);
+- `envelopes`: the presets' envelope checks (a body that says "error" becomes the right exception);
 - `pages`: a stream read page by page (re-read when its total moved), pages grouped into frames;
-- `tombstones`: `oauth-cursor` deletions completed from the connector state the flow hands in;
 - `client`: the shared HTTP client with the dialect's auth and the registry file's retry options;
 - `read`: one read of a source: window → `connectors.reading.Extract` (frames, raw bodies, new state).
 
@@ -11,12 +10,12 @@ Reading is all they do: `tourlink.flow.sources` reads the state from the warehou
 loads the extract as one batch with the new state.
 """
 
+from connectors.declarative.tombstones import KNOWN_STATE, known_bucket
 from connectors.erp.client import build_client
 from connectors.erp.dialects import Dialect, LegacyXml, OAuthCursor, SignedJson
 from connectors.erp.envelopes import check_json, check_legacy_xml, check_signed_json
 from connectors.erp.pages import StreamRead, distinct_pages, page_frame, pages_frame, read_stream
 from connectors.erp.read import check, read, vendor_of
-from connectors.erp.tombstones import KNOWN_STATE, known_bucket
 from connectors.http.errors import AuthError, ParameterError, RetryableError, SourceError
 from connectors.reading import is_state
 

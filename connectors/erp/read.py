@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from connectors import dialects
+from connectors.declarative.tombstones import bare_tombstone
 from connectors.erp.client import build_client
 from connectors.erp.dialects import Dialect
 from connectors.erp.pages import ROWS_PER_FRAME, Pages, StreamRead, distinct_pages, grouped_frames, read_stream
-from connectors.erp.tombstones import bare_tombstone
 from connectors.http.errors import SourceError
 from connectors.reading import Extract, RawBody, Window, connector_state, watermarks_of
 from connectors.registry import SourceConfig

@@ -40,8 +40,8 @@ class Auth:
     def apply(self, request: Request) -> Request:
         return request
 
-    def refresh(self) -> bool:
-        """Called after a 401; True when new credentials were obtained and the request may be retried."""
+    def refresh(self, failed: Request | None = None) -> bool:
+        """Called after a 401 on `failed`; True when new credentials may be obtained and the request retried."""
         return False
 
     def secret_values(self) -> tuple[str, ...]:
@@ -172,9 +172,12 @@ class OAuthClientCredentials(Auth):
             request.headers["Authorization"] = f"Bearer {self._token}"
         return request
 
-    def refresh(self) -> bool:
+    def refresh(self, failed: Request | None = None) -> bool:
+        """Forget the token, unless another request in flight already renewed the one `failed` carried."""
         with self._lock:
-            self._token = None
+            sent = failed.headers.get("Authorization") if failed is not None else None
+            if sent is None or sent == f"Bearer {self._token}":
+                self._token = None
         return True
 
     def secret_values(self) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ the retry loop, so an envelope "rate limited" is retried exactly like an HTTP 42
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,14 @@ from typing import Any
 import httpx
 
 from connectors.http.auth import Auth, Request
-from connectors.http.errors import AuthError, ParameterError, RetryableError, SourceError, Unauthorized
+from connectors.http.errors import (
+    AuthError,
+    BodyTooLarge,
+    ParameterError,
+    RetryableError,
+    SourceError,
+    Unauthorized,
+)
 from connectors.http.retry import RateLimiter, RequestBudget, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -23,6 +31,8 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 
 Check = Callable[[bytes, str], Any]  # (body, what) -> decoded payload, or raise
 _SECRET_PARAMS = {"sign", "token", "client_secret", "password", "access_token"}
+MAX_REFRESHES = 3  # credential renewals per request (401 → new token → retry)
+MAX_BODY_BYTES = 64 * 1024 * 1024  # a page larger than this is refused, never held in memory whole
 
 
 @dataclass
@@ -44,6 +54,8 @@ class HttpClient:
         budget: RequestBudget | None = None,
         rate_limit: float | None = None,
         source: str = "",
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_in_flight: int = 4,
     ):
         self.base_url = base_url.rstrip("/")
         self.auth = auth
@@ -52,7 +64,12 @@ class HttpClient:
         self.limiter = RateLimiter(rate_limit)
         self.source = source
         self.requests = 0
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+        self.max_body_bytes = int(max_body_bytes)
+        self._count = threading.Lock()  # requests may be in flight from several threads (paging, dependents)
+        # at most `max_in_flight` requests on the wire, however many threads ask (pages × dependents)
+        self._in_flight = threading.BoundedSemaphore(max(1, max_in_flight))
+        limits = httpx.Limits(max_connections=max(1, max_in_flight), max_keepalive_connections=max(1, max_in_flight))
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, limits=limits)
 
     def close(self) -> None:
         self._http.close()
@@ -75,17 +92,37 @@ class HttpClient:
         query = "&".join(f"{k}={v}" for k, v in shown.items() if k not in {"appId", "timestamp", "nonce", "account"})
         return self.scrub(f"{self.source} {request.method} {request.path}" + (f"?{query}" if query else ""))
 
-    def _send(self, request: Request) -> httpx.Response:
+    def _send(self, request: Request, what: str) -> tuple[httpx.Response, bytes]:
+        """Send once and read the body, refusing one over `max_body_bytes` (announced or received)."""
+        with self._in_flight:
+            return self._send_one(request, what)
+
+    def _send_one(self, request: Request, what: str) -> tuple[httpx.Response, bytes]:
         self.budget.spend(f"{request.method} {request.path}")
         self.limiter.wait()
-        self.requests += 1
-        return self._http.request(
+        with self._count:
+            self.requests += 1
+        outgoing = self._http.build_request(
             request.method,
             self.base_url + request.path,
             params=request.params,
             headers=request.headers,
             content=request.body or None,
         )
+        response = self._http.send(outgoing, stream=True)
+        try:
+            announced = response.headers.get("Content-Length", "")
+            if announced.isdigit() and int(announced) > self.max_body_bytes:
+                raise BodyTooLarge(f"{what}: body of {announced} bytes is over the limit of {self.max_body_bytes}")
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise BodyTooLarge(f"{what}: body over the limit of {self.max_body_bytes} bytes")
+                chunks.append(chunk)
+            return response, b"".join(chunks)
+        finally:
+            response.close()
 
     def request(
         self,
@@ -99,7 +136,7 @@ class HttpClient:
         authenticate: bool = True,
     ) -> Response:
         """Send until a body passes `check`; auth and parameter errors are raised at once."""
-        refreshed = False
+        refreshed = 0
         attempt = 0
         while True:
             request = Request(method, path, {k: str(v) for k, v in (params or {}).items() if v is not None}, dict(headers or {}), body)
@@ -109,8 +146,7 @@ class HttpClient:
                     request = self.auth.apply(request)
                 what = self._describe(request)
                 try:
-                    response = self._send(request)
-                    raw = response.content
+                    response, raw = self._send(request, what)
                 except httpx.TimeoutException as exc:
                     raise RetryableError(f"{what}: timed out ({type(exc).__name__})") from None
                 except (httpx.TransportError, httpx.DecodingError) as exc:
@@ -126,14 +162,22 @@ class HttpClient:
                     raise AuthError(f"{what}: HTTP 403 forbidden: check the source's credentials")
                 if status >= 400:
                     raise ParameterError(f"{what}: HTTP {status}: {self.scrub(raw[:200].decode('utf-8', 'replace'))}")
-                payload = check(raw, what)
+                try:
+                    payload = check(raw, what)
+                except RetryableError:
+                    raise
+                except SourceError as exc:  # a verdict on the body may quote it: never a secret
+                    exc.args = (self.scrub(str(exc)),)
+                    raise
                 return Response(status, raw, payload, attempt + 1)
             except Unauthorized as exc:
                 # A 401 on a request sent without our credentials (the token endpoint itself) means
-                # the client credentials are rejected: refreshing would re-enter the token fetch.
-                if refreshed or not authenticate or not self.auth.refresh():
+                # the client credentials are rejected: refreshing would re-enter the token fetch. With
+                # requests in flight, a token renewed by another thread may be spent before this retry:
+                # a few renewals are allowed, not an endless loop.
+                if refreshed >= MAX_REFRESHES or not authenticate or not self.auth.refresh(request):
                     raise AuthError(self.scrub(str(exc)) + ": credentials rejected after refresh") from None
-                refreshed = True
+                refreshed += 1
                 log.info("%s: refreshing credentials", what)
                 continue
             except RetryableError as exc:

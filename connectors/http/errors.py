@@ -31,6 +31,10 @@ class Unauthorized(RetryableError):
     """HTTP 401 / an expired token: refresh the credentials, then retry once."""
 
 
+class BodyTooLarge(SourceError):
+    """A response body over the source's `max_body_bytes`: refused before it exhausts memory."""
+
+
 class BudgetExceeded(SourceError):
     """The per-source request budget is spent: stop before the vendor blocks us."""
 

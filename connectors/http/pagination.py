@@ -4,11 +4,20 @@ The classic connector failure is pagination that stops early or loops and silent
 walker here fails loudly instead: a page identical to the previous one (the server ignored the page
 parameter), a cursor seen before (a loop), rows read that differ from the announced total, or a
 total that changes between pages (records moved while we paged: the caller re-reads the stream).
+
+Numbered pages (page number or offset, with a total) and dependent resources may be fetched with
+several requests in flight (`concurrency`): the first page is read alone (it announces the total),
+the pages it implies are fetched by a bounded pool and handed on in page order, so the guards and
+the page names are the same whatever order the answers arrive in. The vendor's rate limit is the
+client's (`connectors.http.retry.RateLimiter`), shared by every thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,22 +45,57 @@ def _check_repeat(signature: tuple, previous: tuple | None, where: str) -> None:
         raise PaginationError(f"{where}: page repeats the previous one ({len(signature)} identical records); refusing to loop")
 
 
-def page_number(fetch: Callable[[int], Page], *, page_size: int, key: KeyOf, where: str, max_pages: int = 100_000) -> Iterator[Page]:
+def page_number(
+    fetch: Callable[[int], Page], *, page_size: int, key: KeyOf, where: str, max_pages: int = 100_000, concurrency: int = 1
+) -> Iterator[Page]:
     """Pages 1, 2, … until `total` rows are read. Verifies that distinct keys read == total."""
-    yield from _counted(lambda n: fetch(n + 1), page_size=page_size, key=key, where=where, max_pages=max_pages)
+    yield from _counted(lambda n: fetch(n + 1), page_size=page_size, key=key, where=where, max_pages=max_pages, concurrency=concurrency)
 
 
-def offset_limit(fetch: Callable[[int], Page], *, page_size: int, key: KeyOf, where: str, max_pages: int = 100_000) -> Iterator[Page]:
+def offset_limit(
+    fetch: Callable[[int], Page], *, page_size: int, key: KeyOf, where: str, max_pages: int = 100_000, concurrency: int = 1
+) -> Iterator[Page]:
     """Offsets 0, limit, 2·limit, … until `total` rows are read."""
-    yield from _counted(lambda n: fetch(n * page_size), page_size=page_size, key=key, where=where, max_pages=max_pages)
+    yield from _counted(lambda n: fetch(n * page_size), page_size=page_size, key=key, where=where, max_pages=max_pages, concurrency=concurrency)
 
 
-def _counted(fetch: Callable[[int], Page], *, page_size: int, key: KeyOf, where: str, max_pages: int) -> Iterator[Page]:
+def in_order(fetch: Callable[[int], Page], numbers: Iterable[int], concurrency: int) -> Iterator[tuple[int, Page]]:
+    """`(n, fetch(n))` for each n in order, with at most `concurrency` fetches in flight. Pending
+    fetches are cancelled (running ones awaited) when the consumer stops or a fetch fails."""
+    if concurrency <= 1:
+        for n in numbers:
+            yield n, fetch(n)
+        return
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="page")
+    pending: deque[tuple[int, Future[Page]]] = deque()
+    queue = iter(numbers)
+    try:
+        for n in queue:
+            pending.append((n, pool.submit(fetch, n)))
+            if len(pending) >= concurrency:
+                break
+        while pending:
+            n, future = pending.popleft()
+            page = future.result()
+            following = next(queue, None)
+            if following is not None:
+                pending.append((following, pool.submit(fetch, following)))
+            yield n, page
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+
+
+def _counted(
+    fetch: Callable[[int], Page], *, page_size: int, key: KeyOf, where: str, max_pages: int, concurrency: int = 1
+) -> Iterator[Page]:
     seen: set = set()
     total: int | None = None
     previous: tuple | None = None
-    for n in range(max_pages):
-        page = fetch(n)
+
+    def accept(n: int, page: Page) -> None:  # the guards, applied in page order
+        nonlocal total, previous
         if page.total is None:
             raise PaginationError(f"{where}: page {n + 1} announces no total")
         if total is None:
@@ -62,11 +106,29 @@ def _counted(fetch: Callable[[int], Page], *, page_size: int, key: KeyOf, where:
         _check_repeat(signature, previous, f"{where} page {n + 1}")
         previous = signature
         seen.update(signature)
-        yield page
-        if len(seen) >= total or not page.records:
-            break
-    else:
-        raise PaginationError(f"{where}: more than {max_pages} pages; refusing to continue")
+
+    first = fetch(0)
+    accept(0, first)
+    yield first
+    assert total is not None
+    n, last = 0, first
+    # the pages the total implies, several in flight; then one by one while records are still missing
+    # (pages repeating records across their boundary hold fewer new ones than the page size)
+    planned = min(max_pages, -(-total // max(page_size, 1)))
+    if len(seen) < total and last.records:
+        with closing(in_order(fetch, range(1, planned), concurrency)) as answers:
+            for n, last in answers:
+                accept(n, last)
+                yield last
+                if len(seen) >= total or not last.records:
+                    break
+    while len(seen) < total and last.records:
+        n += 1
+        if n >= max_pages:
+            raise PaginationError(f"{where}: more than {max_pages} pages; refusing to continue")
+        last = fetch(n)
+        accept(n, last)
+        yield last
     if len(seen) != total:
         raise TotalMismatch(f"{where}: read {len(seen)} distinct records but the source announced {total}")
 
@@ -91,6 +153,24 @@ def cursor(fetch: Callable[[str | None], Page], *, key: KeyOf, where: str, max_p
     raise PaginationError(f"{where}: more than {max_pages} pages; refusing to continue")
 
 
-def dependent(parents: list[dict[str, Any]], fetch_children: Callable[[dict[str, Any]], Any], *, parent_key: KeyOf) -> dict[Any, Any]:
-    """One request per parent (e.g. a group's members); returns children by parent key."""
-    return {parent_key(p): fetch_children(p) for p in parents}
+def totalled(pages: Iterator[Page], key: KeyOf, where: str) -> Iterator[Page]:
+    """Cursor pages whose rows must add up to the announced total (when the vendor announces one)."""
+    seen: set[Any] = set()
+    total: int | None = None
+    for n, page in enumerate(pages, start=1):
+        if page.total is not None:
+            if total is not None and page.total != total:
+                raise TotalMismatch(f"{where}: total changed from {total} to {page.total} at page {n} (records changed while paging)")
+            total = page.total
+        seen.update(key(r) for r in page.records)
+        yield page
+    if total is not None and len(seen) != total:
+        raise TotalMismatch(f"{where}: read {len(seen)} distinct records but the source announced {total}")
+
+
+def dependent(
+    parents: list[dict[str, Any]], fetch_children: Callable[[dict[str, Any]], Any], *, parent_key: KeyOf, concurrency: int = 1
+) -> dict[Any, Any]:
+    """One request per parent (e.g. a group's members), `concurrency` in flight; children by parent key."""
+    answers = in_order(lambda i: fetch_children(parents[i]), range(len(parents)), concurrency)
+    return {parent_key(parents[i]): children for i, children in answers}

@@ -1,0 +1,129 @@
+"""Where a vendor's records are in its body: a dotted JSON path, JSON:API resources, or an XML record
+path with declared namespaces (GBK honoured, parsed as a stream, entities and network off, libxml2's
+default size limits kept: no `huge_tree`).
+
+A body without the declared path is an error naming the path and what came back, never an empty
+page: a wrong `records` path must not load nothing and call it a success.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from connectors.http.decoding import element_record, jsonapi_records
+from connectors.http.errors import ParameterError, RetryableError
+
+BOUNDED_XML = {"resolve_entities": False, "no_network": True, "load_dtd": False, "dtd_validation": False, "huge_tree": False}
+
+
+def dig(payload: Any, path: str | None) -> Any:
+    """The value at a dotted path (`data.list`, `errors.0.status`); None when any step is missing."""
+    if not path:
+        return None
+    for part in str(path).split("."):
+        if isinstance(payload, dict):
+            payload = payload.get(part)
+        elif isinstance(payload, list) and part.isdigit() and int(part) < len(payload):
+            payload = payload[int(part)]
+        else:
+            return None
+    return payload
+
+
+def snippet(body: bytes, limit: int = 160) -> str:
+    """The start of a body, on one line: what a person needs to see what the vendor answered."""
+    text = body[: limit * 4].decode("utf-8", "replace")
+    return " ".join(text.split())[:limit]
+
+
+def json_records(payload: Any, path: str, what: str, body: bytes) -> list[dict[str, Any]]:
+    """The list of objects at `path`; `null` there is an empty page, a missing path an error."""
+    parent_path, _, last = str(path).rpartition(".")
+    parent = dig(payload, parent_path) if parent_path else payload
+    if not isinstance(parent, dict) or last not in parent:
+        raise ParameterError(f"{what}: the body has no records at `{path}` (check the source's `records` option); it begins: {snippet(body)}")
+    found = parent[last]
+    if found is None:
+        return []
+    if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
+        raise ParameterError(f"{what}: `{path}` is not a list of objects ({type(found).__name__}); it begins: {snippet(body)}")
+    return found
+
+
+def jsonapi_page(payload: Any, what: str, body: bytes) -> list[dict[str, Any]]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise ParameterError(f"{what}: not a JSON:API document (no `data` list); it begins: {snippet(body)}")
+    return jsonapi_records(payload)
+
+
+@dataclass
+class XmlPage:
+    """An XML answer: its head element as a record (code, message, total) and its records."""
+
+    head: dict[str, Any] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _qualified(name: str, namespaces: dict[str, str]) -> str:
+    prefix, _, local = name.rpartition(":")
+    if prefix:
+        if prefix not in namespaces:
+            raise ParameterError(f"xml path {name!r}: namespace prefix {prefix!r} is not declared in `xml.namespaces`")
+        return f"{{{namespaces[prefix]}}}{local}"
+    return local
+
+
+def _matches(tag: Any, wanted: str) -> bool:
+    if not isinstance(tag, str):
+        return False
+    return tag == wanted if wanted.startswith("{") else etree.QName(tag).localname == wanted
+
+
+def xml_page(body: bytes, what: str, declared: dict[str, Any]) -> XmlPage:
+    """The head and the records of an XML body, streamed (records are freed once converted).
+
+    A body cut short is retryable (gateways truncate); a body without the declared head or record
+    container is an error naming them."""
+    namespaces = dict(declared.get("namespaces") or {})
+    head_tag = _qualified(str(declared.get("head") or "Head"), namespaces)
+    steps = [_qualified(s, namespaces) for s in str(declared.get("records") or "").split("/") if s]
+    if not steps:
+        raise ParameterError(f"{what}: `xml.records` declares no record path")
+    lists = frozenset(declared.get("lists") or ())
+    page = XmlPage()
+    found_head, found_container = False, len(steps) == 1
+    path: list[Any] = []  # tags from below the root down to the current element
+    depth = 0
+    try:
+        for event, element in etree.iterparse(io.BytesIO(body), events=("start", "end"), **BOUNDED_XML):
+            if event == "start":
+                depth += 1
+                if depth > 1:
+                    path.append(element.tag)
+                    if len(path) == len(steps) - 1 and all(map(_matches, path, steps)):
+                        found_container = True
+                continue
+            if depth == 2 and _matches(element.tag, head_tag):
+                page.head = element_record(element, lists)
+                found_head = True
+                element.clear()
+            elif len(path) == len(steps) and all(map(_matches, path, steps)):
+                page.records.append(element_record(element, lists))
+                element.clear()
+                parent = element.getparent()
+                while parent is not None and element.getprevious() is not None:
+                    del parent[0]
+            depth -= 1
+            if path:
+                path.pop()
+    except etree.XMLSyntaxError as exc:
+        raise RetryableError(f"{what}: XML body incomplete or malformed ({exc.msg})") from None
+    if not found_head:
+        raise ParameterError(f"{what}: the XML body has no {declared.get('head') or 'Head'} element (check `xml.namespaces`); it begins: {snippet(body)}")
+    if not found_container:
+        raise ParameterError(f"{what}: the XML body has no records at {declared.get('records')}; it begins: {snippet(body)}")
+    return page

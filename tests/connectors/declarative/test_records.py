@@ -1,0 +1,50 @@
+"""Records are where the declaration says, or the answer is an error: a JSON path, an XML record
+path in declared namespaces (GBK, entities never expanded, nothing fetched)."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.declarative.records import json_records, xml_page
+from connectors.http.errors import ParameterError, RetryableError
+
+LEGACY = {"namespaces": {"t": "http://erp.example.cn/export/teams"}, "head": "t:Head", "records": "t:Body/t:Team", "lists": ["Guests"]}
+
+
+def gbk(text: str) -> bytes:
+    return ('<?xml version="1.0" encoding="GBK"?>' + text).encode("gbk")
+
+
+def test_gbk_records_in_a_declared_namespace_are_read():
+    body = gbk('<Response xmlns="http://erp.example.cn/export/teams"><Head><Code>0000</Code><Total>1</Total></Head>'
+               "<Body><Team><XM>张伟</XM><Guests><Guest><XH>1</XH></Guest></Guests></Team></Body></Response>")
+    page = xml_page(body, "v", LEGACY)
+    assert page.head == {"Code": "0000", "Total": "1"}
+    assert page.records == [{"XM": "张伟", "Guests": [{"XH": "1"}]}]
+
+
+def test_an_empty_page_has_its_container_and_another_namespace_is_an_error():
+    empty = gbk('<Response xmlns="http://erp.example.cn/export/teams"><Head><Code>0000</Code></Head><Body/></Response>')
+    assert xml_page(empty, "v", LEGACY).records == []
+    with pytest.raises(ParameterError, match="no t:Head element"):
+        xml_page(gbk('<Response xmlns="urn:other"><Head><Code>0000</Code></Head><Body/></Response>'), "v", LEGACY)
+    with pytest.raises(ParameterError, match="no records at t:Body/t:Team"):
+        xml_page(gbk('<Response xmlns="http://erp.example.cn/export/teams"><Head><Code>0000</Code></Head></Response>'), "v", LEGACY)
+
+
+def test_entities_are_not_expanded_nothing_is_fetched_and_a_cut_body_is_retried():
+    body = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "AAAAAAAAAA"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+            b'<!ENTITY x SYSTEM "file:///etc/passwd">]><Response><Head><Code>0000</Code></Head>'
+            b"<Body><Team><TDH>&b;</TDH><XM>&x;</XM></Team></Body></Response>")
+    team = xml_page(body, "v", {"head": "Head", "records": "Body/Team"}).records[0]
+    assert "AAAAAAAAAA" not in str(team) and "root:" not in str(team)
+    with pytest.raises(RetryableError, match="incomplete"):
+        xml_page(body[: len(body) // 2], "v", {"head": "Head", "records": "Body/Team"})
+
+
+def test_a_json_path_must_exist_and_hold_objects():
+    assert json_records({"data": {"list": None}}, "data.list", "v", b"") == []
+    with pytest.raises(ParameterError, match="no records at `data.list`"):
+        json_records({"code": 40001}, "data.list", "v", b'{"code": 40001}')
+    with pytest.raises(ParameterError, match="not a list of objects"):
+        json_records({"items": [1, 2]}, "items", "v", b"")

@@ -1,0 +1,95 @@
+"""A page+total vendor on loopback for the reader's tests: `GET /v1/groups?page=N&size=S` →
+`{"total": T, "items": [...]}`, `GET /v1/groups/{id}/members` → `{"items": [...]}`, bearer token,
+an injected latency per request, and what a vendor's operator would see: when each request arrived
+and how many were in flight at once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+TOKEN = "vendor-token-0123"
+
+
+class PagedVendor:
+    def __init__(self, groups: int = 40, latency: float = 0.0):
+        self.groups = [{"id": f"g{i:03d}", "updated_at": f"2026-10-01T08:{i % 60:02d}:00+08:00", "pax": i} for i in range(groups)]
+        self.latency = latency
+        self.arrivals: list[float] = []
+        self.in_flight = self.max_in_flight = 0
+        self.body_override: bytes | None = None
+        self.announce_length = True
+        self._lock = threading.Lock()
+        vendor = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                with vendor._lock:
+                    vendor.arrivals.append(time.monotonic())
+                    vendor.in_flight += 1
+                    vendor.max_in_flight = max(vendor.max_in_flight, vendor.in_flight)
+                try:
+                    time.sleep(vendor.latency)
+                    status, body = vendor.answer(self.path, self.headers.get("Authorization", ""))
+                finally:
+                    with vendor._lock:
+                        vendor.in_flight -= 1
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                if vendor.announce_length:
+                    self.send_header("Content-Length", str(len(body)))
+                else:
+                    self.close_connection = True
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, target: str, authorization: str) -> tuple[int, bytes]:
+        if authorization != f"Bearer {TOKEN}":
+            return 401, b'{"error": "invalid_token"}'
+        if self.body_override is not None:
+            return 200, self.body_override
+        parts = urlsplit(target)
+        query = dict(parse_qsl(parts.query))
+        if parts.path.endswith("/members"):
+            gid = parts.path.split("/")[3]
+            return 200, json.dumps({"items": [{"seq": 1, "name": f"member of {gid}"}]}).encode()
+        page, size = int(query.get("page", 1)), int(query.get("size", 10))
+        chosen = self.groups[(page - 1) * size: page * size]
+        return 200, json.dumps({"total": len(self.groups), "items": chosen}).encode()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def busiest_second(self) -> int:
+        """The most requests that arrived within any one second."""
+        times = sorted(self.arrivals)
+        most, start = 0, 0
+        for end, moment in enumerate(times):
+            while moment - times[start] >= 1.0:
+                start += 1
+            most = max(most, end - start + 1)
+        return most
+
+
+def options(**more: Any) -> dict[str, Any]:
+    """A `rest` source's declaration for this vendor: page number + total, members as a dependent."""
+    return {
+        "resources": {"groups": {"path": "/v1/groups", "dependent": {"members": {"path": "/v1/groups/{id}/members"}}}},
+        "records": "items", "total": "total", "paging": {"style": "page-number", "param": "page", "size_param": "size"},
+        "list_columns": ["members"], "backoff_seconds": 0.01, "requests_per_second": None, **more,
+    }
