@@ -15,47 +15,25 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
 from devkit.demo.people import make_ric
-from devkit.demo.sample import write_sample
 from devkit.demo.spreadsheets import write_template_xlsx
 from tests.cli.operators import act_as
+from tests.cli.rosters import Member, load_agencies, runner, tourlink, write_roster, wrong_check_digit
 from tourlink.cli import app
-
-runner = CliRunner()
-
-ROSTER_HEADERS = ["团号", "团队类型", "组团社统一社会信用代码", "地接社统一社会信用代码", "线路名称", "出发日期", "返回日期",
-                  "目的地", "出境口岸", "入境口岸", "客源地", "游客人数", "团队状态", "报送时间",
-                  "序号", "姓名", "性别", "出生日期", "证件类型", "证件号码", "手机号码"]  # fmt: skip
-
-
-def _tourlink(*args: str) -> str:
-    result = runner.invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 @pytest.fixture
 def bad_upload(tourlink_home, tmp_path):
     """Agencies loaded; a Shenyang agency's roster with a wrong check digit (序号2) and a bad birth date (序号3)."""
-    sample = write_sample(tmp_path / "sample")
-    agency = sample.agencies[0]
-    _tourlink("import", str(sample.files[0]))
+    agency = load_agencies(tmp_path).agencies[0]
     rng = random.Random(7)
     births = [date(1980, 5, 6), date(1991, 2, 3), date(1975, 11, 12)]
     ids = [make_ric(rng, "210102", b, "M") for b in births]
-    wrong = ids[1][:-1] + ("0" if ids[1][-1] != "0" else "1")
-    group = ["GN2610001", "国内", agency.uscc, agency.uscc, "辽东3日游", "2026-10-10", "2026-10-12", "辽宁省", "", "", "21", 3,
-             "已提交", "2026-10-05 09:00:00"]  # fmt: skip
-    rows = [
-        [*group, 1, "王伟", "男", births[0].isoformat(), "身份证", ids[0], "13812345678"],
-        [*group, 2, "李强", "男", births[1].isoformat(), "身份证", wrong, "13912345678"],
-        [*group, 3, "张军", "男", "1975-13-12", "身份证", ids[2], "13712345678"],
-    ]
-    roster = tmp_path / "团队名单_沈阳.xlsx"
-    write_template_xlsx(roster, ROSTER_HEADERS, rows, title="团队名单（2026年10月）")
-    _tourlink("import", str(roster))
+    wrong = wrong_check_digit(ids[1])
+    members = [Member("王伟", "M", births[0].isoformat(), ids[0]), Member("李强", "M", births[1].isoformat(), wrong),
+               Member("张军", "M", "1975-13-12", ids[2])]
+    tourlink("import", str(write_roster(tmp_path / "团队名单_沈阳.xlsx", agency.uscc, "GN2610001", members)))
     return {"agency": agency, "ids": ids, "births": births, "wrong": wrong, "home": tourlink_home}
 
 
@@ -65,18 +43,18 @@ def _engine(home):
 
 def test_bad_rows_are_exported_corrected_replayed_and_resolved(bad_upload, tmp_path):
     agency = bad_upload["agency"]
-    entries = [json.loads(line) for line in _tourlink("quarantine", "list", "--json").splitlines()]
+    entries = [json.loads(line) for line in tourlink("quarantine", "list", "--json").splitlines()]
     mine = [e for e in entries if e["agency_uscc"] == agency.uscc]
     assert sorted(e["key"]["seq_no"] for e in mine if e["entity"] == "group_member") == [2, 3]
     assert bad_upload["wrong"] not in json.dumps(entries, ensure_ascii=False)  # masked in the listing
 
     out = tmp_path / "report"
-    _tourlink("report", "--out", str(out), "--region", "2101", "--no-data-docs", "--no-indicators")
+    tourlink("report", "--out", str(out), "--region", "2101", "--no-data-docs", "--no-indicators")
     (xlsx,) = out.glob("failures-2101-*.xlsx")
     assert "RIC_CHECKSUM" in openpyxl.load_workbook(xlsx).sheetnames
 
     fix = tmp_path / "更正.xlsx"
-    _tourlink("quarantine", "export", "--agency", agency.uscc, "--out", str(fix))
+    tourlink("quarantine", "export", "--agency", agency.uscc, "--out", str(fix))
     wb = openpyxl.load_workbook(fix)
     ws = wb.worksheets[0]
     header = [c.value for c in ws[1]]
@@ -91,7 +69,7 @@ def test_bad_rows_are_exported_corrected_replayed_and_resolved(bad_upload, tmp_p
     ws.cell(by_seq["3"], col["出生日期"]).value = bad_upload["births"][2].isoformat()
     wb.save(fix)
 
-    result = json.loads(_tourlink("replay", str(fix), "--json"))
+    result = json.loads(tourlink("replay", str(fix), "--json"))
     exported = sorted(e["id"] for e in mine)
     assert result["resolved"] == exported and result["still_open"] == []
     engine = _engine(bad_upload["home"])
@@ -111,13 +89,13 @@ def test_bad_rows_are_exported_corrected_replayed_and_resolved(bad_upload, tmp_p
     assert history >= len(exported)
     assert batch_source == "replay"
     # nothing is deleted: the entries are still there, now resolved, and the open list no longer shows them
-    assert agency.uscc not in _tourlink("quarantine", "list", "--agency", agency.uscc)
+    assert agency.uscc not in tourlink("quarantine", "list", "--agency", agency.uscc)
 
 
 def test_a_row_still_wrong_after_correction_stays_open_with_its_reason(bad_upload, tmp_path):
     agency = bad_upload["agency"]
     fix = tmp_path / "更正.xlsx"
-    _tourlink("quarantine", "export", "--agency", agency.uscc, "--out", str(fix))
+    tourlink("quarantine", "export", "--agency", agency.uscc, "--out", str(fix))
     wb = openpyxl.load_workbook(fix)
     ws = wb.worksheets[0]
     header = [c.value for c in ws[1]]
@@ -126,25 +104,25 @@ def test_a_row_still_wrong_after_correction_stays_open_with_its_reason(bad_uploa
         if ws.cell(r, col["序号"]).value == "3":
             ws.cell(r, col["出生日期"]).value = bad_upload["births"][2].isoformat()  # only 序号3 is fixed
     wb.save(fix)
-    result = json.loads(_tourlink("replay", str(fix), "--json"))
+    result = json.loads(tourlink("replay", str(fix), "--json"))
     assert len(result["resolved"]) == 1 and len(result["still_open"]) == 1
-    listed = [json.loads(line) for line in _tourlink("quarantine", "list", "--json", "--agency", agency.uscc).splitlines()]
+    listed = [json.loads(line) for line in tourlink("quarantine", "list", "--json", "--agency", agency.uscc).splitlines()]
     assert [e["key"]["seq_no"] for e in listed if e["entity"] == "group_member"] == [2]
 
 
 def test_a_steward_waives_an_entry_with_a_reason_and_it_is_kept(bad_upload):
     agency = bad_upload["agency"]
-    entry = next(json.loads(line) for line in _tourlink("quarantine", "list", "--json", "--agency", agency.uscc).splitlines())
+    entry = next(json.loads(line) for line in tourlink("quarantine", "list", "--json", "--agency", agency.uscc).splitlines())
     act_as(bad_upload["home"], "steward-sy", "21")  # the actor comes from the stewards file, not a flag
-    _tourlink("quarantine", "waive", str(entry["id"]), "--reason", "游客已退团")
-    waived = [json.loads(line) for line in _tourlink("quarantine", "list", "--json", "--status", "waived").splitlines()]
+    tourlink("quarantine", "waive", str(entry["id"]), "--reason", "游客已退团")
+    waived = [json.loads(line) for line in tourlink("quarantine", "list", "--json", "--status", "waived").splitlines()]
     assert [(e["id"], e["status_reason"]) for e in waived] == [(entry["id"], "游客已退团")]
     again = runner.invoke(app, ["quarantine", "waive", str(entry["id"]), "--reason", "x"])
     assert again.exit_code == 1
-    shown = json.loads(_tourlink("quarantine", "show", str(entry["id"]), "--json"))
+    shown = json.loads(tourlink("quarantine", "show", str(entry["id"]), "--json"))
     assert shown["status"] == "waived" and shown["status_reason"] == "游客已退团"
     assert [(h["status"], h["actor"], h["reason"]) for h in shown["history"]] == [("waived", "steward-sy", "游客已退团")]
-    assert "waived by steward-sy" in _tourlink("quarantine", "show", str(entry["id"]))
+    assert "waived by steward-sy" in tourlink("quarantine", "show", str(entry["id"]))
     act_as(bad_upload["home"], "steward-dl", "2102")
     dalian_steward = runner.invoke(app, ["quarantine", "show", str(entry["id"])])
     assert dalian_steward.exit_code == 2 and "不属于您管辖的地区" in dalian_steward.output
@@ -164,7 +142,7 @@ def test_a_report_with_a_bad_region_is_refused(tourlink_home, tmp_path):
 
 def _indicator(number: int, month: str, region: str | None = None) -> int:
     args = ["indicators", "--month", month, "--json"] + (["--region", region] if region else [])
-    (figure,) = [f for f in json.loads(_tourlink(*args)) if f["indicator"] == number]
+    (figure,) = [f for f in json.loads(tourlink(*args)) if f["indicator"] == number]
     return figure["numerator"]
 
 
@@ -173,27 +151,22 @@ def test_a_group_fixed_and_replayed_lands_in_the_core_tables_and_moves_the_indic
     ORPHAN), so October's indicator 5 (团队填报数量) does not count it; once the agency corrects the
     date in the exported workbook and it is replayed, the group and its tourists are in the core tables,
     every entry is resolved, and indicator 5 counts the group for the city and the nation."""
-    sample = write_sample(tmp_path / "sample")
-    agency = sample.agencies[0]
-    _tourlink("import", str(sample.files[0]))
+    agency = load_agencies(tmp_path).agencies[0]
     rng = random.Random(11)
     births = [date(1980, 5, 6), date(1991, 2, 3)]
     ids = [make_ric(rng, "210102", b, "M") for b in births]
-    group = ["GN2610077", "国内", agency.uscc, agency.uscc, "辽东3日游", "2026-10-40", "2026-10-12", "辽宁省", "", "", "21", 2,
-             "已提交", "2026-10-05 09:00:00"]  # fmt: skip
-    rows = [[*group, n + 1, name, "男", births[n].isoformat(), "身份证", ids[n], "13812345678"] for n, name in enumerate(["王伟", "李强"])]
-    roster = tmp_path / "团队名单_出发日期错误.xlsx"
-    write_template_xlsx(roster, ROSTER_HEADERS, rows, title="团队名单（2026年10月）")
-    _tourlink("import", str(roster))
+    members = [Member(name, "M", births[n].isoformat(), ids[n], "13812345678") for n, name in enumerate(["王伟", "李强"])]
+    roster = write_roster(tmp_path / "团队名单_出发日期错误.xlsx", agency.uscc, "GN2610077", members, start="2026-10-40")
+    tourlink("import", str(roster))
 
-    entries = [json.loads(line) for line in _tourlink("quarantine", "list", "--json", "--agency", agency.uscc).splitlines()]
+    entries = [json.loads(line) for line in tourlink("quarantine", "list", "--json", "--agency", agency.uscc).splitlines()]
     assert sorted((e["entity"], e["rules"][0]["rule"]) for e in entries) == [
         ("group_member", "ORPHAN"), ("group_member", "ORPHAN"), ("tour_group", "TYPE")
     ]
     before = (_indicator(5, "2026-10", "2101"), _indicator(5, "2026-10"))
 
     fix = tmp_path / "更正.xlsx"
-    _tourlink("quarantine", "export", "--agency", agency.uscc, "--out", str(fix))
+    tourlink("quarantine", "export", "--agency", agency.uscc, "--out", str(fix))
     wb = openpyxl.load_workbook(fix)
     ws = wb.worksheets[0]
     col = {c.value: i + 1 for i, c in enumerate(ws[1])}
@@ -203,7 +176,7 @@ def test_a_group_fixed_and_replayed_lands_in_the_core_tables_and_moves_the_indic
         ws.cell(r, col["出发日期"]).value = "2026-10-10"
     wb.save(fix)
 
-    result = json.loads(_tourlink("replay", str(fix), "--json"))
+    result = json.loads(tourlink("replay", str(fix), "--json"))
     assert result["resolved"] == sorted(e["id"] for e in entries) and result["still_open"] == []
     after = (_indicator(5, "2026-10", "2101"), _indicator(5, "2026-10"))
     assert after == (before[0] + 1, before[1] + 1)
@@ -214,7 +187,7 @@ def test_a_group_fixed_and_replayed_lands_in_the_core_tables_and_moves_the_indic
         open_left = conn.execute(sa.text("select count(*) from quarantine where status = 'open'")).scalar()
     engine.dispose()
     assert str(start) == "2026-10-10" and members == 2 and open_left == 0
-    trail = json.loads(_tourlink("quarantine", "show", str(entries[0]["id"]), "--json"))["history"]
+    trail = json.loads(tourlink("quarantine", "show", str(entries[0]["id"]), "--json"))["history"]
     assert [(h["status"], h["batch_id"]) for h in trail] == [("resolved", result["batch_id"])]
 
 
@@ -223,7 +196,7 @@ def test_the_report_links_the_months_indicator_page_and_the_gx_data_docs(bad_upl
     report and is linked from it, as are the validators' GX Data Docs for engineers, built once a day
     under `$TOURLINK_HOME/reports/data-docs/` and shared by every region's page."""
     out = tmp_path / "report"
-    summary = json.loads(_tourlink("report", "--out", str(out), "--region", "2101", "--month", "2026-10", "--json"))
+    summary = json.loads(tourlink("report", "--out", str(out), "--region", "2101", "--month", "2026-10", "--json"))
     page = out / "indicators-2101-2026-10.html"
     assert summary["indicators"] == str(page)
     text = page.read_text(encoding="utf-8")
@@ -240,7 +213,7 @@ def test_the_report_links_the_months_indicator_page_and_the_gx_data_docs(bad_upl
     assert "group_member" in docs.read_text(encoding="utf-8")  # one suite per entity
 
     built = docs.stat().st_mtime_ns
-    again = json.loads(_tourlink("report", "--out", str(out), "--region", "210102", "--date", "2026-10-05", "--json"))
+    again = json.loads(tourlink("report", "--out", str(out), "--region", "210102", "--date", "2026-10-05", "--json"))
     assert docs.stat().st_mtime_ns == built  # today's build is reused, not rebuilt per region
     assert again["indicators"] is None  # a district has no indicators of its own (prefecture at most)
     assert 'id="indicator-page"' not in Path(again["html"]).read_text(encoding="utf-8")

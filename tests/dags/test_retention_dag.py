@@ -6,7 +6,7 @@ import csv
 
 import sqlalchemy as sa
 
-from tests.cli.test_report_cli import ROSTER_HEADERS
+from tests.cli.rosters import ROSTER_HEADERS
 from tests.dags.conftest import REPO, task_states
 from tourlink import settings
 from tourlink.audit import query

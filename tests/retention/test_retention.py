@@ -3,7 +3,6 @@ indicator, lineage reference and quarantine entry still works."""
 
 from __future__ import annotations
 
-import csv
 import json
 import random
 from datetime import date
@@ -11,43 +10,26 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
-from typer.testing import CliRunner
 
 from devkit.demo.people import make_ric
-from devkit.demo.sample import write_sample
 from tests.cli.operators import act_as
-from tests.cli.test_report_cli import ROSTER_HEADERS
+from tests.cli.rosters import Member, load_agencies, runner, tourlink, write_roster, wrong_check_digit
 from tourlink.cli import app
 from tourlink.identity import os_account
 from tourlink.retention.redaction import MAGIC, decrypt
-
-runner = CliRunner()
-
-
-def _ok(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 @pytest.fixture
 def loaded(tourlink_home, tmp_path):
     """Agencies (xlsx) and a March roster (CSV) with one good and one bad (wrong check digit) member."""
-    sample = write_sample(tmp_path / "sample")
-    agency = sample.agencies[0]
-    _ok("import", str(sample.files[0]))
+    sample = load_agencies(tmp_path)
     rng = random.Random(11)
     good, bad = make_ric(rng, "210102", date(1980, 5, 6), "M"), make_ric(rng, "210102", date(1991, 2, 3), "F")
-    wrong = bad[:-1] + ("0" if bad[-1] != "0" else "1")
-    group = ["GN2603001", "国内", agency.uscc, agency.uscc, "辽东3日游", "2026-03-10", "2026-03-12", "辽宁省", "", "", "21", 2,
-             "已提交", "2026-03-05 09:00:00"]  # fmt: skip
-    roster = tmp_path / "团队名单_沈阳.csv"
-    with open(roster, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(ROSTER_HEADERS)
-        writer.writerow([*group, 1, "王伟", "男", "1980-05-06", "身份证", good, "13812345678"])
-        writer.writerow([*group, 2, "李娜", "女", "1991-02-03", "身份证", wrong, "13912345678"])
-    _ok("import", str(roster))
+    wrong = wrong_check_digit(bad)
+    members = [Member("王伟", "M", "1980-05-06", good), Member("李娜", "F", "1991-02-03", wrong)]
+    roster = write_roster(tmp_path / "团队名单_沈阳.csv", sample.agencies[0].uscc, "GN2603001", members,
+                          start="2026-03-10", end="2026-03-12", submitted="2026-03-05 09:00:00")
+    tourlink("import", str(roster))
     return {"home": tourlink_home, "good": good, "wrong": wrong, "sample": sample}
 
 
@@ -74,21 +56,21 @@ def test_retention_0_days_removes_identity_numbers_and_keeps_indicators_and_line
     engine = sa.create_engine(f"sqlite:///{home / 'warehouse.db'}")
     assert any(good.encode() in b for b in _landing_bytes(home).values())
     assert wrong in _quarantine_text(engine)
-    entry = json.loads(_ok("quarantine", "list", "--json").splitlines()[0])
-    _ok("quarantine", "waive", str(entry["id"]), "--reason", "游客已退团")  # the entry closes
-    indicators_before = _ok("indicators", "--month", "2026-03", "--region", "21", "--json")
+    entry = json.loads(tourlink("quarantine", "list", "--json").splitlines()[0])
+    tourlink("quarantine", "waive", str(entry["id"]), "--reason", "游客已退团")  # the entry closes
+    indicators_before = tourlink("indicators", "--month", "2026-03", "--region", "21", "--json")
     lineage_before = _lineage(engine)
     assert lineage_before
 
     monkeypatch.setenv("TOURLINK_RETENTION_DAYS", "0")
-    dry = json.loads(_ok("retention", "run", "--json"))
+    dry = json.loads(tourlink("retention", "run", "--json"))
     assert dry["applied"] is False and dry["quarantine_rows"] == 1 and dry["landing"] == {"redact": 1, "delete": 1}
     assert any(good.encode() in b for b in _landing_bytes(home).values())  # a dry run changes nothing
 
     act_as(home, "shenyang", "2101")
     assert runner.invoke(app, ["retention", "run", "--apply"]).exit_code == 2  # an administrator's task
     act_as(home, "ops", "CN", role="admin")
-    done = json.loads(_ok("retention", "run", "--apply", "--json"))
+    done = json.loads(tourlink("retention", "run", "--apply", "--json"))
     assert done["applied"] is True
 
     landed = _landing_bytes(home)
@@ -98,14 +80,14 @@ def test_retention_0_days_removes_identity_numbers_and_keeps_indicators_and_line
     assert good[:4] + "*" * 10 + good[-4:] in text and "王伟" in text  # same rows, same columns
     assert good not in _quarantine_text(engine) and wrong not in _quarantine_text(engine)
 
-    assert _ok("indicators", "--month", "2026-03", "--region", "21", "--json") == indicators_before
+    assert tourlink("indicators", "--month", "2026-03", "--region", "21", "--json") == indicators_before
     assert _lineage(engine) == lineage_before
     for *_rest, landing_path in lineage_before:
         assert (home / "landing" / landing_path).is_file()
-    shown = json.loads(_ok("quarantine", "show", str(entry["id"]), "--json"))
+    shown = json.loads(tourlink("quarantine", "show", str(entry["id"]), "--json"))
     assert shown["status"] == "waived" and shown["history"][0]["reason"] == "游客已退团"
-    assert json.loads(_ok("retention", "run", "--apply", "--json"))["landing"] == {}  # nothing left to do
-    audit = [json.loads(line) for line in _ok("audit", "--json", "--action", "retention").splitlines()]
+    assert json.loads(tourlink("retention", "run", "--apply", "--json"))["landing"] == {}  # nothing left to do
+    audit = [json.loads(line) for line in tourlink("audit", "--json", "--action", "retention").splitlines()]
     account = os_account()  # before the stewards file existed, the account running tourlink was the admin
     assert [(e["actor"], e["outcome"], e["detail"].get("applied")) for e in audit] == [
         (account, "ok", False), ("shenyang", "denied", None), ("ops", "ok", True), ("ops", "ok", True)]
@@ -119,7 +101,7 @@ def test_with_a_key_expired_landing_files_are_encrypted_and_the_key_opens_them(l
     (tmp_path / "retention.key").write_bytes(key)
     monkeypatch.setenv("TOURLINK_RETENTION_KEY_FILE", str(tmp_path / "retention.key"))
     monkeypatch.setenv("TOURLINK_RETENTION_DAYS", "0")
-    assert json.loads(_ok("retention", "run", "--apply", "--json"))["landing"] == {"encrypt": 2}
+    assert json.loads(tourlink("retention", "run", "--apply", "--json"))["landing"] == {"encrypt": 2}
     for path in (home / "landing").rglob("*"):
         if path.is_file():
             data = path.read_bytes()
@@ -129,6 +111,6 @@ def test_with_a_key_expired_landing_files_are_encrypted_and_the_key_opens_them(l
 
 def test_files_of_groups_that_ended_recently_are_kept(loaded, monkeypatch):
     monkeypatch.setenv("TOURLINK_RETENTION_DAYS", "100000")
-    result = json.loads(_ok("retention", "run", "--apply", "--json"))
+    result = json.loads(tourlink("retention", "run", "--apply", "--json"))
     assert result["landing_files"] == [] and result["quarantine_rows"] == 0
     assert any(loaded["good"].encode() in b for b in _landing_bytes(loaded["home"]).values())
