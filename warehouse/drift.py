@@ -14,6 +14,8 @@ import sqlalchemy as sa
 
 from warehouse import tables as t
 
+KEEP = 30  # sightings kept per source and stream: the comparison reads the last few, the table stays small
+
 
 def last_sightings(engine: sa.Engine, source: str, stream: str, limit: int) -> list[dict[str, str]]:
     """The fields ({path: kind}) of the stream's last `limit` sightings, newest first."""
@@ -45,7 +47,8 @@ def record_sighting(
     fields: Mapping[str, Mapping[str, str]],
     findings: Iterable[Mapping[str, Any]],
 ) -> None:
-    """Store one sync's fields (per stream: {path: kind}) and its findings, in one transaction."""
+    """Store one sync's fields (per stream: {path: kind}) and its findings, in one transaction; a
+    stream's sightings beyond the last `KEEP` are dropped (findings are kept)."""
     field_rows = [
         {"sighting": sighting, "stream": stream, "field": name, "source": source, "kind": kind, "seen_at": at}
         for stream, received in fields.items() for name, kind in received.items()
@@ -56,6 +59,15 @@ def record_sighting(
             conn.execute(t.source_field.insert(), field_rows)
         if finding_rows:
             conn.execute(t.drift_finding.insert(), finding_rows)
+        sf = t.source_field
+        for stream in fields:
+            mine = sa.and_(sf.c.source == source, sf.c.stream == stream)
+            cutoff = conn.execute(
+                sa.select(sf.c.seen_at).where(mine).group_by(sf.c.sighting, sf.c.seen_at)
+                .order_by(sf.c.seen_at.desc()).offset(KEEP - 1).limit(1)
+            ).scalar()
+            if cutoff is not None:
+                conn.execute(sf.delete().where(mine, sf.c.seen_at < cutoff))
 
 
 def findings(engine: sa.Engine, sources: Sequence[str] | None = None, limit: int = 500) -> list[dict[str, Any]]:

@@ -8,7 +8,10 @@
   next sighting's history holds it.
 
 The first sighting of a stream is its baseline: nothing to compare with, no finding. A field that is
-sometimes absent (sent only when set) never counts as steady, so it never "vanishes".
+sometimes absent (sent only when set) never counts as steady, so it never "vanishes". What this
+cannot tell apart: a vendor that omits null keys, and a small read in which every record left an
+optional field empty after it was set in each of the last sightings; that reads as `vanished` (the
+alert says which canonical fields it fills, so a steward can judge).
 """
 
 from __future__ import annotations
