@@ -4,8 +4,8 @@
 (stdlib `ThreadingHTTPServer`, port 0): `GET /openapi/v1/teams` and `/openapi/v1/contracts`, every
 request signed (`appId`, `timestamp` in epoch ms, a 16-character `nonce`, `sign` = upper-case hex
 HMAC-SHA256 over the other parameters sorted as `k=v&…` + `&body=` + sha256hex(body)); HTTP 200 with
-an envelope even on errors (40001 bad signature, 40002 reused nonce, 40003 clock skew, 40004 unknown
-app); `updatedStart`/`updatedEnd` in Asia/Shanghai; `pageNo`/`pageSize` (max 100), ordered by
+an envelope even on errors (40001 bad signature or unknown `appId`, 40002 reused nonce, 40003 clock
+skew); `updatedStart`/`updatedEnd` in Asia/Shanghai; `pageNo`/`pageSize` (max 100), ordered by
 `updateTime`. Its data is its own, including a few records a steward will have to fix (a team whose
 organizer USCC fails its check digit, a tourist whose ID fails its check digit, a contract ending
 before it starts). `ground_truth()` is what the warehouse must hold after a sync: every good record,
@@ -191,6 +191,7 @@ class QiantangVendor:
         self.credentials = {"app_id": app_id, "sign_key": sign_key}
         self.requests = 0
         self.signed_requests = 0
+        self.honour_window = True  # False: a vendor that ignores updatedStart (every read returns everything)
         self._nonces: set[str] = set()
         self._lock = threading.Lock()
         vendor = self
@@ -238,9 +239,8 @@ class QiantangVendor:
             self.requests += 1
         if path not in self.PATHS:
             return 404, {"code": 40400, "msg": "not found", "data": None}
-        if query.get("appId") != self.credentials["app_id"]:
-            return self._error(40004, "unknown appId")
-        if not query.get("sign") or not hmac.compare_digest(query["sign"], signature(self.credentials["sign_key"], query)):
+        signed = query.get("appId") == self.credentials["app_id"] and query.get("sign")
+        if not signed or not hmac.compare_digest(query["sign"], signature(self.credentials["sign_key"], query)):
             return self._error(40001, "签名错误")
         try:
             skew = abs(time.time() * 1000 - int(query.get("timestamp", "0")))
@@ -255,7 +255,7 @@ class QiantangVendor:
             self._nonces.add(nonce)
             self.signed_requests += 1
         rows = self.data.records(self.PATHS[path])
-        if query.get("updatedStart"):
+        if query.get("updatedStart") and self.honour_window:
             rows = [r for r in rows if r["updateTime"] >= query["updatedStart"]]
         if query.get("updatedEnd"):
             rows = [r for r in rows if r["updateTime"] <= query["updatedEnd"]]
