@@ -29,12 +29,23 @@ def _headers(values: list[str] | None) -> dict[str, str]:
     return headers
 
 
+def _credentials(values: list[str] | None) -> dict[str, str]:
+    refs = {}
+    for value in values or []:
+        role, sep, ref = value.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--credential {role!r}: use ROLE=env:VAR")
+        refs[role.strip()] = ref.strip()
+    return refs
+
+
 @connector_app.command("new")
 def new_command(
     name: str = typer.Argument(..., help="Source name (lower-case, e.g. acme_tours)."),
     dialect: str = typer.Option(..., "--dialect", help="signed-json | oauth-cursor | legacy-xml | sftp-drop | gov-portal | rest"),
     sample: list[str] = typer.Option(..., "--sample", help="A response body, export (JSON, JSONL, XML, CSV, xlsx) or URL; once per stream."),
     header: list[str] = typer.Option(None, "--header", help="HTTP header for a URL sample, 'Name: value' (not stored)."),
+    credential: list[str] = typer.Option(None, "--credential", help="ROLE=env:VAR: signs URL samples as the reader would; the reference goes in the registry file."),
     out: Path | None = typer.Option(None, "--out", help="Write under this folder instead of the repository.", file_okay=False),
     mapping: str | None = typer.Option(None, "--mapping", help="Mapping name (default: the source name)."),
     region: str | None = typer.Option(None, "--region", help="Owning province's division code, e.g. 440000."),
@@ -45,7 +56,8 @@ def new_command(
     from devkit.onboarding.scaffold import ScaffoldError, scaffold
 
     try:
-        result = scaffold(name, dialect, sample, out=out, headers=_headers(header), mapping_name=mapping, region=region, force=force)
+        result = scaffold(name, dialect, sample, out=out, headers=_headers(header), mapping_name=mapping, region=region, force=force,
+                          credentials=_credentials(credential))
     except (ScaffoldError, SampleError) as exc:
         typer.echo(f"connector new {name}: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -65,15 +77,17 @@ def check_command(
     name: str = typer.Argument(..., help="Source name (a registry file)."),
     root: Path | None = typer.Option(None, "--root", help="Folder holding connectors/, mappings/, tests/ (default the repository).", file_okay=False),
     no_conformance: bool = typer.Option(False, "--no-conformance", help="Skip the conformance kit (sample dry run only)."),
+    live: bool | None = typer.Option(None, "--live/--offline", help="Read the vendor itself (default unless tagged `sandbox`) or only the recorded sample."),
 ) -> None:
-    """Readiness report: mapped fields, missing required fields, sample rows that would be quarantined,
-    pagination and incremental settings, and the conformance kit against the sandbox. Exit 4 if not ready."""
+    """Readiness report: mapped fields, missing required fields, open review lines, a live read of the
+    vendor (or the recorded sample), the mapping's problems apart from the vendor's bad records,
+    pagination and incremental settings, and the conformance kit against a sandbox. Exit 4 if not ready."""
     from connectors.http.errors import SourceError
     from connectors.registry import RegistryError, SecretError
     from devkit.onboarding.check import readiness, render
 
     try:
-        report = readiness(name, root=root, conformance=not no_conformance)
+        report = readiness(name, root=root, conformance=not no_conformance, live=live)
     except (RegistryError, SecretError, SourceError, KeyError, ValueError) as exc:
         typer.echo(f"connector check {name}: {exc}", err=True)
         raise typer.Exit(2) from None

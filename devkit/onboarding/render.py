@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from devkit.onboarding.suggest import MappingSuggestion
 
 
+SURE = 0.8  # a suggestion below this is a guess: it gets a REVIEW line
+
+
 def _flow(value: Any) -> str:
     text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000, sort_keys=False)
     return text.removesuffix("\n").removesuffix("\n...").strip()
@@ -38,6 +41,8 @@ def render(suggestion: MappingSuggestion, description: str = "", source: str | N
             lines.append(f"      {s.field}: {_flow(s.spec())}{note}")
             if s.review:
                 lines.append(f"      # REVIEW: {s.review}")
+            elif s.confidence < SURE:
+                lines.append(f"      # REVIEW: {s.field} ← {s.source} is a guess (confidence {s.confidence:.2f}); confirm or correct it")
     review = [*(f"unmapped source column {c}" for c in suggestion.unmatched),
               *(f"required field without a source: {m}" for m in suggestion.missing),
               *suggestion.review]

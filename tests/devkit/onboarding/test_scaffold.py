@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,21 @@ def test_after_review_check_passes_for_each_sandbox_erp_including_the_conformanc
     report = readiness(f"new_{dialect}", root=tmp_path / "out")
     assert report.conformance == [], report.conformance
     assert report.ready, (report.missing, report.quarantined[:3], report.review)
+
+
+def _pytest(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOURLINK_", "PYTEST_"))}
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, "tests/connectors"],
+                          cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_scaffolded_test_runs_from_the_out_folder_against_the_recorded_sample_not_another_emulator(tmp_path) -> None:
+    made = scaffold("acme_tours", "rest", [str(SAMPLE)], out=tmp_path, mapping_name="acme", region="440000")
+    shutil.copyfile(REPO / "mappings" / "sources" / "jsonapi.yaml", made.mapping)  # the review
+    run = _pytest(tmp_path)
+    assert run.returncode == 0 and "1 passed" in run.stdout, run.stdout + run.stderr
+    assert "conforms" not in _pytest(tmp_path, "--collect-only").stdout, "not tagged sandbox: no emulator is started"
+    spec = yaml.safe_load(made.registry.read_text(encoding="utf-8"))
+    spec["tags"].append("sandbox")
+    made.registry.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    assert "test_acme_tours_conforms" in _pytest(tmp_path, "--collect-only").stdout
