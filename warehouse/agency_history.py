@@ -31,13 +31,14 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from tourlink.schema import LIST_SEPARATOR
 from warehouse import tables
+from warehouse.state import write_state
 
 APPLIED_DECISIONS = frozenset({"APPROVED", "FILED"})
 BASE_SCOPE = ("DOMESTIC", "INBOUND")
@@ -207,6 +208,10 @@ def fold(events: Iterable[LicensingEvent], baseline: AgencyState | None = None) 
 _STATE_COLUMNS = [f.name for f in dataclasses.fields(AgencyState)]
 
 
+# The `licensing_event` columns read as stored (`changed_fields` is JSON text, `batch_id` is `_batch_id`).
+_EVENT_COLUMNS = [f.name for f in dataclasses.fields(LicensingEvent) if f.name not in ("changed_fields", "batch_id")]
+
+
 def _event_from_row(row: Any) -> LicensingEvent:
     changed = row.changed_fields
     if isinstance(changed, str):
@@ -215,17 +220,7 @@ def _event_from_row(row: Any) -> LicensingEvent:
         except ValueError:
             changed = None
     return LicensingEvent(
-        source_system=row.source_system,
-        case_no=row.case_no,
-        event_type=row.event_type,
-        subject_uscc=row.subject_uscc,
-        decision=row.decision,
-        effective_date=row.effective_date,
-        received_at=row.received_at,
-        subject_name=row.subject_name,
-        parent_uscc=row.parent_uscc,
-        licence_no=row.licence_no,
-        division_code=row.division_code,
+        **{c: getattr(row, c) for c in _EVENT_COLUMNS},
         changed_fields=changed if isinstance(changed, dict) else None,
         batch_id=row._batch_id,
     )
@@ -348,14 +343,7 @@ def refold_pending(engine: sa.Engine, *, source: str, batch_id: str = "fold") ->
             return 0
         folded = refold(conn, {r.subject_uscc for r in pending}, batch_id=batch_id)
         newest = max(r.loaded_at for r in pending).isoformat()
-        now = datetime.now(UTC).replace(tzinfo=None)
-        updated = conn.execute(
-            wm.update()
-            .where(wm.c.source == source, wm.c.stream == FOLD_STREAM)
-            .values(value=newest, batch_id=batch_id, updated_at=now)
-        )
-        if updated.rowcount == 0:
-            conn.execute(wm.insert().values(source=source, stream=FOLD_STREAM, value=newest, batch_id=batch_id, updated_at=now))
+        write_state(conn, source, FOLD_STREAM, newest, batch_id)
         return folded
 
 

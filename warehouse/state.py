@@ -40,12 +40,17 @@ class StateWriter:
 
     def set_watermark(self, stream: str, value: str) -> None:
         """Advance a source's watermark in this batch's transaction: it moves only if the rows do."""
-        t = tables.watermark
-        insert = postgresql.insert if self.warehouse.dialect == "postgresql" else sqlite.insert
-        row = {"source": self.source, "stream": stream, "value": value, "batch_id": self.batch_id, "updated_at": _utcnow()}
-        stmt = insert(t).values(**row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["source", "stream"],
-            set_={"value": stmt.excluded.value, "batch_id": stmt.excluded.batch_id, "updated_at": stmt.excluded.updated_at},
-        )
-        self.connection.execute(stmt)
+        write_state(self.connection, self.source, stream, value, self.batch_id)
+
+
+def write_state(conn: sa.Connection, source: str, stream: str, value: str, batch_id: str) -> None:
+    """Set one state row of `source` (insert or replace), in the caller's transaction."""
+    t = tables.watermark
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    row = {"source": source, "stream": stream, "value": value, "batch_id": batch_id, "updated_at": _utcnow()}
+    stmt = insert(t).values(**row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["source", "stream"],
+        set_={"value": stmt.excluded.value, "batch_id": stmt.excluded.batch_id, "updated_at": stmt.excluded.updated_at},
+    )
+    conn.execute(stmt)
