@@ -20,7 +20,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
-CHUNK_ROWS = int(os.environ.get("BENCH_CHUNK_ROWS", 200_000))  # rows per chunk of the load (`import_files`)
+CHUNK_ROWS = int(os.environ.get("BENCH_CHUNK_ROWS", 100_000))  # what `tourlink import` uses: 200 k held ~640 MB at 1 M rows, 100 k ~500 MB
 # The loads of each tourlink contender, in order, on the same files: (label, skip_loaded).
 E2E_RUNS = (
     ("first load", False),
