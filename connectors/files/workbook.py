@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
+import zipfile
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 import python_calamine
@@ -23,10 +25,16 @@ from connectors.files.limits import ReaderLimits
 from connectors.files.odsmerge import ods_merges
 from connectors.files.records import is_failure
 from connectors.files.table import HEADER_SEARCH_ROWS, Header, empty_frame, find_header, no_header_reason, table_frame
+from connectors.files.xlsxsheets import NotStreamable, SheetPlan, plan_sheet, sheet_frames
+from connectors.files.xlsxstream import DamagedSheet, open_book
 from connectors.files.zipcheck import check_xlsx_extent, check_zip
 from tourlink.frames import ROW, SourceFrame
 
 ZIP_FORMATS = {".xlsx", ".xlsm", ".xlsb", ".ods"}
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -42,9 +50,7 @@ class SheetChoice:
 class WorkbookFrames(Iterator[SourceFrame]):
     """The frames of every matching sheet, with `sheets`: the choice made for each sheet."""
 
-    def __init__(
-        self, sheets: list[SheetChoice], frames: Iterator[SourceFrame], workbook: python_calamine.CalamineWorkbook
-    ) -> None:
+    def __init__(self, sheets: list[SheetChoice], frames: Iterator[SourceFrame], workbook: Closable) -> None:
         self.sheets = sheets
         self._frames = frames
         self._workbook = workbook
@@ -74,6 +80,9 @@ def read_workbook(
         check_zip(path, limits)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             check_xlsx_extent(path, limits)
+            streamed = read_xlsx(path, known, chunk_rows, limits, sheet)
+            if streamed is not None:
+                return streamed
     workbook = _open(path)
     try:
         plans, choices = _plan(path, workbook, known, limits, sheet)
@@ -82,16 +91,66 @@ def read_workbook(
         raise
     if not plans:
         workbook.close()
-        first = next((c for c in choices), None)
-        if len(choices) == 1 and first is not None:
-            raise UnreadableFile(path.name, first.reason_zh, first.reason)
-        listed = "；".join(f"“{c.name}”：{c.reason_zh}" for c in choices)
-        raise UnreadableFile(
-            path.name,
-            f"没有一个工作表的表头与导入模板匹配（{listed}）",
-            "no sheet has a header row matching the templates: " + "; ".join(f"{c.name}: {c.reason}" for c in choices),
-        )
+        _refuse(path, choices)
     return WorkbookFrames(choices, _frames(path, workbook, plans, chunk_rows), workbook)
+
+
+def read_xlsx(
+    path: Path, known: frozenset[str], chunk_rows: int, limits: ReaderLimits, only: str | None
+) -> WorkbookFrames | None:
+    """An xlsx/xlsm through the streamed reader (constant memory, column-wise); None when its layout
+    needs calamine (cells without references, written by a few generators)."""
+    archive = zipfile.ZipFile(path)
+    try:
+        try:
+            book = open_book(archive)
+        except (DamagedSheet, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+            raise UnreadableFile(
+                path.name, "无法打开xlsx文件：文件已损坏或格式与扩展名不符，请用Excel重新保存后上传", f"cannot open as {path.suffix}: {exc}"
+            ) from None
+        if only is not None and only not in book.sheets:
+            raise UnreadableFile(path.name, f"没有名为“{only}”的工作表", f"no sheet named {only!r}")
+        plans: list[SheetPlan] = []
+        choices: list[SheetChoice] = []
+        for name in book.sheets:
+            if only is not None and name != only:
+                continue
+            planned = plan_sheet(path, archive, book, name, known, limits)
+            if isinstance(planned, SheetPlan):
+                plans.append(planned)
+                choices.append(SheetChoice(name, True))
+            else:
+                choices.append(SheetChoice(name, False, *planned))
+    except NotStreamable:
+        archive.close()
+        return None
+    except BaseException:
+        archive.close()
+        raise
+    if not plans:
+        archive.close()
+        _refuse(path, choices)
+
+    def frames() -> Iterator[SourceFrame]:
+        try:
+            for plan in plans:
+                yield from sheet_frames(path, archive, plan, chunk_rows, limits)
+        finally:
+            archive.close()
+
+    return WorkbookFrames(choices, frames(), archive)
+
+
+def _refuse(path: Path, choices: list[SheetChoice]) -> None:
+    first = next((c for c in choices), None)
+    if len(choices) == 1 and first is not None:
+        raise UnreadableFile(path.name, first.reason_zh, first.reason)
+    listed = "；".join(f"“{c.name}”：{c.reason_zh}" for c in choices)
+    raise UnreadableFile(
+        path.name,
+        f"没有一个工作表的表头与导入模板匹配（{listed}）",
+        "no sheet has a header row matching the templates: " + "; ".join(f"{c.name}: {c.reason}" for c in choices),
+    )
 
 
 def _open(path: Path) -> python_calamine.CalamineWorkbook:
