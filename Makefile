@@ -19,7 +19,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(VENV)/bin/tourlink demo
+	$(VENV)/bin/tourlink demo $(if $(SCHEDULER),--scheduler)
 
 test: install
 	$(VENV)/bin/pytest -n 2 --dist loadfile -q

@@ -9,15 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import DAG, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, get_current_context, task
 
-from tourlink import airflow_runs, nightly
+from tourlink import airflow_dags, airflow_lineage, airflow_runs, nightly
 from tourlink.airflow_assets import entity_asset
-from tourlink.alerts.callbacks import task_failed
-from tourlink.log_masking import install_masking_everywhere
-
-install_masking_everywhere()  # the PII log filter in every task process (issue 20)
 
 ENTITIES = [
     "travel_agency", "licensing_event", "tour_group", "group_member", "group_staff", "e_contract", "contract_tourist",
@@ -30,12 +25,12 @@ with DAG(
         timetable=CronTriggerTimetable("0 3 1 * *", timezone="Asia/Shanghai"),
         assets=AssetAny(*(entity_asset(e) for e in ENTITIES)),
     ),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    start_date=airflow_dags.START,
     catchup=False,
     max_active_runs=1,
     tags=["tourlink", "monthly", "indicators"],
-    default_args={"owner": "tourlink", "on_failure_callback": task_failed, "retries": 2, "retry_delay": timedelta(minutes=5),
-                  "execution_timeout": timedelta(minutes=30)},
+    default_args=airflow_dags.default_args(retries=2, retry_delay=timedelta(minutes=5),
+                                           execution_timeout=timedelta(minutes=30)),
     params={"month": None},
     doc_md="""
 ### Monthly indicators (附件2) and cross-checks
@@ -47,7 +42,9 @@ stewards' report. Failures: task logs; the figures are never half-published (one
 """,
 ) as dag:
 
-    @task
+    # OpenLineage (docs/operations.md, "Lineage"): the close reads the entities, writes figures and findings.
+    @task(inlets=airflow_lineage.warehouse_datasets(ENTITIES),
+          outlets=airflow_lineage.warehouse_datasets(["indicator_snapshot", "finding"]))
     def close_month() -> dict:
         return nightly.monthly_close(airflow_runs.close_month(get_current_context()))
 

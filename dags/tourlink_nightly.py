@@ -12,18 +12,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from tourlink import airflow_runs, nightly
+from tourlink import airflow_dags, airflow_lineage, airflow_runs, nightly
 from tourlink.airflow_assets import entity_asset
 from tourlink.alerts import callbacks as alerts
-from tourlink.log_masking import install_masking_everywhere
 
-install_masking_everywhere()  # the PII log filter in every task process (issue 20)
-
-START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
 DEFAULT_SCHEDULE = "0 2 * * *"
 
 
@@ -55,20 +50,22 @@ def _guarded(step, *args, **kwargs):  # noqa: ANN001, ANN202
 
 def build_sync_dag(plan: nightly.NightlyPlan) -> DAG:
     source, entities = plan.source, plan.entities
-    default_args = {
-        "owner": source.owner or "tourlink",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=float(source.option("retry_delay_seconds", 60))),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=30),
-        "execution_timeout": timedelta(minutes=float(source.option("execution_timeout_minutes", 60))),
-        "on_failure_callback": alerts.task_failed,  # issue 20: failed and empty syncs alert
-        "on_success_callback": alerts.task_succeeded,
-    }
+    default_args = airflow_dags.default_args(
+        owner=source.owner or "tourlink",
+        retries=3,
+        retry_delay=timedelta(seconds=float(source.option("retry_delay_seconds", 60))),
+        retry_exponential_backoff=True,
+        max_retry_delay=timedelta(minutes=30),
+        execution_timeout=timedelta(minutes=float(source.option("execution_timeout_minutes", 60))),
+        on_success_callback=alerts.task_succeeded,  # issue 20: failed and empty syncs alert
+    )
+    # OpenLineage (docs/operations.md, "Lineage"): each step reads the source, writes the tables.
+    lineage = {"inlets": [airflow_lineage.source_dataset(source.name, source.base_url, source.dialect)],
+               "outlets": airflow_lineage.warehouse_datasets(entities)}
     with DAG(
         dag_id=f"tourlink_sync__{source.name}",
         schedule=CronDataIntervalTimetable(source.schedule or DEFAULT_SCHEDULE, timezone="Asia/Shanghai"),
-        start_date=START,
+        start_date=airflow_dags.START,
         catchup=False,
         max_active_runs=1,
         dagrun_timeout=timedelta(hours=3),
@@ -78,23 +75,23 @@ def build_sync_dag(plan: nightly.NightlyPlan) -> DAG:
     ) as dag:
         if plan.file_by_file:
 
-            @task(task_id="sync")
+            @task(task_id="sync", **lineage)
             def sync_files() -> dict:
                 return _guarded(nightly.sync_file_by_file, source.name, _window())
 
             loaded = sync_files()
         else:
 
-            @task
+            @task(**lineage)
             def extract() -> dict:
                 run_id = get_current_context()["run_id"]
                 return _guarded(nightly.extract, source.name, run_id, _window())
 
-            @task
+            @task(**lineage)
             def validate(_: dict) -> dict:
                 return nightly.validate(source.name, get_current_context()["run_id"])
 
-            @task
+            @task(**lineage)
             def merge(_: dict) -> dict:
                 return _guarded(nightly.merge, source.name, get_current_context()["run_id"])
 
@@ -102,7 +99,8 @@ def build_sync_dag(plan: nightly.NightlyPlan) -> DAG:
 
         for entity in entities:
 
-            @task(task_id=f"publish_{entity}", outlets=[entity_asset(entity)], retries=0)
+            @task(task_id=f"publish_{entity}", inlets=airflow_lineage.warehouse_datasets([entity]),
+                  outlets=[entity_asset(entity)], retries=0)
             def publish(result: dict, entity: str = entity) -> None:
                 if not nightly.touched(result, entity):
                     raise AirflowSkipException(f"no {entity} rows loaded in this run")

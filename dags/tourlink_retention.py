@@ -14,24 +14,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import DAG, CronTriggerTimetable, task
+from airflow.sdk import DAG, task
 
-from tourlink.alerts.callbacks import task_failed
-from tourlink.log_masking import install_masking_everywhere
+from tourlink import airflow_dags
 
-install_masking_everywhere()
-
-with DAG(
-    dag_id="tourlink_retention",
-    schedule=CronTriggerTimetable("30 5 * * *", timezone="Asia/Shanghai"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["tourlink", "security"],
-    default_args={"owner": "tourlink", "on_failure_callback": task_failed, "retries": 1, "execution_timeout": timedelta(hours=2)},
-    doc_md=__doc__,
-) as dag:
+with DAG(**airflow_dags.daily("tourlink_retention", "30 5 * * *", tags=["tourlink", "security"], retries=1,
+                              execution_timeout=timedelta(hours=2), doc_md=__doc__)) as dag:
 
     @task
     def retain() -> dict:

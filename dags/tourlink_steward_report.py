@@ -8,25 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import DAG, CronTriggerTimetable, get_current_context, task
+from airflow.sdk import DAG, get_current_context, task
 
-from tourlink import airflow_runs, nightly
-from tourlink.alerts.callbacks import task_failed
-from tourlink.log_masking import install_masking_everywhere
+from tourlink import airflow_dags, airflow_runs, nightly
 
-install_masking_everywhere()  # the PII log filter in every task process (issue 20)
-
-with DAG(
-    dag_id="tourlink_steward_report",
-    schedule=CronTriggerTimetable("0 7 * * *", timezone="Asia/Shanghai"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["tourlink", "stewards"],
-    default_args={"owner": "tourlink", "on_failure_callback": task_failed, "retries": 1, "execution_timeout": timedelta(minutes=20)},
-    doc_md=__doc__,
-) as dag:
+with DAG(**airflow_dags.daily("tourlink_steward_report", "0 7 * * *", tags=["tourlink", "stewards"], retries=1,
+                              execution_timeout=timedelta(minutes=20), doc_md=__doc__)) as dag:
 
     @task
     def write_reports() -> list[str]:

@@ -99,11 +99,14 @@ def check_command(
 def demo_command(
     month: str = typer.Option("2026-10", "--month", help="Month of the sample data (YYYY-MM)."),
     fresh: bool = typer.Option(True, "--fresh/--keep", help="Start from an empty embedded warehouse."),
+    scheduler: bool = typer.Option(
+        False, "--scheduler", help="Run the nightly syncs through a real Airflow scheduler (needs PostgreSQL)."
+    ),
 ) -> None:
     """The main job on bundled sandbox data, through Airflow: nightly sync of every sandbox source, the monthly DAG, indicators, failure reports."""
     from devkit.demo.job import run_demo
 
-    run_demo(month=month, fresh=fresh)
+    run_demo(month=month, fresh=fresh, scheduler=scheduler)
 
 
 @sandbox_app.command("up")

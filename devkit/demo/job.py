@@ -2,7 +2,8 @@
 
 1. the month's spreadsheet uploads (agency register, guides, rosters, contracts) imported as one batch;
 2. the nightly sync of every sandbox source in the registry (ERP vendors, the SFTP drop, the
-   government portal), each a real Airflow DAG run (`dag.test()`) against its emulator on loopback;
+   government portal), each a real Airflow DAG run (`dag.test()`, or with `--scheduler` a real
+   scheduler's run: devkit/demo/scheduled.py) against its emulator on loopback;
 3. the monthly indicator DAG for the month;
 4. the month's indicators and the 引客入辽 count, printed by the same CLI commands a user runs;
 5. where the stewards' failure reports are.
@@ -176,15 +177,21 @@ def show_reports() -> None:
     console.print("open them with `tourlink web`, or fix and replay with `tourlink quarantine` / `tourlink replay`")
 
 
-def run_demo(month: str = "2026-10", fresh: bool = True) -> None:
+def run_demo(month: str = "2026-10", fresh: bool = True, scheduler: bool = False) -> None:
+    """The demo; `scheduler`: step 2 through a real scheduler (devkit/demo/scheduled.py), not `dag.test()`."""
     if fresh:
         _fresh_home()
     import_uploads(month)
+    if scheduler:  # before this process imports Airflow: the deployment has settings of its own
+        from devkit.demo.scheduled import nightly_sync_through_scheduler
+
+        nightly_sync_through_scheduler(console)
     _prepare_airflow()
     bag = _dag_bag()
     year, mon = map(int, month.split("-"))
     night = datetime(year + mon // 12, mon % 12 + 1, 1, 1, 15, tzinfo=SHANGHAI)
-    nightly_sync(bag, night)
+    if not scheduler:
+        nightly_sync(bag, night)
     monthly_close(bag, month)
     show_figures(month)
     show_reports()

@@ -4,11 +4,13 @@ CeleryExecutor and two workers (Redis broker) that share no local folder and han
 S3-compatible server. The nightly sync of a sandbox ERP (its scheduled run, made when the DAG is
 unpaused) leaves the warehouse equal to `tourlink sync` of the same source; its Asset events trigger
 the monthly DAG (no logical date, no conf), and a manual monthly run with a month publishes the
-figures `tourlink indicators` shows."""
+figures `tourlink indicators` shows. Alongside: the source's credentials come from a secrets backend
+(a connections file), and every sync task's OpenLineage events reach an HTTP receiver on loopback."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,23 +18,31 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
-from devkit.conformance import differences, warehouse_rows
-from tests.dags.conftest import REGISTERED, SandboxRegistry
-from tests.dags.deployment import (
+from devkit.airflow_deployment import (
     BIN,
+    PG_SERVER,
     Deployment,
     base_environment,
+    connections_backend,
     deployment_secrets,
     free_redis_db,
     fresh_database,
     fresh_schema,
+    lineage_transport,
 )
+from devkit.conformance import differences, warehouse_rows
+from tests.alerts.receivers import webhook
+from tests.dags.conftest import REGISTERED, SandboxRegistry
 
 pytestmark = pytest.mark.slow
 
 SOURCE = "sandbox_signed_json"
 NIGHTLY, MONTHLY = f"tourlink_sync__{SOURCE}", "tourlink_monthly_indicators"
+LOADS = ("tour_group", "group_member", "group_staff", "e_contract", "contract_tourist")
+# The source's credentials as a deployment keeps them: in an Airflow connection, served by a secrets backend.
+CONNECTION = {"app_id": f"airflow:{SOURCE}_erp.login", "sign_key": f"airflow:{SOURCE}_erp.password"}
 TIMINGS: dict[str, float] = {}
 
 
@@ -72,21 +82,57 @@ def reference_rows(sandbox, tmp_path_factory) -> dict:
         return warehouse_rows(url)
 
 
-def _shared_env(folder: Path, metadata: str, executor: str, warehouse: str, sandbox: SandboxRegistry) -> dict:
+def _shared_env(folder: Path, metadata: str, executor: str, warehouse: str, sandbox: SandboxRegistry,
+                lineage_url: str) -> dict:
+    """The deployment's settings; its registry names the source's credentials `airflow:` connections,
+    which only the secrets backend's file holds (not the environment)."""
     import os
 
     env = base_environment(folder, metadata, executor, deployment_secrets())
-    names = [ref.removeprefix("env:") for ref in REGISTERED[SOURCE].credentials.values()]
-    credentials = {name: os.environ[name] for name in names}  # exported by the sandbox fixture
-    env.update({**credentials, "TOURLINK_WAREHOUSE_URL": warehouse, "TOURLINK_SOURCES": str(sandbox.folder)})
+    values = {role: os.environ[ref.removeprefix("env:")] for role, ref in REGISTERED[SOURCE].credentials.items()}
+    for ref in REGISTERED[SOURCE].credentials.values():
+        env.pop(ref.removeprefix("env:"), None)  # exported by the sandbox fixture, for `tourlink sync` only
+    spec = yaml.safe_load((sandbox.folder / f"{SOURCE}.yaml").read_text(encoding="utf-8"))
+    spec["credentials"] = CONNECTION
+    registry = folder / "registry"
+    registry.mkdir()
+    (registry / f"{SOURCE}.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    env.update(connections_backend(folder, {f"{SOURCE}_erp": {"conn_type": "http", "login": values["app_id"],
+                                                                "password": values["sign_key"]}}))
+    env.update(lineage_transport(lineage_url))
+    env.update({"TOURLINK_WAREHOUSE_URL": warehouse, "TOURLINK_SOURCES": str(registry)})
     return env
+
+
+def _assert_lineage(events: list[dict], warehouse: str, sandbox: SandboxRegistry) -> None:
+    """Each sync step's START and COMPLETE event names the source as input and the warehouse tables
+    it loads as outputs (OpenLineage naming: postgres://host:port, database.schema.table)."""
+    schema = re.search(r"search_path(?:=|%3D)(t_[0-9a-f]+)", warehouse).group(1)
+    database = PG_SERVER.rsplit("/", 1)[1]
+    source = re.match(r"\w+://[^/]+", sandbox.started[0].url).group(0)
+    expected_outputs = sorted(("postgres://127.0.0.1:5432", f"{database}.{schema}.{e}") for e in LOADS)
+    deadline = time.monotonic() + 60
+    while True:
+        seen = {(e["job"]["name"], e["eventType"]): e for e in list(events) if e.get("job")}
+        wanted = {(f"{NIGHTLY}.{step}", kind) for step in ("extract", "validate", "merge") for kind in ("START", "COMPLETE")}
+        if wanted <= set(seen) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert wanted <= set(seen), sorted(seen)
+    for key in wanted:
+        event = seen[key]
+        assert [(d["namespace"], d["name"]) for d in event["inputs"]] == [(source, SOURCE)], event["inputs"]
+        assert sorted((d["namespace"], d["name"]) for d in event["outputs"]) == expected_outputs, event["outputs"]
+        assert event["job"]["namespace"] == "tourlink"
+    assert any(e.get("job", {}).get("name") == NIGHTLY and e["eventType"] == "COMPLETE" for e in events)  # the run
 
 
 def _seconds(run: dict) -> float:
     return (datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])).total_seconds()
 
 
-def _exercise(deployment: Deployment, warehouse: str, reference: dict, sandbox: SandboxRegistry, label: str) -> None:
+def _exercise(deployment: Deployment, warehouse: str, reference: dict, sandbox: SandboxRegistry, label: str,
+              lineage: list[dict]) -> None:
     """Unpause the nightly and monthly DAGs, check what their runs did."""
     from sqlalchemy import create_engine
 
@@ -105,6 +151,7 @@ def _exercise(deployment: Deployment, warehouse: str, reference: dict, sandbox: 
     assert differences(loaded, reference) == [] and differences(reference, loaded) == []
     assert differences(loaded, sandbox.started[0].ground_truth()) == []
     assert len(loaded["tour_group"]) == 30
+    _assert_lineage(lineage, warehouse, sandbox)
 
     deployment.api("POST", f"/dags/{MONTHLY}/dagRuns", json={"logical_date": None, "conf": {"month": "2026-10"}})
     monthly = deployment.wait_for(
@@ -151,14 +198,16 @@ def _backfill_two_nights(deployment: Deployment, warehouse: str, reference: dict
 def test_local_executor_with_postgresql_metadata_runs_the_nightly_and_the_monthly_dags(
     migrated_metadata, sandbox, reference_rows, tmp_path
 ):
-    with fresh_database(template=migrated_metadata) as metadata, fresh_schema() as warehouse:
-        env = _shared_env(tmp_path, metadata, "LocalExecutor", warehouse, sandbox)
+    with fresh_database(template=migrated_metadata) as metadata, fresh_schema() as warehouse, webhook() as (
+        receiver, lineage
+    ):
+        env = _shared_env(tmp_path, metadata, "LocalExecutor", warehouse, sandbox, receiver.removesuffix("/alerts"))
         deployment = Deployment(tmp_path, env)
         try:
             # LocalExecutor: tasks run under the scheduler, so its TOURLINK_HOME holds the default storage.
             for component in ("api-server", "dag-processor", "scheduler"):
                 deployment.start(component, component)
-            _exercise(deployment, warehouse, reference_rows, sandbox, "LocalExecutor")
+            _exercise(deployment, warehouse, reference_rows, sandbox, "LocalExecutor", lineage)
             _backfill_two_nights(deployment, warehouse, reference_rows)
         finally:
             deployment.stop()
@@ -172,8 +221,10 @@ def test_celery_executor_with_two_workers_sharing_no_folder_hands_over_through_o
 
     broker_db = free_redis_db()
     queue = f"tourlink-{uuid.uuid4().hex[:8]}"
-    with fresh_database(template=migrated_metadata) as metadata, fresh_schema() as warehouse:
-        env = _shared_env(tmp_path, metadata, "CeleryExecutor", warehouse, sandbox)
+    with fresh_database(template=migrated_metadata) as metadata, fresh_schema() as warehouse, webhook() as (
+        receiver, lineage
+    ):
+        env = _shared_env(tmp_path, metadata, "CeleryExecutor", warehouse, sandbox, receiver.removesuffix("/alerts"))
         pg = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
         env.update(
             {
@@ -192,7 +243,7 @@ def test_celery_executor_with_two_workers_sharing_no_folder_hands_over_through_o
             for worker in ("worker-a", "worker-b"):
                 deployment.start(worker, "celery", "worker", "--concurrency", "2", "--queues", queue,
                                  "--celery-hostname", f"{worker}@%h")
-            _exercise(deployment, warehouse, reference_rows, sandbox, "CeleryExecutor")
+            _exercise(deployment, warehouse, reference_rows, sandbox, "CeleryExecutor", lineage)
             ran = {
                 worker: sorted(p.parent.name for p in (tmp_path / worker / "logs").rglob("attempt=*.log"))
                 for worker in ("worker-a", "worker-b")

@@ -42,8 +42,16 @@ def test_every_cli_command_runs_with_the_filter(monkeypatch, tourlink_home):
     assert any(isinstance(f, MaskingFilter) for f in logging.getLogger().handlers[0].filters)
 
 
-def test_each_dag_module_installs_the_filter_at_parse_time():
+def test_each_dag_module_installs_the_filter_at_parse_time(monkeypatch):
+    """Every DAG module imports `tourlink.airflow_dags`, whose import installs the filter."""
+    import importlib
+    import re
     from pathlib import Path
 
+    import tourlink.airflow_dags
+
     for path in sorted((Path(__file__).resolve().parents[2] / "dags").glob("*.py")):
-        assert "install_masking_everywhere()" in path.read_text(encoding="utf-8"), path.name
+        assert re.search(r"^from tourlink import .*\bairflow_dags\b", path.read_text(encoding="utf-8"), re.M), path.name
+    _stream_on(None, monkeypatch)
+    importlib.reload(tourlink.airflow_dags)
+    assert any(isinstance(f, MaskingFilter) for f in logging.getLogger().handlers[0].filters)

@@ -2,7 +2,10 @@
 `airflow scheduler`, `airflow dag-processor`, `airflow api-server` (and `airflow celery worker`s)
 as separate processes on ephemeral loopback ports, sharing only the metadata database, the
 warehouse, the broker and the storage URL — and the secrets `tourlink airflow-env --new-deployment`
-generates. Runs are triggered and watched through the REST API, as an operator would."""
+generates. Runs are triggered and watched through the REST API, as an operator would.
+
+Used by tests/dags/test_scheduler_runs.py and `tourlink demo --scheduler`; production never imports
+it (the dev kit's import contract)."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ import sqlalchemy as sa
 
 from tourlink.airflow_env import metadata_urls, new_deployment_secrets
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PG_SERVER = os.environ.get("TOURLINK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("TOURLINK_TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -163,6 +166,7 @@ class Deployment:
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         """One REST call; a timeout is retried (a loaded 2-core box can stall the API server for seconds)."""
+        headers = kwargs.pop("headers", {})
         for attempt in range(4):
             try:
                 if self._token is None:
@@ -170,7 +174,8 @@ class Deployment:
                         "access_token"
                     ]
                 answer = httpx.request(method, f"http://127.0.0.1:{self.api_port}/api/v2{path}",
-                                       headers={"Authorization": f"Bearer {self._token}"}, timeout=60, **kwargs)
+                                       headers={"Authorization": f"Bearer {self._token}", **headers}, timeout=60,
+                                       **kwargs)
                 answer.raise_for_status()
                 return answer.json()
             except httpx.TimeoutException:
@@ -221,3 +226,28 @@ class Deployment:
 def deployment_secrets() -> dict[str, str]:
     """A new deployment's shared secrets, as `tourlink airflow-env --new-deployment` writes them."""
     return new_deployment_secrets()
+
+
+def connections_backend(folder: Path, connections: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The settings of a secrets backend serving `connections` (conn id -> login/password/extra) from a
+    file only the deployment's user reads (Airflow's LocalFilesystemBackend; a vault in production:
+    docs/deployment.md, "Source credentials")."""
+    import json
+
+    path = folder / "connections.json"
+    path.write_text(json.dumps(connections), encoding="utf-8")
+    path.chmod(0o600)
+    return {
+        "AIRFLOW__SECRETS__BACKEND": "airflow.secrets.local_filesystem.LocalFilesystemBackend",
+        "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps({"connections_file_path": str(path)}),
+    }
+
+
+def lineage_transport(url: str, namespace: str = "tourlink") -> dict[str, str]:
+    """The settings that send every task's OpenLineage events to the HTTP receiver at `url`."""
+    import json
+
+    return {
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "http", "url": url, "endpoint": "api/v1/lineage"}),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": namespace,
+    }
