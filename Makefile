@@ -29,6 +29,7 @@ bench: install
 	$(PY) bench/run.py $(BENCH_FLAGS) --markdown bench/out/table.md
 	$(PY) bench/sync.py $(SYNC_FLAGS) --markdown bench/out/sync.md
 	$(PY) bench/startup.py --markdown bench/out/startup.md
+	$(PY) bench/formats.py --rows 200000 1000000
 	$(PY) bench/spine_stages.py
 	$(PY) bench/indicators.py
 
