@@ -44,6 +44,10 @@ class Auth:
         """Called after a 401 on `failed`; True when new credentials may be obtained and the request retried."""
         return False
 
+    def stale(self, failed: Request) -> bool:
+        """True when `failed` carried credentials another request has renewed since: retry, no renewal."""
+        return False
+
     def secret_values(self) -> tuple[str, ...]:
         return ()
 
@@ -171,6 +175,11 @@ class OAuthClientCredentials(Auth):
                 self._renew()
             request.headers["Authorization"] = f"Bearer {self._token}"
         return request
+
+    def stale(self, failed: Request) -> bool:
+        with self._lock:
+            sent = failed.headers.get("Authorization")
+            return sent is not None and self._token is not None and sent != f"Bearer {self._token}"
 
     def refresh(self, failed: Request | None = None) -> bool:
         """Forget the token, unless another request in flight already renewed the one `failed` carried."""

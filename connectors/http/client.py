@@ -32,6 +32,7 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 Check = Callable[[bytes, str], Any]  # (body, what) -> decoded payload, or raise
 _SECRET_PARAMS = {"sign", "token", "client_secret", "password", "access_token"}
 MAX_REFRESHES = 3  # credential renewals per request (401 → new token → retry)
+MAX_STALE_RETRIES = 32  # retries of a 401 whose token another request in flight had already renewed
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a page larger than this is refused, never held in memory whole
 
 
@@ -137,6 +138,7 @@ class HttpClient:
     ) -> Response:
         """Send until a body passes `check`; auth and parameter errors are raised at once."""
         refreshed = 0
+        stale = 0
         attempt = 0
         while True:
             request = Request(method, path, {k: str(v) for k, v in (params or {}).items() if v is not None}, dict(headers or {}), body)
@@ -174,7 +176,11 @@ class HttpClient:
                 # A 401 on a request sent without our credentials (the token endpoint itself) means
                 # the client credentials are rejected: refreshing would re-enter the token fetch. With
                 # requests in flight, a token renewed by another thread may be spent before this retry:
-                # a few renewals are allowed, not an endless loop.
+                # a few renewals are allowed, not an endless loop. A 401 on a token another request has
+                # renewed since says nothing about our credentials: retry with the new one (bounded).
+                if authenticate and stale < MAX_STALE_RETRIES and self.auth.stale(request):
+                    stale += 1
+                    continue
                 if refreshed >= MAX_REFRESHES or not authenticate or not self.auth.refresh(request):
                     raise AuthError(self.scrub(str(exc)) + ": credentials rejected after refresh") from None
                 refreshed += 1
