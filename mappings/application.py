@@ -20,7 +20,19 @@ from mappings.conversion import RECEIVED_AT, _default_value, _IssueKind, _normal
 from mappings.normalise import normalise_header, placeholders_to_null
 from mappings.spec import FieldRule
 from tourlink import schema
-from tourlink.frames import DTYPES, FILE, ISSUE, ISSUES, ISSUES_DTYPE, PAGE_FILE, RAW, ROW, ROW_NO, UPDATED_AT_GIVEN, SourceFrame
+from tourlink.frames import (
+    DTYPES,
+    FILE,
+    ISSUE,
+    ISSUES,
+    ISSUES_DTYPE,
+    PAGE_FILE,
+    RAW,
+    ROW,
+    ROW_NO,
+    UPDATED_AT_GIVEN,
+    SourceFrame,
+)
 
 if TYPE_CHECKING:
     from mappings.spec import EntityRule, Mapping

@@ -10,7 +10,6 @@ from mappings.normalise import normalise_header
 from mappings.spec import Mapping, canonical_mapping, templates
 from tourlink import schema
 
-
 log = logging.getLogger(__name__)
 
 

@@ -8,9 +8,9 @@ templates is read, in workbook order; the others are skipped and named with the 
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
-import zipfile
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path

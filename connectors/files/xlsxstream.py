@@ -19,7 +19,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from posixpath import dirname, join, normpath
+from posixpath import join, normpath
 
 import numpy as np
 import polars as pl

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 from connectors.files import ReaderLimits, UnreadableFile, read_source
 from tests.connectors.hostile import CORPUS
-from tests.faults.budget import fuzz_cases
 from tests.connectors.workbook_writers import write_odfpy, write_openpyxl, write_xlwt
+from tests.faults.budget import fuzz_cases
 
 KNOWN = ["团号", "姓名", "证件号码"]
 LIMITS = ReaderLimits()

@@ -14,7 +14,6 @@ import socket
 import pytest
 
 from connectors import sftp
-
 from tests.flow.openssh_server import OpenSshServer
 from tests.flow.test_drop import (  # noqa: F401 - fixtures and the cases run again here
     client_key,
