@@ -145,3 +145,14 @@ def pytest_terminal_summary(terminalreporter):
             f"{totals['rows_lost']} rows lost, {totals['rows_duplicated']} duplicated, {totals['crashes']} crashes; "
             f"reader fuzz: {totals['fuzz_cases']} cases"
         )
+
+
+@pytest.fixture
+def sample_engine(tmp_path):
+    """An embedded SQLite warehouse holding the quarantine sample (tests/report/quarantine_sample.py)."""
+    from tests.report import quarantine_sample
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    quarantine_sample.seed(engine)
+    yield engine
+    engine.dispose()

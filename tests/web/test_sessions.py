@@ -96,9 +96,8 @@ def test_a_cookie_replayed_after_logout_is_refused(web_view, browser):
         assert conn.execute(sa.text("select end_reason from web_session")).scalars().all() == ["logout"]
 
 
-def test_a_password_change_ends_the_stewards_sessions(tmp_path):
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'w.db'}")
-    qs.seed(engine)
+def test_a_password_change_ends_the_stewards_sessions(sample_engine):
+    engine = sample_engine
     with serve(engine, stewards_spec()) as url:
         with httpx.Client(base_url=url) as a, httpx.Client(base_url=url) as b:
             assert _http_login(a, "shenyang", PASSWORDS["shenyang"]).status_code == 303

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from tests.report import quarantine_sample as qs
 from tests.web.conftest import serve, stewards_spec
 from tourlink.audit.log import query
 
@@ -20,11 +18,8 @@ HEADER = "X-Remote-User"
 
 
 @pytest.fixture
-def engine(tmp_path):
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
-    qs.seed(engine)
-    yield engine
-    engine.dispose()
+def engine(sample_engine):
+    return sample_engine
 
 
 def _sso(monkeypatch, proxies: str) -> None:
