@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,30 +33,21 @@ def _duration(batch: Mapping[str, Any], seconds: float | None) -> float:
     return float(seconds) if seconds is not None else float(sum((batch.get("timings") or {}).values()))
 
 
-def statsd_lines(batch: Mapping[str, Any], seconds: float | None = None) -> list[str]:
+def _send_statsd(batch: Mapping[str, Any], address: tuple[str, int], seconds: float | None) -> None:
     """`tourlink.batch.<source>.<entity>.<outcome>:N|c` per entity and outcome, the batch's duration
-    (`…<source>.duration:ms|ms`) and one `…<source>.committed:1|c`."""
-    prefix = f"tourlink.batch.{_name(str(batch['source']))}"
-    lines = [
-        f"{prefix}.{_name(entity)}.{outcome}:{int(counts.get(outcome, 0))}|c"
-        for entity, counts in sorted((batch.get("entities") or {}).items())
-        for outcome in OUTCOMES
-    ]
-    return [*lines, f"{prefix}.duration:{_duration(batch, seconds) * 1000:.0f}|ms", f"{prefix}.committed:1|c"]
+    (`…<source>.duration:ms|ms`) and one `…<source>.committed:1|c`, packed into datagrams by the
+    `statsd` client's pipeline."""
+    from statsd import StatsClient
 
-
-def _send_statsd(lines: list[str], address: tuple[str, int]) -> None:
-    datagrams, current = [], ""
-    for line in lines:
-        if current and len(current) + 1 + len(line) > MAX_DATAGRAM:
-            datagrams.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    datagrams.append(current)
-    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
-        for datagram in datagrams:
-            sock.sendto(datagram.encode(), address)
+    host, port = address
+    client = StatsClient(host, port, prefix=f"tourlink.batch.{_name(str(batch['source']))}",
+                         maxudpsize=MAX_DATAGRAM, ipv6=":" in host)
+    with client.pipeline() as pipe:
+        for entity, counts in sorted((batch.get("entities") or {}).items()):
+            for outcome in OUTCOMES:
+                pipe.incr(f"{_name(entity)}.{outcome}", int(counts.get(outcome, 0)))
+        pipe.timing("duration", _duration(batch, seconds) * 1000)
+        pipe.incr("committed")
 
 
 def write_textfile(batch: Mapping[str, Any], folder: Path, seconds: float | None = None) -> Path:
@@ -94,7 +84,7 @@ def emit_batch(batch: Mapping[str, Any], seconds: float | None = None) -> list[s
         return []
     if address:
         try:
-            _send_statsd(statsd_lines(batch, seconds), address)
+            _send_statsd(batch, address, seconds)
             sent.append("statsd")
         except OSError as exc:
             log.warning("statsd %s:%d: %s", *address, exc.__class__.__name__)

@@ -54,7 +54,7 @@ def test_an_import_sends_its_counts_as_statsd_and_writes_a_prometheus_textfile(
     for outcome in ("read", "loaded", "quarantined", "unchanged"):
         assert f"tourlink.batch.agency-upload.travel_agency.{outcome}:{counts[outcome]}|c" in lines
     (duration,) = [line for line in lines if line.startswith("tourlink.batch.agency-upload.duration:")]
-    assert duration.endswith("|ms") and int(duration.split(":")[1].removesuffix("|ms")) >= 0
+    assert duration.endswith("|ms") and float(duration.split(":")[1].removesuffix("|ms")) >= 0
 
     (path,) = folder.glob("*.prom")
     assert path.name == "tourlink_agency-upload.prom"
