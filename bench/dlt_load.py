@@ -7,15 +7,13 @@ Prints one JSON line: {"rows", "seconds", "maxrss_kb"}.
 from __future__ import annotations
 
 import csv
-import json
 import os
-import resource
 import sys
-import time
 from datetime import date
 
-os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+from dlt_pipeline import report, timed_run  # first: it turns telemetry off before dlt loads
 
+# isort: split
 import dlt  # noqa: E402
 
 KEY = ["organizer_uscc", "group_code", "seq_no"]
@@ -59,18 +57,9 @@ def main(mode: str, path: str, dsn: str, dataset: str) -> None:
         hints["write_disposition"] = {"disposition": "merge", "strategy": "upsert"}
     data = {"default": csv_rows, "tuned": arrow_tables, "dicts": typed_dicts}[mode](path)
     resource_ = dlt.resource(data, name="group_member", **hints)
-    pipeline = dlt.pipeline(
-        pipeline_name=f"bench_{mode}_{dataset}",
-        destination=dlt.destinations.postgres(credentials=dsn),
-        dataset_name=dataset,
-        pipelines_dir=os.environ.get("BENCH_DLT_DIR"),
-    )
-    started = time.perf_counter()
-    pipeline.run(resource_)
-    seconds = time.perf_counter() - started
+    _, _, seconds = timed_run(f"bench_{mode}_{dataset}", dsn, dataset, resource_)
     rows = sum(1 for _ in open(path, encoding="utf-8")) - 1
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rows": rows, "seconds": seconds, "maxrss_kb": maxrss}))
+    report(rows=rows, seconds=seconds)
 
 
 if __name__ == "__main__":

@@ -17,16 +17,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import resource
 import secrets
 import sys
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+from dlt_pipeline import report, timed_run  # first: it turns telemetry off before dlt loads
 
-import dlt  # noqa: E402
+# isort: split
 from dlt.common.configuration import configspec  # noqa: E402
 from dlt.common.typing import TSecretStrValue  # noqa: E402
 from dlt.sources.helpers.rest_client.auth import AuthConfigBase, OAuth2ClientCredentials  # noqa: E402
@@ -90,20 +88,11 @@ def main(source: str, url: str, credentials: str, dsn: str, dataset: str) -> Non
     config = {"sandbox_signed_json": signed_json, "sandbox_oauth_cursor": oauth_cursor}[source](
         url, json.loads(credentials)
     )
-    pipeline = dlt.pipeline(
-        pipeline_name=f"bench_rest_{dataset}",
-        destination=dlt.destinations.postgres(credentials=dsn),
-        dataset_name=dataset,
-        pipelines_dir=os.environ.get("BENCH_DLT_DIR"),
-    )
-    started = time.perf_counter()
-    info = pipeline.run(rest_api_source(config))
-    seconds = time.perf_counter() - started
+    pipeline, info, seconds = timed_run(f"bench_rest_{dataset}", dsn, dataset, rest_api_source(config))
     counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
     records = sum(n for table, n in counts.items() if not table.startswith("_dlt"))
     info.raise_on_failed_jobs()
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "records": records, "maxrss_kb": maxrss}))
+    report(seconds=seconds, records=records)
 
 
 if __name__ == "__main__":
