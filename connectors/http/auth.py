@@ -45,7 +45,8 @@ class Auth:
         return False
 
     def stale(self, failed: Request) -> bool:
-        """True when `failed` carried credentials another request has renewed since: retry, no renewal."""
+        """True when the 401 on `failed` says nothing of the credentials themselves (another request
+        in flight renewed or spent the token it carried): retry without counting a renewal."""
         return False
 
     def secret_values(self) -> tuple[str, ...]:
@@ -152,6 +153,7 @@ class OAuthClientCredentials(Auth):
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = threading.Lock()
+        self._applied = 0  # requests the current token was put on
         self.tokens_issued = 0
 
     def _renew(self) -> None:
@@ -167,19 +169,31 @@ class OAuthClientCredentials(Auth):
         self._token = str(token)
         lifetime = float(reply.get("expires_in") or 600)
         self._expires_at = self._clock() + max(lifetime - self._early, lifetime / 2)
+        self._applied = 0
         self.tokens_issued += 1
 
     def apply(self, request: Request) -> Request:
         with self._lock:
             if self._token is None or self._clock() >= self._expires_at:
                 self._renew()
+            self._applied += 1
             request.headers["Authorization"] = f"Bearer {self._token}"
         return request
 
     def stale(self, failed: Request) -> bool:
+        # Renewed since (or being renewed): retry with the current one. Still current but put on other
+        # requests too: one of them may have spent it, so forget it (the retry renews) without counting.
+        # Only a token this request alone carried, rejected, counts against the client's renewals.
         with self._lock:
             sent = failed.headers.get("Authorization")
-            return sent is not None and self._token is not None and sent != f"Bearer {self._token}"
+            if sent is None:
+                return False
+            if self._token is None or sent != f"Bearer {self._token}":
+                return True
+            if self._applied > 1:
+                self._token = None
+                return True
+            return False
 
     def refresh(self, failed: Request | None = None) -> bool:
         """Forget the token, unless another request in flight already renewed the one `failed` carried."""

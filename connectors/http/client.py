@@ -32,7 +32,7 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 Check = Callable[[bytes, str], Any]  # (body, what) -> decoded payload, or raise
 _SECRET_PARAMS = {"sign", "token", "client_secret", "password", "access_token"}
 MAX_REFRESHES = 3  # credential renewals per request (401 → new token → retry)
-MAX_STALE_RETRIES = 32  # retries of a 401 whose token another request in flight had already renewed
+MAX_STALE_RETRIES = 64  # retries of a 401 on a token other requests in flight renewed or shared
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a page larger than this is refused, never held in memory whole
 
 
@@ -176,8 +176,8 @@ class HttpClient:
                 # A 401 on a request sent without our credentials (the token endpoint itself) means
                 # the client credentials are rejected: refreshing would re-enter the token fetch. With
                 # requests in flight, a token renewed by another thread may be spent before this retry:
-                # a few renewals are allowed, not an endless loop. A 401 on a token another request has
-                # renewed since says nothing about our credentials: retry with the new one (bounded).
+                # a few renewals are allowed, not an endless loop. A 401 on a token other requests renewed
+                # or shared says nothing about our credentials: retried apart, bounded (`Auth.stale`).
                 if authenticate and stale < MAX_STALE_RETRIES and self.auth.stale(request):
                     stale += 1
                     continue
