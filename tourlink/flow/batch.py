@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.reading import RawBody
-from tourlink.flow.inputs import Input
+from tourlink.flow.inputs import Input, recorded_sheets, sheet_records
 from tourlink.flow.merge import BatchResult, StreamedBatch
 from tourlink.flow.staging import stage
 from tourlink.metrics import emit_batch
@@ -50,9 +50,21 @@ def load_batch(
             raise
         staged.state = dict(state or {})
         result = streamed.finish(staged)
+    _record_sheets(warehouse, result, inputs)
     result.derived = after_commit(warehouse, source=source, entities=staged.entities)
     emit_batch(result.to_json(), time.perf_counter() - started)  # counts to StatsD / Prometheus (docs/metrics.md)
     return result
+
+
+def _record_sheets(warehouse: Any, result: BatchResult, inputs: Sequence[Input]) -> None:
+    """Which sheets of each workbook were read as which template and which were skipped and why,
+    on the batch's `batch_file` rows; the result's `sheets` is read back from them, so what the
+    steward is told is what the batch record holds."""
+    records = sheet_records(inputs)
+    if result.batch_id is None or not records:
+        return
+    warehouse.record_sheets(result.batch_id, records)
+    result.sheets = recorded_sheets(warehouse.file_sheets(result.batch_id))
 
 
 def after_commit(warehouse: Any, *, source: str, entities: Sequence[str]) -> dict[str, dict[str, int]]:
