@@ -9,7 +9,8 @@ nothing of one another. The flow:
   derive what follows from what landed (`warehouse.derived`);
 - imports files as one batch, parents first whatever their order (`files.import_files`);
 - runs an SFTP drop: downloads, orders, imports each file, archives or rejects it (`drop.run`);
-- splits a sync into Airflow's extract → validate → merge with an explicit hand-over (`steps`).
+- splits a sync into Airflow's extract → validate → merge with an explicit hand-over (`steps`);
+- tells a warehouse failing under a batch (a cut connection) as what it left (`outage`).
 
 The CLI and the Airflow task bodies (`tourlink.nightly`) call these and nothing below them.
 """
@@ -22,6 +23,7 @@ from tourlink.flow.files import import_files, validate_files
 from tourlink.flow.handover import HandoverMissing, StagedBatch
 from tourlink.flow.inputs import Input, UnreadableInput, file_inputs, parents_first, reliance
 from tourlink.flow.merge import BatchResult, EntityCounts, commit
+from tourlink.flow.outage import DATABASE_ERRORS, WarehouseFailed, as_failure
 from tourlink.flow.sources import SyncResult, check, sync
 from tourlink.flow.staging import ForeignAgencyRows, stage
 from tourlink.flow.state import stored_state
@@ -34,6 +36,7 @@ SOURCE_ERRORS = (RegistryError, SecretError, SourceError)
 
 __all__ = [
     "CONFIGURATION_ERRORS",
+    "DATABASE_ERRORS",
     "SOURCE_ERRORS",
     "BatchResult",
     "EntityCounts",
@@ -44,7 +47,9 @@ __all__ = [
     "StagedBatch",
     "SyncResult",
     "UnreadableInput",
+    "WarehouseFailed",
     "Window",
+    "as_failure",
     "check",
     "commit",
     "file_inputs",
