@@ -18,7 +18,8 @@ import polars as pl
 from connectors.files.errors import UnreadableFile
 from connectors.files.limits import ReaderLimits
 from connectors.files.table import HEADER_SEARCH_ROWS, Header, empty_frame, find_header, no_header_reason, table_frame
-from connectors.files.xlsxstream import DamagedSheet, XlsxBook, sheet_cells, sheet_merges
+from connectors.files.xlsxstream import DamagedSheet, XlsxBook, column_letters, sheet_cells, sheet_merges
+from connectors.files.zipcheck import too_large
 from tourlink.frames import ROW, SourceFrame
 
 
@@ -90,6 +91,10 @@ def sheet_frames(
             raise UnreadableFile(
                 path.name, f"工作表“{plan.name}”超过{limits.max_rows}行，超出平台上限", f"sheet {plan.name!r} has more than {limits.max_rows} rows"
             )
+        if (far := int(cells["col"].max())) >= limits.max_columns:  # type: ignore[arg-type]  # the extent, bounded as it streams
+            cell = cells.filter(pl.col("col") == far).row(0, named=True)
+            ref = f"{column_letters(far)}{cell['row'] + 1}"
+            raise too_large(path, f"单元格{ref}", f"cell {ref}")
         if merges.height:
             found = cells.join(merges.select("r0", "c0"), left_on=["row", "col"], right_on=["r0", "c0"])
             anchors = pl.concat([anchors, found.select(r0="row", c0="col", a_text="text", a_number="number")])
