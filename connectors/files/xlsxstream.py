@@ -27,6 +27,7 @@ import pyarrow as pa
 from lxml import etree
 
 from connectors.files.cells import float_column_text
+from connectors.files.prefetch import ahead
 from connectors.files.xlsxcells import BlockDamaged, cell_positions, digits
 
 BLOCK_BYTES = 8 << 20  # inflated sheet XML taken apart at a time (whole rows; ~11k roster rows)
@@ -173,10 +174,14 @@ def _char_refs(value: str) -> str:
 def sheet_cells(archive: zipfile.ZipFile, book: XlsxBook, name: str) -> Iterator[pl.DataFrame]:
     """Blocks of the sheet's cells in sheet order: 0-based `row`, `col`, `text` (as `cell_text`), `number`."""
     prefix = _ns_prefix(archive, name, b"worksheet")
-    for block in _blocks(archive, name, b"</" + prefix + b"row>", prefix + b"row", text=False):
-        cells = _parse_block(block, prefix, book)
-        if cells.height:
-            yield cells
+
+    def parsed() -> Iterator[pl.DataFrame]:
+        for block in _blocks(archive, name, b"</" + prefix + b"row>", prefix + b"row", text=False):
+            cells = _parse_block(block, prefix, book)
+            if cells.height:
+                yield cells
+
+    yield from ahead(parsed)  # the next blocks inflate and parse while the caller makes rows of this one
     # (an empty sheet yields nothing)
 
 
