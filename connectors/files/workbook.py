@@ -79,10 +79,10 @@ def read_workbook(
     if path.suffix.lower() in ZIP_FORMATS:
         check_zip(path, limits)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
-            check_xlsx_extent(path, limits)
-            streamed = read_xlsx(path, known, chunk_rows, limits, sheet)
+            streamed = read_xlsx(path, known, chunk_rows, limits, sheet)  # bounds its extent as it streams
             if streamed is not None:
                 return streamed
+            check_xlsx_extent(path, limits)  # calamine allocates the sheet's whole rectangle
     workbook = _open(path)
     try:
         plans, choices = _plan(path, workbook, known, limits, sheet)
