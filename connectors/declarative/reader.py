@@ -4,9 +4,10 @@
 the declared paging style with the guards of `connectors.http.pagination` (numbered pages with
 several requests in flight, cursors, next links, after-id feeds), each answer judged by
 `connectors.declarative.answers` and its records found by `connectors.declarative.records`;
-dependent resources are fetched per parent (several in flight) and tombstones completed from the
-connector state. `bind(dialect)` gives the class of one preset (`SignedJson`, `OAuthCursor`,
-`LegacyXml`, `Rest`), whose class attributes describe the preset for the dev kit.
+dependent resources are fetched per parent (several in flight; on a cursor walk, a page's children
+while the next page is requested) and tombstones completed from the connector state.
+`bind(dialect)` gives the class of one preset (`SignedJson`, `OAuthCursor`, `LegacyXml`, `Rest`),
+whose class attributes describe the preset for the dev kit.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -160,14 +162,40 @@ class Declarative:
         wanted = int(self.source.option("page_size", paging.get("default_size", 100)))
         return min(wanted, int(paging.get("max_size", wanted)))
 
-    def _get(self, path: str, params: dict[str, Any], check: Callable[[bytes, str], Answer], resource: Resource) -> Page:
+    def _get(
+        self, path: str, params: dict[str, Any], check: Callable[[bytes, str], Answer], resource: Resource, attach: bool = True
+    ) -> Page:
         assert self.client is not None, "a reader without a client cannot fetch"
         reply = self.client.request("GET", path, params=params, check=check)
         answer: Answer = reply.payload
         page = Page(answer.records, reply.body, total=answer.total, next_cursor=answer.next)
-        if resource.dependent:
+        if resource.dependent and attach:
             self._attach(resource, page)
         return page
+
+    def _attached(self, resource: Resource, pages: Iterator[Page]) -> Iterator[Page]:
+        """Cursor pages with their dependents, each page's children fetched while the next page is
+        requested: a cursor is walked one page at a time, its pages' children need not wait for it.
+        Pages are handed on in order, each once its children are attached; at most one page is
+        being attached at a time (the client bounds the requests in flight)."""
+        if not resource.dependent:
+            yield from pages
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dependent") as pool:
+            pending: tuple[Page, Future[None]] | None = None
+            try:
+                for page in pages:
+                    attaching = pool.submit(self._attach, resource, page)
+                    if pending is not None:
+                        pending[1].result()
+                        yield pending[0]
+                    pending = (page, attaching)
+                if pending is not None:
+                    pending[1].result()
+                    yield pending[0]
+            finally:
+                if pending is not None:
+                    pending[1].cancel()
 
     def pages(self, stream: str, start: datetime | None, end: datetime) -> Iterator[Page]:
         resource = self.resources[stream]
@@ -200,12 +228,13 @@ class Declarative:
                     params[param] = token if token is not None else paging.get("start", 0)
                 elif param:
                     params[param] = token
-                page = self._get(path, params, check, resource)
+                page = self._get(path, params, check, resource, attach=False)
                 if style == "single":
                     page.next_cursor = None
                 return page
 
-            return pagination.totalled(pagination.cursor(fetch, key=key, where=where), key, where)
+            walked = pagination.totalled(pagination.cursor(fetch, key=key, where=where), key, where)
+            return self._attached(resource, walked)
         raise ParameterError(f"{where}: unknown paging style {style!r} (page-number, offset, cursor, next-link, after-id, single)")
 
     def _attach(self, resource: Resource, page: Page) -> None:

@@ -6,12 +6,17 @@ response body, and the new state (the streams' watermarks, never moved back, and
 state rows). `tourlink.flow` maps, validates and merges it in ONE transaction together with that
 state: a sync killed at any point loads nothing; its re-run starts again from the previous watermark,
 and the merge (by natural key, newest `updated_at` wins) makes rows that are read twice load once.
+
+The streams are read side by side (`read_parts`, one thread each; the client's `max_concurrency`
+bounds the requests in flight over all of them), and each stream is handed on as soon as its pages
+are complete and add up, so the flow maps and validates one stream while the next is still fetched.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 
 from connectors import dialects
@@ -37,39 +42,82 @@ def _start(stream: str, marks: Mapping[str, str], window: Window, lookback: time
 
 
 def read(source: SourceConfig, state: Mapping[str, str], window: Window = Window()) -> Extract:
-    """Every stream of `source` in the window, from `state` (what the warehouse holds for it)."""
+    """Every stream of `source` in the window, from `state` (what the warehouse holds for it): the
+    parts of `read_parts` put together, in the order of the source's streams."""
+    parts = list(read_parts(source, state, window))
+    order = {name: i for i, name in enumerate(parts[-1].streams)}  # the last part lists them in order
+    streams = sorted(parts[:-1], key=lambda part: order[next(iter(part.streams))])
+    extract = Extract(source=source.name, mapping=parts[-1].mapping)
+    for part in [*streams, parts[-1]]:
+        extract.frames += part.frames
+        extract.raw += part.raw
+        extract.state.update(part.state)
+        extract.streams.update(part.streams)
+        extract.pages += part.pages
+        extract.requests += part.requests
+    return extract
+
+
+def read_parts(source: SourceConfig, state: Mapping[str, str], window: Window = Window()) -> Iterator[Extract]:
+    """The streams of one read of `source`, each as its own `Extract` (its frames, raw bodies and
+    watermark) as soon as it is read whole, in the order they finish; then a last one with no rows:
+    the connector's own state (tombstones), the requests made, and every stream's record count in
+    the source's order. The streams are read side by side, one thread each, within the client's
+    limits (`max_concurrency` in flight, `requests_per_second`), which all of them share. A stream
+    that fails ends the read with its error once the others stop."""
     end = (window.until or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)  # frozen for the whole read
     lookback = timedelta(minutes=float(source.option("lookback_minutes", 10)))
     stored = watermarks_of(state)
     marks = {} if (window.full_refresh or window.since) else stored
-    extract = Extract(source=source.name, mapping=source.mapping or source.dialect.replace("-", "_"))
-    reads: dict[str, StreamRead] = {}
+    mapping = source.mapping or source.dialect.replace("-", "_")
     with build_client(source) as client:
         dialect = vendor_of(source, client, connector_state(state))
-        for stream in source.streams or tuple(dialect.streams):
+        streams = list(source.streams or tuple(dialect.streams))
+        for stream in streams:
             if stream not in dialect.streams:
                 raise SourceError(f"{source.name}: unknown stream {stream!r} for dialect {source.dialect}")
-            reads[stream] = read_stream(dialect, stream, _start(stream, marks, window, lookback), end)
-        extract.requests = client.requests
-    rows_per_frame = int(source.option("rows_per_frame", ROWS_PER_FRAME))
-    for stream, got in reads.items():
-        extract.raw += [RawBody(name, body) for name, _, body in got.pages]
-        mapped: Pages = []
-        for name, records, rows in distinct_pages([(n, r) for n, r, _ in got.pages], dialect.key(stream)):
-            kept = [(r, n) for r, n in zip(records, rows, strict=True) if not bare_tombstone(r)]
-            mapped.append((name, [r for r, _ in kept], [n for _, n in kept]))
-        extract.frames += grouped_frames(mapped, dialect.list_columns, rows_per_frame)
-        extract.streams[stream] = got.records
-        extract.pages += len(got.pages)
-    for stream, got in reads.items():
-        previous = stored.get(stream)  # never moves back, not even after a backfill or full refresh
-        latest = got.max_updated.isoformat() if got.max_updated else previous
-        if latest and previous and latest < previous:
-            latest = previous
-        if latest:
-            extract.state[stream] = latest
-    extract.state.update(dialect.state_out)  # committed with the rows, like the watermarks
-    return extract
+        rows_per_frame = int(source.option("rows_per_frame", ROWS_PER_FRAME))
+        counts: dict[str, int] = {}
+        pool = ThreadPoolExecutor(max_workers=max(1, len(streams)), thread_name_prefix="stream")
+        try:
+            running: dict[Future[StreamRead], str] = {
+                pool.submit(read_stream, dialect, s, _start(s, marks, window, lookback), end): s for s in streams
+            }
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    stream = running.pop(future)
+                    got = future.result()
+                    counts[stream] = got.records
+                    yield _stream_part(source.name, mapping, stream, got, dialect, stored, rows_per_frame)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        last = Extract(source=source.name, mapping=mapping, requests=client.requests)
+        last.streams = {s: counts[s] for s in streams}
+    last.state.update(dialect.state_out)  # committed with the rows, like the watermarks
+    yield last
+
+
+def _stream_part(
+    source: str, mapping: str, stream: str, got: StreamRead, dialect: Dialect, stored: Mapping[str, str], rows_per_frame: int
+) -> Extract:
+    """One stream read whole: its frames (each record once, bare tombstones left out), its raw
+    bodies, and its watermark (never moved back, not even after a backfill or full refresh)."""
+    part = Extract(source=source, mapping=mapping, raw=[RawBody(name, body) for name, _, body in got.pages])
+    mapped: Pages = []
+    for name, records, rows in distinct_pages([(n, r) for n, r, _ in got.pages], dialect.key(stream)):
+        kept = [(r, n) for r, n in zip(records, rows, strict=True) if not bare_tombstone(r)]
+        mapped.append((name, [r for r, _ in kept], [n for _, n in kept]))
+    part.frames = list(grouped_frames(mapped, dialect.list_columns, rows_per_frame))
+    part.streams[stream] = got.records
+    part.pages = len(got.pages)
+    previous = stored.get(stream)
+    latest = got.max_updated.isoformat() if got.max_updated else previous
+    if latest and previous and latest < previous:
+        latest = previous
+    if latest:
+        part.state[stream] = latest
+    return part
 
 
 def check(source: SourceConfig) -> dict[str, int]:
