@@ -30,7 +30,7 @@ from connectors.files.cells import float_column_text
 from connectors.files.prefetch import ahead
 from connectors.files.xlsxcells import BlockDamaged, cell_positions, digits
 
-BLOCK_BYTES = 8 << 20  # inflated sheet XML taken apart at a time (whole rows; ~11k roster rows)
+BLOCK_BYTES = 4 << 20  # inflated sheet XML taken apart at a time (whole rows; ~5.8k roster rows)
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
