@@ -15,13 +15,20 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from connectors.files.errors import UnreadableFile
 from connectors.files.limits import ReaderLimits
 from connectors.files.prefetch import background
 from connectors.files.table import HEADER_SEARCH_ROWS, Header, empty_frame, find_header, no_header_reason, table_frame
-from connectors.files.xlsxstream import DamagedSheet, XlsxBook, column_letters, sheet_cells, sheet_merges
+from connectors.files.xlsxstream import (
+    DamagedSheet,
+    XlsxBook,
+    column_letters,
+    nullable_index,
+    resolved,
+    sheet_cells,
+    sheet_merges,
+)
 from connectors.files.zipcheck import too_large
 from tourlink.frames import ROW, SourceFrame
 
@@ -38,6 +45,7 @@ class SheetPlan:
     blocks: Iterator[pl.DataFrame]
     pending: list[pl.DataFrame]
     merges: Callable[[], list[tuple[int, int, int, int]]]  # read in a second pass, while the cells stream
+    book: XlsxBook
 
 
 def plan_sheet(
@@ -68,13 +76,13 @@ def plan_sheet(
             path.name, f"工作表“{name}”有{width}列，超出平台上限（{limits.max_columns}列）", f"sheet {name!r} is {width} columns wide"
         )
     texts = [[""] * width for _ in range(HEADER_SEARCH_ROWS)]
-    for row, col, text in head.select("row", "col", "text").iter_rows():
+    for row, col, text in resolved(head, book).select("row", "col", "text").iter_rows():
         texts[row - top][col] = text or ""  # type: ignore[operator]
     found = find_header(texts, known)
     if found is None:
         return no_header_reason(texts, known)
     header = Header(index=found.index + top, columns=found.columns)  # type: ignore[operator]
-    return SheetPlan(name, member, header, blocks, pending, background(lambda: sheet_merges(archive, member)))
+    return SheetPlan(name, member, header, blocks, pending, background(lambda: sheet_merges(archive, member)), book)
 
 
 def sheet_frames(
@@ -95,9 +103,9 @@ def sheet_frames(
             cell = cells.filter(pl.col("col") == far).row(0, named=True)
             ref = f"{column_letters(far)}{cell['row'] + 1}"
             raise too_large(path, f"单元格{ref}", f"cell {ref}")
-        wide = _wide(cells, header, wanted)
+        wide = _wide(cells, header, wanted, plan.book)
         if merged.ranges:
-            merged.keep_anchors(cells)
+            merged.keep_anchors(cells, plan.book)
             wide = merged.fill(wide)
         carry = wide if carry is None else pl.concat([carry, wide])
         while carry.height >= chunk_rows:
@@ -127,7 +135,7 @@ def _data_blocks(path: Path, plan: SheetPlan) -> Iterator[pl.DataFrame]:
         raise _damaged(path, plan.name, exc) from None
 
 
-def _wide(cells: pl.DataFrame, header: Header, wanted: list[int]) -> pl.DataFrame:
+def _wide(cells: pl.DataFrame, header: Header, wanted: list[int], book: XlsxBook) -> pl.DataFrame:
     """One row per sheet row of the block, the header's columns as `text_<col>`/`number_<col>`.
 
     Cells come row by row, columns ascending within a row (as every writer stores them): each
@@ -135,17 +143,21 @@ def _wide(cells: pl.DataFrame, header: Header, wanted: list[int]) -> pl.DataFram
     row, col = cells.get_column("row").to_numpy(), cells.get_column("col").to_numpy()
     starts = np.r_[True, row[1:] != row[:-1]]
     if not ((row[1:] >= row[:-1]).all() and (starts[1:] | (col[1:] > col[:-1])).all()):
-        return _pivot(cells, header, wanted)
+        return _pivot(resolved(cells, book), header, wanted)
     group = np.cumsum(starts) - 1
     n = int(group[-1]) + 1 if len(group) else 0
     text, number = cells.get_column("text"), cells.get_column("number").to_numpy()
+    sst = cells.get_column("sst").to_numpy()
     columns: dict[str, pl.Series | np.ndarray] = {"row": row[starts]}
     for k in wanted:
         sel = np.flatnonzero(col == k)
         at = np.full(n, -1, dtype=np.int64)
         at[group[sel]] = sel
         missing = at < 0
-        columns[f"text_{k}"] = text.gather(nullable_index(at))
+        shared = np.where(missing, -1, sst[np.maximum(at, 0)])
+        strings = book.strings.gather(nullable_index(shared))
+        own = np.where(shared >= 0, -1, at)  # the cells whose text is their own (numbers, inline, …)
+        columns[f"text_{k}"] = strings if (own < 0).all() else strings.fill_null(text.gather(nullable_index(own)))
         columns[f"number_{k}"] = np.where(missing, False, number[np.maximum(at, 0)])
     return pl.DataFrame(columns)
 
@@ -180,14 +192,14 @@ class _Merged:
                 by_row = over[np.argsort(r0[over], kind="stable")]
                 self.columns[position] = (r0[by_row], r1[by_row], by_row)
 
-    def keep_anchors(self, cells: pl.DataFrame) -> None:
+    def keep_anchors(self, cells: pl.DataFrame, book: XlsxBook) -> None:
         key = cells.get_column("row").to_numpy() * _KEY + cells.get_column("col").to_numpy()
         sorted_keys = self.key[self.order]
         at = np.minimum(np.searchsorted(sorted_keys, key), len(sorted_keys) - 1)
         hit = np.flatnonzero(sorted_keys[at] == key)
         if len(hit):
             ids = self.order[at[hit]]
-            self.text = self.text.scatter(ids, cells.get_column("text").gather(hit))
+            self.text = self.text.scatter(ids, resolved(cells[hit], book).get_column("text"))
             self.number[ids] = cells.get_column("number").to_numpy()[hit]
 
     def fill(self, wide: pl.DataFrame) -> pl.DataFrame:
@@ -206,13 +218,6 @@ class _Merged:
                                                          wide.get_column(f"number_{position}").to_numpy())),
             ]
         return wide.with_columns(filled) if filled else wide
-
-
-def nullable_index(at: np.ndarray) -> pl.Series:
-    """Positions for `gather`, -1 as null (built from buffers: `pa.array(mask=…)` would import pandas)."""
-    at = np.ascontiguousarray(at, dtype=np.int64)
-    valid = np.packbits(at >= 0, bitorder="little")
-    return pl.Series(pl.from_arrow(pa.Array.from_buffers(pa.int64(), len(at), [pa.py_buffer(valid), pa.py_buffer(at)])))
 
 
 _KEY = 1 << 20  # row * _KEY + column: one integer per cell (columns are bounded far below it)

@@ -30,14 +30,16 @@ from connectors.files.cells import float_column_text
 from connectors.files.prefetch import ahead
 from connectors.files.xlsxcells import BlockDamaged, cell_positions, digits
 
-BLOCK_BYTES = 8 << 20  # inflated sheet XML taken apart at a time (whole rows; ~11k roster rows)
+BLOCK_BYTES = 4 << 20  # inflated sheet XML taken apart at a time (whole rows; ~5.8k roster rows)
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 # Built-in number formats that show a date or time (ECMA-376 18.8.30, plus the CJK ones calamine knows).
 _DATE_FORMAT_IDS = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-CELLS_SCHEMA = {"row": pl.Int64, "col": pl.Int64, "text": pl.String, "number": pl.Boolean}
+# `sst`: the shared string a cell shows (-1: none; its text is then in `text`), resolved per column
+# when rows are made (`resolved`), so a block never holds a copy of every cell's string.
+CELLS_SCHEMA = {"row": pl.Int64, "col": pl.Int64, "text": pl.String, "number": pl.Boolean, "sst": pl.Int64}
 
 
 class DamagedSheet(ValueError):
@@ -114,7 +116,7 @@ def _shared_strings(archive: zipfile.ZipFile, name: str) -> pl.Series:
         items = pl.Series([block]).str.split("</si>").explode()
         items = items.str.extract(r"(?s)<(?:\w+:)?si>(.*)", 1)
         parts.append(_element_text(items.drop_nulls()))
-    return pl.concat(parts) if parts else pl.Series([], dtype=pl.String)
+    return pl.concat(parts).replace("", None) if parts else pl.Series([], dtype=pl.String)
 
 
 def _ns_prefix(archive: zipfile.ZipFile, name: str, root: bytes) -> bytes:
@@ -253,6 +255,7 @@ def _texts(block: bytes, starts: np.ndarray, ends: np.ndarray) -> pl.Series:
 def _render(block: bytes, f: dict[str, np.ndarray], book: XlsxBook) -> pl.DataFrame:
     kind, has = f["kind"], f["v_to"] > f["v_from"]
     text = pl.Series("text", [], dtype=pl.String).extend_constant(None, len(kind))
+    sst = np.full(len(kind), -1, dtype=np.int64)
     number = (kind == ord("n")) & has
     dated = number & np.isin(f["style"], list(book.date_styles)) if book.date_styles else np.zeros(len(kind), bool)
     number &= ~dated
@@ -264,7 +267,7 @@ def _render(block: bytes, f: dict[str, np.ndarray], book: XlsxBook) -> pl.DataFr
             raise DamagedSheet(str(exc)) from None
         if (index < 0).any() or (index >= len(book.strings)).any():
             raise DamagedSheet("a shared-string index outside the table")
-        text = text.scatter(np.flatnonzero(shared), book.strings.gather(index))
+        sst[shared] = index
     valued = has & ~shared
     if valued.any():
         where = np.flatnonzero(valued)
@@ -296,7 +299,19 @@ def _render(block: bytes, f: dict[str, np.ndarray], book: XlsxBook) -> pl.DataFr
             if len(at):
                 rendered = rendered.scatter(at, serial_text(rendered.gather(at).cast(pl.Float64, strict=False)))
         text = text.scatter(where, rendered)
-    return pl.DataFrame({"row": f["row"], "col": f["col"], "text": text.replace("", None), "number": number})
+    return pl.DataFrame({"row": f["row"], "col": f["col"], "text": text.replace("", None), "number": number, "sst": sst})
+
+
+def resolved(cells: pl.DataFrame, book: XlsxBook) -> pl.DataFrame:
+    """`cells` with the shared strings put into `text` (for the few cells read one by one)."""
+    return cells.with_columns(text=pl.coalesce("text", book.strings.gather(nullable_index(cells.get_column("sst").to_numpy()))))
+
+
+def nullable_index(at: np.ndarray) -> pl.Series:
+    """Positions for `gather`, -1 as null (built from buffers: `pa.array(mask=…)` would import pandas)."""
+    at = np.ascontiguousarray(at, dtype=np.int64)
+    valid = np.packbits(at >= 0, bitorder="little")
+    return pl.Series(pl.from_arrow(pa.Array.from_buffers(pa.int64(), len(at), [pa.py_buffer(valid), pa.py_buffer(at)])))
 
 
 def serial_text(serials: pl.Series) -> pl.Series:
