@@ -89,14 +89,16 @@ def test_tombstone_state_lives_in_the_warehouse_so_another_worker_with_an_empty_
 
 @pytest.mark.slow
 def test_a_killed_sync_commits_no_tombstone_state(sandbox_oauth_cursor, tourlink_home, monkeypatch):
-    """State is written by the batch: a sync that fails before its commit leaves none behind."""
-    import tourlink.flow.sources
+    """State is written by the batch: a sync that fails before its commit (every row merged, the
+    state written in the batch's transaction) leaves none behind."""
+    from tourlink import crash_points
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("killed before the commit")
+    def crash(point: str) -> None:
+        if point == "before-commit":
+            raise RuntimeError("killed before the commit")
 
-    monkeypatch.setattr(tourlink.flow.sources, "load_batch", crash)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(crash_points, "reached", crash)
+    with pytest.raises(RuntimeError, match="killed before the commit"):
         flow.sync(sandbox_oauth_cursor.source)
     assert stored_watermarks(sandbox_oauth_cursor.source.name) == {}
 
