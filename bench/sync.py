@@ -3,6 +3,8 @@ own process with an injected per-request latency (default 0, 100 and 300 ms), sy
 
 - fetch alone: the dialect's reader, every page decoded, nothing mapped or loaded (the ceiling);
 - tourlink sync: fetch → map → validate → merge into a fresh PostgreSQL schema, one batch (`tourlink.flow.sync`);
+- tourlink sync, one request at a time (`max_concurrency: 1`; at the `--seq-latency` cells, default 100 ms):
+  the reference of "× one at a time";
 - dlt rest_api: the same endpoints loaded into PostgreSQL by dlt's `rest_api` source (no validation),
   from bench/.venv-dlt (`dlt_rest.py`; signed-json through a custom HMAC auth class).
 
@@ -13,7 +15,7 @@ size, concurrency: whatever `connectors/` offers), pointed at the emulator, with
 limit; the oauth-cursor emulator's own limit is `--rate` requests/s.
 
     python bench/sync.py [--groups 5000 | --groups signed-json=5000,oauth-cursor=100] [--latency 0,100,300]
-                         [--runs 3] [--only fetch,sync,dlt] [--sources sandbox_signed_json,…] [--markdown FILE]
+                         [--runs 3] [--only fetch,sync,seq,dlt] [--seq-latency 100] [--max-concurrency N] [--sources sandbox_signed_json,…] [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ SOURCES = ("sandbox_signed_json", "sandbox_oauth_cursor")
 GROUPS = {"signed-json": 5000, "oauth-cursor": 100}
 LATENCIES_MS = (0, 100, 300)
 RATE = 1000.0
+LABELS = {"fetch": "fetch alone", "sync": "tourlink sync", "seq": "sync, one request at a time", "dlt": "dlt rest_api"}
 
 
 @dataclass
@@ -78,9 +81,11 @@ class Emulator:
         return f"{self.dialect}, {self.latency_ms} ms"
 
 
-def _tourlink(mode: str, em: Emulator, pg_url: str) -> dict:
-    args = [sys.executable, str(BENCH / "sync_stages.py"), mode, em.source, em.url, json.dumps(em.credentials)]
-    target = Scratch(pg_url) if mode == "sync" else None
+def _tourlink(mode: str, em: Emulator, pg_url: str, concurrency: int | None = None) -> dict:
+    options = {"max_concurrency": concurrency} if concurrency and mode != "sync-seq" else {}
+    args = [sys.executable, str(BENCH / "sync_stages.py"), mode, em.source, em.url, json.dumps(em.credentials),
+            json.dumps(options)]  # fmt: skip
+    target = Scratch(pg_url) if mode.startswith("sync") else None
     try:
         proc = subprocess.run([*args, *([target.url] if target else [])], capture_output=True, text=True, cwd=ROOT)
     finally:
@@ -92,7 +97,7 @@ def _tourlink(mode: str, em: Emulator, pg_url: str) -> dict:
 
 
 def contender(kind: str, em: Emulator, scratch: Scratch, opts: argparse.Namespace) -> Contender:
-    label = {"fetch": "fetch alone", "sync": "tourlink sync", "dlt": "dlt rest_api"}[kind]
+    label = LABELS[kind]
 
     def run() -> list[dict]:
         before = em.served()
@@ -105,7 +110,7 @@ def contender(kind: str, em: Emulator, scratch: Scratch, opts: argparse.Namespac
             finally:
                 scratch.drop_schemas(dataset, f"{dataset}_staging")
         else:
-            r = _tourlink(kind, em, opts.pg_url)
+            r = _tourlink("sync-seq" if kind == "seq" else kind, em, opts.pg_url, opts.max_concurrency)
         requests = em.served() - before
         extra = {"requests": requests, "records": r.get("records", 0)}
         return [{"name": f"{em.cell}: {label}", "input": em.cell, "rows": em.groups, "extra": extra, **r}]
@@ -126,7 +131,10 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--groups", help=f"groups per emulator: N, or dialect=N,… (default {GROUPS})")
     parser.add_argument("--latency", default=",".join(map(str, LATENCIES_MS)), help="ms per request, comma-separated")
     parser.add_argument("--runs", type=int, default=RUNS)
-    parser.add_argument("--only", help="comma-separated: fetch, sync, dlt (default all)")
+    parser.add_argument("--only", help="comma-separated: fetch, sync, seq, dlt (default all)")
+    parser.add_argument("--max-concurrency", type=int,
+                        help="requests in flight for tourlink's fetch and sync (default: the registry's, else the preset's)")
+    parser.add_argument("--seq-latency", default="100", help="latencies (ms) whose cells also run the sync one request at a time")
     parser.add_argument("--sources", default=",".join(SOURCES))
     parser.add_argument(
         "--rate", type=float, default=RATE, help=f"oauth-cursor emulator's requests/s (default {RATE:g})"
@@ -143,7 +151,8 @@ def main() -> None:
 
     opts = parse()
     opts.out.mkdir(parents=True, exist_ok=True)
-    kinds = [k for k in ("fetch", "sync", "dlt") if not opts.only or k in opts.only.split(",")]
+    kinds = [k for k in LABELS if not opts.only or k in opts.only.split(",")]
+    seq_cells = {int(v) for v in opts.seq_latency.split(",") if v}
     groups = _groups(opts.groups)
     load = f"{os.getloadavg()[0]:.1f}"
     emulators: list[Emulator] = []
@@ -153,7 +162,8 @@ def main() -> None:
             dialect = get_source(name).dialect
             for latency in map(int, opts.latency.split(",")):
                 emulators.append(Emulator.start(name, dialect, groups[dialect], latency, opts.rate))
-        contenders = [contender(kind, em, scratch, opts) for em in emulators for kind in kinds]
+        contenders = [contender(kind, em, scratch, opts) for em in emulators for kind in kinds
+                      if kind != "seq" or em.latency_ms in seq_cells]  # fmt: skip
         per_run = measure(contenders, opts.runs, scratch.settle)
     finally:
         for em in emulators:

@@ -12,18 +12,18 @@ def _inverse(s: Spread | None) -> Spread | None:
 
 def report(per_run: list[list[dict]], emulators: list, *, cores: int, load: str, load_end: str, rate: float) -> str:
     head = ["cell", "contender", "groups", "records", "requests", "total s", "ms / request", "× its fetch time",
-            "× dlt's speed", "peak MB", "note"]  # fmt: skip
+            "× one at a time", "× dlt's speed", "peak MB", "note"]  # fmt: skip
     single = len(per_run) == 1
     body: list[list[str]] = []
     for em in emulators:
         prefix = f"{em.cell}: "
         rows = [[r for r in run if r["name"].startswith(prefix)] for run in per_run]
-        refs = {"fetch": prefix + "fetch alone", "dlt": prefix + "dlt rest_api"}
+        refs = {"fetch": prefix + "fetch alone", "seq": prefix + "sync, one request at a time", "dlt": prefix + "dlt rest_api"}
         for s in summarise(rows, refs):
             contender = s.name.removeprefix(prefix)
             if s.seconds is None:
                 body.append(
-                    [em.cell, contender, f"{em.groups:,}", *["-"] * 7, "FAILED: " + (s.errors or ["?"])[0][:80]]
+                    [em.cell, contender, f"{em.groups:,}", *["-"] * 8, "FAILED: " + (s.errors or ["?"])[0][:80]]
                 )
                 continue
             requests = s.extra.get("requests")
@@ -32,6 +32,7 @@ def report(per_run: list[list[dict]], emulators: list, *, cores: int, load: str,
                 em.cell, contender, f"{em.groups:,}", fmt_spread(s.extra.get("records"), "{:,.0f}", single=True),
                 fmt_spread(requests, "{:,.0f}", single=True), fmt_spread(s.seconds, single=single), per_request,
                 "" if contender == "fetch alone" else fmt_spread(_inverse(s.ratios.get("fetch")), "{:.2f}", single=single),
+                fmt_spread(s.ratios.get("seq"), "{:.2f}", single=single) if contender == "tourlink sync" else "",
                 fmt_spread(s.ratios.get("dlt"), "{:.2f}", single=single), f"{s.maxrss_kb / 1024:,.0f}",
                 s.note + (f"FAILED in {len(s.errors)} run(s): {s.errors[0][:60]}" if s.errors else ""),
             ])  # fmt: skip
@@ -45,7 +46,8 @@ def report(per_run: list[list[dict]], emulators: list, *, cores: int, load: str,
         f"count); the oauth-cursor emulator allows {rate:g} requests/s. records: tourlink = rows loaded over all "
         "entities; dlt = rows normalized into its tables (nested lists as child tables); fetch = source rows "
         "decoded. × its fetch time: the contender's seconds ÷ fetch alone's (the sync's own cost); × dlt's speed: "
-        "dlt's seconds ÷ the contender's. tourlink validates every row (quarantine, findings) and merges by natural "
+        "dlt's seconds ÷ the contender's; × one at a time: the same sync with one request at a time (`max_concurrency: 1`), its "
+        "seconds ÷ the sync's. tourlink validates every row (quarantine, findings) and merges by natural "
         "key with its state in one transaction; dlt loads the vendor's records as they are (merge on the vendor's key).",
     ]
     return "\n".join(lines)

@@ -80,16 +80,18 @@ def read_parts(source: SourceConfig, state: Mapping[str, str], window: Window = 
         counts: dict[str, int] = {}
         pool = ThreadPoolExecutor(max_workers=max(1, len(streams)), thread_name_prefix="stream")
         try:
-            running: dict[Future[StreamRead], str] = {
-                pool.submit(read_stream, dialect, s, _start(s, marks, window, lookback), end): s for s in streams
-            }
+            def one(stream: str) -> Extract:  # in the stream's thread: its pages, then its frames
+                got = read_stream(dialect, stream, _start(stream, marks, window, lookback), end)
+                return _stream_part(source.name, mapping, stream, got, dialect, stored, rows_per_frame)
+
+            running: dict[Future[Extract], str] = {pool.submit(one, s): s for s in streams}
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     stream = running.pop(future)
-                    got = future.result()
-                    counts[stream] = got.records
-                    yield _stream_part(source.name, mapping, stream, got, dialect, stored, rows_per_frame)
+                    part = future.result()
+                    counts[stream] = part.streams[stream]
+                    yield part
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         last = Extract(source=source.name, mapping=mapping, requests=client.requests)

@@ -89,16 +89,48 @@ def test_tombstone_state_lives_in_the_warehouse_so_another_worker_with_an_empty_
 
 @pytest.mark.slow
 def test_a_killed_sync_commits_no_tombstone_state(sandbox_oauth_cursor, tourlink_home, monkeypatch):
-    """State is written by the batch: a sync that fails before its commit leaves none behind."""
-    import tourlink.flow.sources
+    """State is written by the batch: a sync that fails before its commit (every row merged, the
+    state written in the batch's transaction) leaves none behind."""
+    from tourlink import crash_points
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("killed before the commit")
+    def crash(point: str) -> None:
+        if point == "before-commit":
+            raise RuntimeError("killed before the commit")
 
-    monkeypatch.setattr(tourlink.flow.sources, "load_batch", crash)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(crash_points, "reached", crash)
+    with pytest.raises(RuntimeError, match="killed before the commit"):
         flow.sync(sandbox_oauth_cursor.source)
     assert stored_watermarks(sandbox_oauth_cursor.source.name) == {}
+
+
+@pytest.mark.slow
+def test_a_stream_that_fails_after_another_was_staged_loads_nothing(sandbox_oauth_cursor, tourlink_home, monkeypatch):
+    """Streams are mapped and validated as they arrive; a later stream's error still loads nothing."""
+    import tourlink.flow.sources as sources
+    from connectors.http.errors import SourceError
+    from devkit.sandbox.server import Reply
+
+    box = sandbox_oauth_cursor
+    dispatch, observe, handed_on = box.sandbox.dispatch, sources.observe_drift, []
+
+    def observed(part, wh):  # noqa: ANN001, ANN202 - each part's drift is observed just before its frames are staged
+        handed_on.append(list(part.streams))
+        return observe(part, wh)
+
+    def failing(handler, method, path, query, body):  # noqa: ANN001, ANN202 - the contracts stream answers last, refused
+        if path.endswith("/contracts"):
+            time.sleep(1.0)
+            return Reply(400, b'{"error": "invalid_request"}')
+        return dispatch(handler, method, path, query, body)
+
+    box.sandbox.dispatch = failing
+    monkeypatch.setattr(sources, "observe_drift", observed)
+    with pytest.raises(SourceError, match="contracts"):
+        flow.sync(box.source)
+    assert handed_on == [["groups"]], "the groups stream was handed on before the contracts stream failed"
+    assert stored_watermarks(box.source.name) == {}
+    rows = warehouse_rows(settings.warehouse_url())
+    assert all(found == [] for found in rows.values()), {e: len(found) for e, found in rows.items()}
 
 
 @pytest.mark.slow

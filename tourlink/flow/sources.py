@@ -6,25 +6,37 @@ the window, and loads what the reader returned as ONE batch (`flow.batch.load_ba
 mapped, validated and merged, raw bodies kept in the landing folder, the new state committed with the
 rows, then what the warehouse derives from them. A drop folder (`sftp-drop`) is the flow's other
 shape: each settled file its own batch (`flow.drop`).
+
+A reader that hands its streams on as they are read (`read_parts`, the ERP dialects) is loaded as
+they arrive: each stream's drift is observed, then its frames mapped and validated while the other
+streams are still fetched; the parts staged before the read is whole wait (`_LateBatch`), and the
+batch's transaction opens once every raw body is in, so the batch, its raw inputs and its state
+are the same as when the read came first. A read that fails loads nothing.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Mapping
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from connectors import dialects
-from connectors.reading import Extract, Window
+from connectors.reading import Extract, RawBody, Window
 from connectors.registry import SourceConfig, get_source
 from tourlink.flow.batch import after_commit, load_batch
 from tourlink.flow.drift import observe as observe_drift
 from tourlink.flow.inputs import record_inputs
-from tourlink.flow.staging import warehouse_of
+from tourlink.flow.merge import BatchResult, StreamedBatch
+from tourlink.flow.staging import stage, warehouse_of
 from tourlink.flow.state import stored_state
+from tourlink.frames import SourceFrame
+from tourlink.metrics import emit_batch
 
 
 @dataclass
@@ -64,6 +76,14 @@ def nothing_to_commit(extract: Extract) -> bool:
     return not extract.frames and not extract.raw and not extract.state
 
 
+def read_parts(source: SourceConfig, state: Mapping[str, str], window: Window) -> Iterator[Extract] | None:
+    """The dialect reader's parts (each stream as soon as it is read, then the connector's state),
+    or None when its reader hands back one `Extract` only."""
+    module, _, _ = dialects.spec(source.dialect).reader.partition(":")
+    parts = getattr(importlib.import_module(module), "read_parts", None)
+    return None if parts is None else parts(source, dict(state), window)
+
+
 def sync(
     source: SourceConfig | str,
     *,
@@ -79,26 +99,135 @@ def sync(
 
         return sync_drop(config, warehouse=warehouse)
     wh = warehouse_of(warehouse)
-    extract = read(config, stored_state(config.name, wh), Window(since, until, full_refresh))
+    window, state = Window(since, until, full_refresh), stored_state(config.name, wh)
+    parts = read_parts(config, state, window)
+    if parts is not None:
+        return _sync_arriving(config.name, parts, wh)
+    extract = read(config, state, window)
     observe_drift(extract, wh)  # alerted before any row can be quarantined over a renamed field
-    result = SyncResult(
-        source=config.name, batch_id=None, streams=dict(extract.streams), pages=extract.pages,
+    result = _result(extract)
+    if nothing_to_commit(extract):
+        result.entities.update(_derive_idle(wh, extract))
+        return result
+    batch = load_batch(
+        record_inputs(extract.frames, extract.mapping), source=config.name, warehouse=wh, raw=extract.raw,
+        state=extract.state,
+    )
+    result.batch_id = batch.batch_id
+    result.entities = {name: vars(counts) for name, counts in batch.entities.items()}
+    result.entities.update(batch.derived)
+    return result
+
+
+def _result(extract: Extract) -> SyncResult:
+    return SyncResult(
+        source=extract.source, batch_id=None, streams=dict(extract.streams), pages=extract.pages,
         requests=extract.requests, watermarks=extract.watermarks,
     )
-    if nothing_to_commit(extract):
-        from mappings.engine import load_mapping
 
-        derived = after_commit(wh, source=config.name, entities=load_mapping(extract.mapping).entities)
-    else:
-        batch = load_batch(
-            record_inputs(extract.frames, extract.mapping), source=config.name, warehouse=wh, raw=extract.raw,
-            state=extract.state,
-        )
-        result.batch_id = batch.batch_id
-        result.entities = {name: vars(counts) for name, counts in batch.entities.items()}
-        derived = batch.derived
-    result.entities.update(derived)
+
+def _derive_idle(wh: Any, extract: Extract) -> dict[str, Any]:
+    """An idle feed: what a commit would derive still runs (catch-up)."""
+    from mappings.engine import load_mapping
+
+    return after_commit(wh, source=extract.source, entities=load_mapping(extract.mapping).entities)
+
+
+class _LateBatch:
+    """The sink of a batch staged while its read goes on: parts wait until every raw body is in,
+    then the batch's transaction opens (`StreamedBatch`, raw inputs kept first) and takes them."""
+
+    def __init__(self, wh: Any, source: str, folder: Path):
+        self._wh, self._source, self._folder = wh, source, folder
+        self._waiting: list[tuple[str, str, Any]] = []
+        self.streamed: StreamedBatch | None = None
+
+    def put(self, entity: str, kind: str, frame: Any) -> None:
+        if self.streamed is None:
+            self._waiting.append((entity, kind, frame))
+        else:
+            self.streamed.put(entity, kind, frame)
+
+    def open(self, raw: list[RawBody]) -> None:
+        raw_files = [_spill(self._folder, i, body) for i, body in enumerate(raw)]
+        self.streamed = StreamedBatch(self._wh, self._source, [], raw_files)
+        waiting, self._waiting = self._waiting, []
+        for part in waiting:
+            self.streamed.put(*part)
+
+    def abort(self) -> None:
+        if self.streamed is not None:
+            self.streamed.abort()
+
+
+class _Arrival:
+    """A read's parts as they arrive: `frames` yields each part's frames once its drift is observed
+    (alerted before any of its rows can be quarantined over a renamed field); `whole` gathers
+    everything else, and `on_whole` is called with it once the read is complete."""
+
+    def __init__(self, parts: Iterator[Extract], whole: Extract, wh: Any, on_whole: Callable[[Extract], None]):
+        self._parts, self.whole, self._wh, self._on_whole = parts, whole, wh, on_whole
+        self.had_frames = False
+
+    def empty(self) -> bool:
+        """No rows, no raw body and no new state: a batch would record nothing (an idle feed)."""
+        return not self.had_frames and nothing_to_commit(self.whole)
+
+    def frames(self) -> Iterator[SourceFrame]:
+        whole = self.whole
+        for part in self._parts:
+            observe_drift(part, self._wh)
+            whole.raw += part.raw
+            whole.state.update(part.state)
+            whole.streams.update(part.streams)
+            whole.pages += part.pages
+            whole.requests += part.requests
+            self.had_frames = self.had_frames or bool(part.frames)
+            frames, part.frames = part.frames, []
+            yield from frames
+        self._on_whole(whole)
+
+
+def _sync_arriving(source: str, parts: Iterator[Extract], wh: Any) -> SyncResult:
+    """One batch loaded from a read's parts as they arrive (see the module docstring)."""
+    started = time.perf_counter()
+    first = next(parts)
+    arrived = _chain(first, parts)
+    with tempfile.TemporaryDirectory(prefix="tourlink-raw-") as tmp:
+        late = _LateBatch(wh, source, Path(tmp))
+        arrival = _Arrival(arrived, Extract(source=source, mapping=first.mapping), wh,
+                           lambda whole: None if arrival.empty() else late.open(whole.raw))  # fmt: skip
+        try:
+            staged, _ = stage(record_inputs(arrival.frames(), first.mapping), source=source, warehouse=wh, sink=late.put)
+        except BaseException:
+            late.abort()
+            arrived.close()  # the streams still being read stop with the read
+            raise
+        result = _result(arrival.whole)
+        if late.streamed is None:  # an idle feed: no batch
+            result.entities.update(_derive_idle(wh, arrival.whole))
+            return result
+        staged.state = dict(arrival.whole.state)
+        batch: BatchResult = late.streamed.finish(staged)
+    batch.derived = after_commit(wh, source=source, entities=staged.entities)
+    emit_batch(batch.to_json(), time.perf_counter() - started)  # counts to StatsD / Prometheus (docs/metrics.md)
+    result.batch_id = batch.batch_id
+    result.entities = {name: vars(counts) for name, counts in batch.entities.items()}
+    result.entities.update(batch.derived)
     return result
+
+
+def _spill(folder: Path, i: int, body: RawBody) -> Path:
+    """A raw body as a file the landing folder can copy (named as the steward will see it)."""
+    path = folder / f"{i:05d}" / body.name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(body.body)
+    return path
+
+
+def _chain(first: Extract, rest: Iterator[Extract]) -> Iterator[Extract]:
+    yield first
+    yield from rest
 
 
 def check(source: SourceConfig | str, registry: Path | str | None = None) -> dict[str, int]:

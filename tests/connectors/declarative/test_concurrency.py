@@ -85,3 +85,19 @@ def test_a_body_over_the_limit_is_refused_and_not_retried(vendor, announced):
     with pytest.raises(BodyTooLarge, match="paged GET /v1/groups.*limit of 10000"):
         read(source(vendor.url, max_body_bytes=10_000), {})
     assert len(vendor.arrivals) == 1
+
+
+def test_a_cursor_walk_asks_for_the_next_page_while_the_members_of_the_last_one_are_fetched(vendor):
+    vendor.latency = 0.05  # 40 groups, 10 a page: 4 cursor pages, 10 members each
+    cursor_paging = {"style": "cursor", "param": "cursor", "next": "next", "size_param": "size"}
+    _, one_by_one = timed(vendor.url, page_size=10, max_concurrency=1, paging=cursor_paging, total=None)
+    vendor.paths.clear()
+    vendor.max_in_flight = 0
+    _, pipelined = timed(vendor.url, page_size=10, max_concurrency=4, paging=cursor_paging, total=None)
+    second_page = next(i for i, p in enumerate(vendor.paths) if "cursor=2" in p)
+    first_members = [i for i, p in enumerate(vendor.paths) if any(f"/g{n:03d}/members" in p for n in range(10))]
+    assert second_page < max(first_members), "page 2 was asked for while page 1's members were being fetched"
+    assert vendor.max_in_flight <= 4
+    assert [r.body for r in pipelined.raw] == [r.body for r in one_by_one.raw], "same pages, same order, same names"
+    assert pipelined.frames[0].data["members"].to_list() == one_by_one.frames[0].data["members"].to_list()
+    assert pipelined.streams == {"groups": 40}

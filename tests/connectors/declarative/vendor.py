@@ -1,5 +1,6 @@
 """A page+total vendor on loopback for the reader's tests: `GET /v1/groups?page=N&size=S` →
-`{"total": T, "items": [...]}`, `GET /v1/groups/{id}/members` → `{"items": [...]}`, bearer token,
+`{"total": T, "items": [...]}` (asked without `page`, a cursor walk: `cursor=N` → `{"items": [...], "next": N+1 | null}`),
+`GET /v1/groups/{id}/members` → `{"items": [...]}`, bearer token,
 an injected latency per request, and what a vendor's operator would see: when each request arrived
 and how many were in flight at once."""
 
@@ -20,6 +21,7 @@ class PagedVendor:
         self.groups = [{"id": f"g{i:03d}", "updated_at": f"2026-10-01T08:{i % 60:02d}:00+08:00", "pax": i} for i in range(groups)]
         self.latency = latency
         self.arrivals: list[float] = []
+        self.paths: list[str] = []  # every request's target, in order of arrival
         self.in_flight = self.max_in_flight = 0
         self.body_override: bytes | None = None
         self.announce_length = True
@@ -35,6 +37,7 @@ class PagedVendor:
             def do_GET(self) -> None:
                 with vendor._lock:
                     vendor.arrivals.append(time.monotonic())
+                    vendor.paths.append(self.path)
                     vendor.in_flight += 1
                     vendor.max_in_flight = max(vendor.max_in_flight, vendor.in_flight)
                 try:
@@ -67,8 +70,11 @@ class PagedVendor:
         if parts.path.endswith("/members"):
             gid = parts.path.split("/")[3]
             return 200, json.dumps({"items": [{"seq": 1, "name": f"member of {gid}"}]}).encode()
-        page, size = int(query.get("page", 1)), int(query.get("size", 10))
+        page, size = int(query.get("page") or query.get("cursor") or 1), int(query.get("size", 10))
         chosen = self.groups[(page - 1) * size: page * size]
+        if "page" not in query:  # a cursor walk: the first request names no cursor
+            following = page + 1 if page * size < len(self.groups) else None
+            return 200, json.dumps({"items": chosen, "next": following}).encode()
         return 200, json.dumps({"total": len(self.groups), "items": chosen}).encode()
 
     def stop(self) -> None:

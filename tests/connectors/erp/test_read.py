@@ -1,0 +1,50 @@
+"""A source's streams are read side by side within the client's limits, and each is handed on as
+soon as it is read whole (`read_parts`); `read` puts the parts together in the source's order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from connectors.erp import read
+from connectors.erp.read import read_parts
+from connectors.registry import SourceConfig
+from tests.connectors.declarative.vendor import TOKEN, PagedVendor, options
+
+
+@pytest.fixture
+def vendor(monkeypatch) -> Iterator[PagedVendor]:
+    monkeypatch.setenv("PAGED_VENDOR_TOKEN", TOKEN)
+    box = PagedVendor(groups=40, latency=0.05)
+    yield box
+    box.stop()
+
+
+def source(url: str, **more: object) -> SourceConfig:
+    """Two streams of one vendor: `groups` (10 pages of 4 and a member request per group), then `plain`
+    (the same 10 pages, no dependents): `plain` is read whole long before `groups`."""
+    declared = options(page_size=4, **more)
+    declared["resources"] = {**declared["resources"], "plain": {"path": "/v1/plain"}}
+    return SourceConfig(name="paged", dialect="rest", base_url=url, credentials={"token": "env:PAGED_VENDOR_TOKEN"},
+                        streams=("groups", "plain"), mapping="jsonapi", options=declared)
+
+
+def test_each_stream_is_handed_on_when_it_is_read_whole_and_all_share_the_limit_in_flight(vendor):
+    parts = list(read_parts(source(vendor.url, max_concurrency=4), {}))
+    assert [list(p.streams) for p in parts] == [["plain"], ["groups"], ["groups", "plain"]]
+    assert 1 < vendor.max_in_flight <= 4, "both streams' requests together never above max_concurrency"
+    plain, groups, last = parts
+    assert plain.pages == 10 and groups.pages == 10 and plain.requests == groups.requests == 0
+    assert last.requests == len(vendor.paths) == 60 and not last.frames and not last.raw
+    assert plain.state == {"plain": "2026-10-01T00:39:00+00:00"}, "each stream carries its own watermark"
+
+
+def test_read_puts_the_parts_together_in_the_order_of_the_streams_whatever_order_they_finish_in(vendor):
+    together = read(source(vendor.url, max_concurrency=4), {})
+    alone = read(source(vendor.url, max_concurrency=1), {})
+    assert list(together.streams) == ["groups", "plain"] and together.streams == {"groups": 40, "plain": 40}
+    assert [r.name for r in together.raw] == [r.name for r in alone.raw]
+    assert [r.name for r in together.raw][:2] == ["groups-page-0001.json", "groups-page-0002.json"]
+    assert [r.body for r in together.raw] == [r.body for r in alone.raw]
+    assert together.state == alone.state and together.pages == alone.pages == 20
