@@ -28,6 +28,34 @@ def test_plugins_are_scanned_unless_the_script_runs_a_builtin_command():
     assert cli.needs_plugins(["pytest", "import"], builtins)  # not the script: every plugin
 
 
+def _small_app():
+    import typer
+
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    app.command("import")(lambda: print("imported"))
+    app.command("validate")(lambda: print("validated"))
+    db = typer.Typer()
+    db.command("upgrade")(lambda: print("upgraded"))
+    db.command("check")(lambda: print("checked"))
+    app.add_typer(db, name="db")
+    return app
+
+
+def test_narrowing_keeps_the_one_command_or_group_and_the_callback():
+    from typer.testing import CliRunner
+
+    app = _small_app()
+    cli.narrow_to(app, "import")
+    assert cli.builtin_commands(app) == {"import"}
+    assert CliRunner().invoke(app, ["import"]).stdout == "imported\n"  # still a group: named, not implied
+    assert CliRunner().invoke(app, ["validate"]).exit_code == 2
+    app = _small_app()
+    cli.narrow_to(app, "db")
+    assert cli.builtin_commands(app) == {"db"}
+    assert CliRunner().invoke(app, ["db", "upgrade"]).stdout == "upgraded\n"
+
+
 def test_the_collector_collects_young_objects_rarely():
     assert gc.get_threshold() == cli.START_GC_THRESHOLD
     assert gc.isenabled()
