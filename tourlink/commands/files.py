@@ -73,7 +73,7 @@ def import_command(
     unchanged); `--force` imports it again."""
     from rich.console import Console
 
-    from tourlink.flow import DATABASE_ERRORS, UnreadableInput, WarehouseFailed, import_files
+    from tourlink.flow import UnreadableInput, WarehouseFailed, database_errors, import_files
 
     _check_entity_and_mapping(entity, mapping)
     try:
@@ -81,7 +81,7 @@ def import_command(
             paths, source=source, entity=entity, mapping=mapping, progress=sys.stderr.isatty() and not as_json,
             skip_loaded=not force,
         )
-    except (WarehouseFailed, *DATABASE_ERRORS) as exc:
+    except (WarehouseFailed, *database_errors()) as exc:
         fail_on_warehouse(exc)
     except UnreadableInput as exc:
         typer.echo(f"error: cannot read {exc.file}: {exc.reason}\n错误：无法读取文件 {exc.file}：{exc.reason_zh}", err=True)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tourlink.flow.handover import HandoverMissing, StagedBatch
     from tourlink.flow.inputs import Input, UnreadableInput, file_inputs, parents_first, reliance
     from tourlink.flow.merge import BatchResult, EntityCounts, commit
-    from tourlink.flow.outage import DATABASE_ERRORS, WarehouseFailed, as_failure
+    from tourlink.flow.outage import WarehouseFailed, as_failure, database_errors
     from tourlink.flow.sources import SyncResult, check, sync
     from tourlink.flow.staging import ForeignAgencyRows, stage
     from tourlink.flow.state import stored_state
@@ -48,7 +48,7 @@ _WHERE = {
     "tourlink.flow.handover": ("HandoverMissing", "StagedBatch"),
     "tourlink.flow.inputs": ("Input", "UnreadableInput", "file_inputs", "parents_first", "reliance"),
     "tourlink.flow.merge": ("BatchResult", "EntityCounts", "commit"),
-    "tourlink.flow.outage": ("DATABASE_ERRORS", "WarehouseFailed", "as_failure"),
+    "tourlink.flow.outage": ("database_errors", "WarehouseFailed", "as_failure"),
     "tourlink.flow.sources": ("SyncResult", "check", "sync"),
     "tourlink.flow.staging": ("ForeignAgencyRows", "stage"),
     "tourlink.flow.state": ("stored_state",),
@@ -86,7 +86,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "CONFIGURATION_ERRORS",
-    "DATABASE_ERRORS",
+    "database_errors",
     "SOURCE_ERRORS",
     "BatchResult",
     "EntityCounts",

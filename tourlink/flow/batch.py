@@ -19,7 +19,7 @@ from typing import Any
 from connectors.reading import RawBody
 from tourlink.flow.inputs import Input, recorded_sheets, sheet_records
 from tourlink.flow.merge import BatchResult, StreamedBatch
-from tourlink.flow.outage import DATABASE_ERRORS, as_failure
+from tourlink.flow.outage import as_failure, database_errors
 from tourlink.flow.staging import stage
 from tourlink.metrics import emit_batch
 
@@ -55,7 +55,7 @@ def load_batch(
             result = streamed.finish(staged)
         _record_sheets(warehouse, result, inputs)
         result.derived = after_commit(warehouse, source=source, entities=staged.entities)
-    except DATABASE_ERRORS as exc:
+    except database_errors() as exc:
         raise as_failure(warehouse, exc, streamed.result.batch_id if streamed else None) from exc
     emit_batch(result.to_json(), time.perf_counter() - started)  # counts to StatsD / Prometheus (docs/metrics.md)
     return result
