@@ -28,7 +28,7 @@ from lxml import etree
 
 from connectors.files.cells import float_column_text
 from connectors.files.prefetch import ahead
-from connectors.files.xlsxcells import BlockDamaged, cell_positions, digits
+from connectors.files.xlsxcells import BlockDamaged, cell_positions, digits_between
 
 BLOCK_BYTES = 4 << 20  # inflated sheet XML taken apart at a time (whole rows; ~5.8k roster rows)
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -262,7 +262,7 @@ def _render(block: bytes, f: dict[str, np.ndarray], book: XlsxBook) -> pl.DataFr
     shared = (kind == ord("s")) & has
     if shared.any():
         try:
-            index = digits(np.frombuffer(block + b"<" * 12, dtype=np.uint8), f["v_from"][shared], 60)
+            index = digits_between(np.frombuffer(block, dtype=np.uint8), f["v_from"][shared], f["v_to"][shared])
         except BlockDamaged as exc:
             raise DamagedSheet(str(exc)) from None
         if (index < 0).any() or (index >= len(book.strings)).any():
