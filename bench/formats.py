@@ -2,7 +2,8 @@
 beside fastexcel and pandas.read_excel (calamine and openpyxl engines) reading the same file.
 
 Each contender runs in its own process (peak memory = that process's ru_maxrss); ratios are to
-fastexcel on the same file in the same run, so the shared, noisy machine cancels out.
+fastexcel on the same file in the same run, so the shared, noisy machine cancels out, and each
+figure has the 1-minute load average read as that contender finished beside it.
 
     python bench/formats.py [--rows 200000 1000000] [--formats xlsx xls ods csv] [--openpyxl] [--out DIR]
 """
@@ -65,6 +66,14 @@ def _write(fmt: str, rows: int, out: Path) -> Path:
     return path
 
 
+def _load() -> str:
+    """The 1-minute load average (the machine is shared: read each figure beside it)."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
@@ -81,8 +90,8 @@ def main() -> None:
         print(_write(opts.write[0], int(opts.write[1]), Path(opts.write[2])))
         return
     out = opts.out or Path(tempfile.mkdtemp(prefix="tourlink-formats-"))
-    print("| format | rows | contender | read s | rows/s | peak MB | × fastexcel speed |")
-    print("|---|--:|---|--:|--:|--:|--:|")
+    print("| format | rows | contender | read s | rows/s | peak MB | × fastexcel speed | load |")
+    print("|---|--:|---|--:|--:|--:|--:|--:|")
     for rows in opts.rows:
         for fmt in opts.formats:
             # Written in a child: ru_maxrss survives fork+exec, so the parent stays small for the readers' figures.
@@ -95,13 +104,14 @@ def main() -> None:
             for contender in contenders:
                 done = subprocess.run([sys.executable, __file__, "--child", contender, str(path)], capture_output=True, text=True)
                 if done.returncode:
-                    print(f"| {fmt} | {rows:,} | {contender} | failed: {done.stderr.strip().splitlines()[-1:]} | | | |")
+                    print(f"| {fmt} | {rows:,} | {contender} | failed: {done.stderr.strip().splitlines()[-1:]} | | | | |")
                     continue
-                results[contender] = json.loads(done.stdout.strip().splitlines()[-1])
+                results[contender] = {**json.loads(done.stdout.strip().splitlines()[-1]), "load": _load()}
             reference = results.get("fastexcel")
             for contender, r in results.items():
                 ratio = f"{reference['s'] / r['s']:.2f}" if reference else ""
-                print(f"| {fmt} | {rows:,} | {contender} | {r['s']:.1f} | {r['rows'] / r['s']:,.0f} | {r['mb']:,.0f} | {ratio} |", flush=True)
+                print(f"| {fmt} | {rows:,} | {contender} | {r['s']:.1f} | {r['rows'] / r['s']:,.0f} | {r['mb']:,.0f} | {ratio} | {r['load']} |",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -33,24 +33,21 @@ class DialectSpec:
 
 _ERP = "connectors.erp"
 _DECLARED = "connectors.declarative"  # every HTTP ERP dialect: a preset read by the declarative reader
+
+
+def _http_erp(name: str, emulator: str, preset: str) -> DialectSpec:
+    """An HTTP ERP dialect: the ERP reader and check, update-time watermarks, the declarative
+    reader's `preset` class and its auth; only the name, the emulator and the preset differ."""
+    return DialectSpec(name, f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since", emulator,
+                       f"{_DECLARED}:{preset}", f"{_DECLARED}:source_auth")  # fmt: skip
+
+
 DIALECTS: dict[str, DialectSpec] = {
-    "signed-json": DialectSpec(
-        "signed-json", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
-        "devkit.sandbox.signed_json:SignedJsonSandbox", f"{_DECLARED}:SignedJson", f"{_DECLARED}:source_auth",
-    ),
-    "oauth-cursor": DialectSpec(
-        "oauth-cursor", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
-        "devkit.sandbox.oauth_cursor:OAuthCursorSandbox", f"{_DECLARED}:OAuthCursor", f"{_DECLARED}:source_auth",
-    ),
-    "legacy-xml": DialectSpec(
-        "legacy-xml", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
-        "devkit.sandbox.legacy_xml:LegacyXmlSandbox", f"{_DECLARED}:LegacyXml", f"{_DECLARED}:source_auth",
-    ),
+    "signed-json": _http_erp("signed-json", "devkit.sandbox.signed_json:SignedJsonSandbox", "SignedJson"),
+    "oauth-cursor": _http_erp("oauth-cursor", "devkit.sandbox.oauth_cursor:OAuthCursorSandbox", "OAuthCursor"),
+    "legacy-xml": _http_erp("legacy-xml", "devkit.sandbox.legacy_xml:LegacyXmlSandbox", "LegacyXml"),
     # declarative REST vendors (JSON:API, …): the vendor's shapes are options of its registry file
-    "rest": DialectSpec(
-        "rest", f"{_ERP}.read:read", f"{_ERP}.read:check", "updated-since",
-        "devkit.sandbox.jsonapi_server:JsonApiSandbox", f"{_DECLARED}:Rest", f"{_DECLARED}:source_auth",
-    ),
+    "rest": _http_erp("rest", "devkit.sandbox.jsonapi_server:JsonApiSandbox", "Rest"),
     "gov-portal": DialectSpec(
         "gov-portal", "connectors.gov_portal:read", "connectors.gov_portal:check", "after-id",
         "devkit.sandbox.gov_portal_server:PortalEmulator",

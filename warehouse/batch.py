@@ -97,6 +97,23 @@ class Warehouse:
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
 
+    def record_sheets(self, batch_id: str, sheets: dict[str, dict[str, Any]]) -> None:
+        """Store on the batch's file rows (by the name the steward gave) which workbook sheets were
+        read as which template and which were skipped and why: `batch_file.sheets`."""
+        f = tables.batch_file
+        with self._write_transaction() as conn:
+            for name, record in sheets.items():
+                conn.execute(f.update().where(f.c.batch_id == batch_id, f.c.file == name).values(sheets=record))
+
+    def file_sheets(self, batch_id: str) -> dict[str, dict[str, Any]]:
+        """`batch_file.sheets` of the batch's workbooks, by file name (files without sheets left out)."""
+        f = tables.batch_file
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(f.c.file, f.c.sheets).where(f.c.batch_id == batch_id, f.c.sheets.is_not(None)).order_by(f.c.file)
+            ).all()
+        return {row.file: row.sheets for row in rows}
+
     def watermark(self, source: str, stream: str) -> str | None:
         return state.watermark(self.engine, source, stream)
 

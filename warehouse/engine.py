@@ -8,6 +8,8 @@ instead of failing half-way on upgrade from a read lock) and waits on a busy tim
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from tourlink import settings
@@ -68,3 +70,16 @@ class open_connection:
     def __exit__(self, *exc) -> None:
         if self.own:
             self.conn.close()
+
+
+def upsert_insert(dialect: str) -> Any:
+    """The `insert` construct with `on_conflict_do_update` for `dialect` (postgresql or sqlite).
+
+    Imported here, on first use, because `sqlalchemy.dialects.postgresql` (with its asyncpg, psycopg
+    and pg8000 variants) costs ~70 ms of every process's start-up and an embedded SQLite warehouse
+    never needs it (bench/startup.py)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert

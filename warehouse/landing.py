@@ -8,11 +8,11 @@ file already landed (same content) is not copied again.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tourlink.atomic import atomic_file
 
 _CHUNK = 1 << 20
 _COMPRESSED = {".gz", ".bz2", ".xz", ".zst", ".zip"}
@@ -45,14 +45,6 @@ def land(path: Path, landing_dir: Path) -> LandedFile:
     size = path.stat().st_size
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".landing-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-                shutil.copyfileobj(src, out, _CHUNK)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(target, prefix=".landing-") as out, open(path, "rb") as src:
+            shutil.copyfileobj(src, out, _CHUNK)
     return LandedFile(sha256=sha, landing_path=relative.as_posix(), size=size)

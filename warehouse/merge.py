@@ -15,6 +15,7 @@ row whose stored hash equals its own has the same content and is neither copied 
 a key not stored yet is bulk-copied straight into
 the core table (PostgreSQL `COPY`, SQLite `executemany`); only rows whose stored hash differs go through
 a staging table and one `INSERT … ON CONFLICT … DO UPDATE … WHERE` that compares every content column.
+A first load into an empty table skips the lookups while no key comes twice (`MergeWriter._all_new`).
 A parent written in a batch has its stored children replaced by the set the batch carries
 (`_replace_child_sets`, when the batch finishes).
 """
@@ -92,6 +93,7 @@ class MergeWriter:
     _carried: dict[str, list[Path]]
     _spool: _Spool
     _deleted: dict[str, int]
+    _lock_names: list[str]
     # and, from `BatchWriter`: `_lock()`, `_stage_table(...)`; from `QuarantineWriter`: `_resolve_quarantine(...)`
 
     def merge(self, entity: str, good: pl.DataFrame, *, prepared: StorableRows | None = None) -> MergeCounts:
@@ -138,6 +140,8 @@ class MergeWriter:
         equal content, e.g. after a polars upgrade, only costs that comparison).
         """
         keys = list(spec.natural_key)
+        if self._all_new(spec, table, stored):
+            return stored, stored.clear()
         held = self._stored_hashes(spec, table, stored)
         if held.is_empty():
             return stored, stored.clear()
@@ -146,6 +150,25 @@ class MergeWriter:
         is_held = matched["__held"].fill_null(False)
         differs = is_held & matched["__hash"].ne_missing(stored["_row_hash"])
         return stored.filter(~is_held), stored.filter(differs)
+
+    def _all_new(self, spec: schema.Entity, table: sa.Table, stored: pl.DataFrame) -> bool:
+        """True when no row of `stored` can have a stored row: the core table held none when this
+        batch first merged into it (under the batch's lock, so no other writer adds any) and no key
+        of the chunk is one this batch merged before. Then the index lookups of `_stored_hashes` are
+        skipped: on a first load they were ~7 % of the writer's time. Keys are compared as 64-bit
+        hashes; a collision only costs the lookup. Every chunk's keys are remembered (8 bytes a row)."""
+        fresh: dict[str, pl.Series | None] = self.__dict__.setdefault("_fresh_keys", {})  # per batch writer
+        if spec.name not in fresh:
+            locked = spec.name in self._lock_names
+            empty = locked and self.connection.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None
+            fresh[spec.name] = pl.Series("h", [], pl.UInt64) if empty else None
+        merged = fresh[spec.name]
+        if merged is None:
+            return False
+        hashes = stored.select(pl.struct(list(spec.natural_key)).hash(seed=0x6B65)).to_series().rename("h")
+        seen = not merged.is_empty() and bool(merged.is_in(hashes.implode()).any())
+        merged.append(hashes)
+        return not seen
 
     def _stored_hashes(self, spec: schema.Entity, table: sa.Table, stored: pl.DataFrame) -> pl.DataFrame:
         """Keys (as text) and content hashes of the stored rows the chunk may replace.

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from tourlink import schema
 from tourlink.frames import raw_json
@@ -258,6 +257,8 @@ class QuarantineWriter:
 
     def _json(self, column: Any) -> Any:
         if self.warehouse.dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql  # only PostgreSQL's processes pay for it (engine.upsert_insert)
+
             return sa.cast(column, postgresql.JSON)
         return sa.type_coerce(column, sa.Text)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from warehouse import tables
 from warehouse.bulk import _utcnow
+from warehouse.engine import upsert_insert
 
 if TYPE_CHECKING:
     from warehouse.batch import Warehouse
@@ -46,7 +46,7 @@ class StateWriter:
 def write_state(conn: sa.Connection, source: str, stream: str, value: str, batch_id: str) -> None:
     """Set one state row of `source` (insert or replace), in the caller's transaction."""
     t = tables.watermark
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(conn.dialect.name)
     row = {"source": source, "stream": stream, "value": value, "batch_id": batch_id, "updated_at": _utcnow()}
     stmt = insert(t).values(**row)
     stmt = stmt.on_conflict_do_update(

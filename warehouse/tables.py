@@ -89,6 +89,8 @@ batch_file = sa.Table(
     sa.Column("landing_path", sa.Text, nullable=False),  # relative to the landing folder
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("received_at", sa.DateTime, nullable=False),
+    # workbook sheets: {"read": [{name, template}], "skipped": [{name, reason}]}; NULL for CSV etc.
+    sa.Column("sheets", sa.JSON),
     sa.Index("ix_batch_file_sha256", "sha256"),  # checksum-keyed resume: was this file loaded before?
 )
 

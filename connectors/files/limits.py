@@ -2,7 +2,7 @@
 
 A hostile or broken upload must end in a refusal naming the file, never in an unbounded allocation:
 an 8.6 KB xlsx claiming a cell at XFD1048576, a zip bomb, a CSV cell of megabytes, JSON nested
-100,000 deep. Each bound can be raised per deployment through the environment
+100,000 deep, an xls or ods a few bytes from valid that makes calamine ask for 8 GB. Each bound can be raised per deployment through the environment
 (`TOURLINK_READER_<NAME>`, e.g. `TOURLINK_READER_MAX_CELL_CHARS=200000`).
 """
 
@@ -23,6 +23,10 @@ class ReaderLimits:
     max_compression_ratio: int = 200  # a member inflating more than this is a zip bomb
     max_nesting: int = 64  # JSON Lines objects/arrays
     max_line_bytes: int = 16 << 20  # one CSV/JSON Lines line
+    # calamine's parse of an xls/xlsb/ods, in a child first (`parse_guard`): its address space, its time
+    # (a full 65,536-row xls peaks near 300 MB; a 1.7 KB hostile ods asks for 6 GB); 0 turns the guard off
+    max_parse_bytes: int = 2 << 30
+    max_parse_seconds: int = 300
 
     @classmethod
     def from_env(cls) -> ReaderLimits:

@@ -23,6 +23,7 @@ from connectors.files.cells import cell_text, render_column
 from connectors.files.errors import UnreadableFile
 from connectors.files.limits import ReaderLimits
 from connectors.files.odsmerge import ods_merges
+from connectors.files.parse_guard import guard_parse
 from connectors.files.records import is_failure
 from connectors.files.table import HEADER_SEARCH_ROWS, Header, empty_frame, find_header, no_header_reason, table_frame
 from connectors.files.xlsxsheets import NotStreamable, SheetPlan, plan_sheet, sheet_frames
@@ -79,10 +80,11 @@ def read_workbook(
     if path.suffix.lower() in ZIP_FORMATS:
         check_zip(path, limits)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
-            check_xlsx_extent(path, limits)
-            streamed = read_xlsx(path, known, chunk_rows, limits, sheet)
+            streamed = read_xlsx(path, known, chunk_rows, limits, sheet)  # bounds its extent as it streams
             if streamed is not None:
                 return streamed
+            check_xlsx_extent(path, limits)  # calamine allocates the sheet's whole rectangle
+    guard_parse(path, limits)  # calamine's parse bounded in a child first: a hostile file cannot abort us
     workbook = _open(path)
     try:
         plans, choices = _plan(path, workbook, known, limits, sheet)

@@ -9,16 +9,27 @@ size; the merged ranges and the shared-strings table are the only parts kept who
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from connectors.files.errors import UnreadableFile
 from connectors.files.limits import ReaderLimits
+from connectors.files.prefetch import background
 from connectors.files.table import HEADER_SEARCH_ROWS, Header, empty_frame, find_header, no_header_reason, table_frame
-from connectors.files.xlsxstream import DamagedSheet, XlsxBook, sheet_cells, sheet_merges
+from connectors.files.xlsxstream import (
+    DamagedSheet,
+    XlsxBook,
+    column_letters,
+    nullable_index,
+    resolved,
+    sheet_cells,
+    sheet_merges,
+)
+from connectors.files.zipcheck import too_large
 from tourlink.frames import ROW, SourceFrame
 
 
@@ -33,6 +44,8 @@ class SheetPlan:
     header: Header
     blocks: Iterator[pl.DataFrame]
     pending: list[pl.DataFrame]
+    merges: Callable[[], list[tuple[int, int, int, int]]]  # read in a second pass, while the cells stream
+    book: XlsxBook
 
 
 def plan_sheet(
@@ -63,13 +76,13 @@ def plan_sheet(
             path.name, f"工作表“{name}”有{width}列，超出平台上限（{limits.max_columns}列）", f"sheet {name!r} is {width} columns wide"
         )
     texts = [[""] * width for _ in range(HEADER_SEARCH_ROWS)]
-    for row, col, text in head.select("row", "col", "text").iter_rows():
+    for row, col, text in resolved(head, book).select("row", "col", "text").iter_rows():
         texts[row - top][col] = text or ""  # type: ignore[operator]
     found = find_header(texts, known)
     if found is None:
         return no_header_reason(texts, known)
     header = Header(index=found.index + top, columns=found.columns)  # type: ignore[operator]
-    return SheetPlan(name, member, header, blocks, pending)
+    return SheetPlan(name, member, header, blocks, pending, background(lambda: sheet_merges(archive, member)), book)
 
 
 def sheet_frames(
@@ -78,11 +91,7 @@ def sheet_frames(
     """Chunks of at most `chunk_rows` rows below the header."""
     header = plan.header
     wanted = [position for position, _ in header.columns]
-    merges = pl.DataFrame(
-        [m for m in sheet_merges(archive, plan.member) if m[2] > m[0] and m[0] > header.index],
-        schema={"r0": pl.Int64, "c0": pl.Int64, "r1": pl.Int64, "c1": pl.Int64}, orient="row",
-    )
-    anchors = pl.DataFrame(schema={"r0": pl.Int64, "c0": pl.Int64, "a_text": pl.String, "a_number": pl.Boolean})
+    merged = _Merged([m for m in plan.merges() if m[2] > m[0] and m[0] > header.index], wanted)
     carry: pl.DataFrame | None = None
     any_yielded = False
     for cells in _data_blocks(path, plan):
@@ -90,12 +99,14 @@ def sheet_frames(
             raise UnreadableFile(
                 path.name, f"工作表“{plan.name}”超过{limits.max_rows}行，超出平台上限", f"sheet {plan.name!r} has more than {limits.max_rows} rows"
             )
-        if merges.height:
-            found = cells.join(merges.select("r0", "c0"), left_on=["row", "col"], right_on=["r0", "c0"])
-            anchors = pl.concat([anchors, found.select(r0="row", c0="col", a_text="text", a_number="number")])
-        wide = _wide(cells, header, wanted)
-        if merges.height:
-            wide = _fill_merged(wide, header, merges, anchors)
+        if (far := int(cells["col"].max())) >= limits.max_columns:  # type: ignore[arg-type]  # the extent, bounded as it streams
+            cell = cells.filter(pl.col("col") == far).row(0, named=True)
+            ref = f"{column_letters(far)}{cell['row'] + 1}"
+            raise too_large(path, f"单元格{ref}", f"cell {ref}")
+        wide = _wide(cells, header, wanted, plan.book)
+        if merged.ranges:
+            merged.keep_anchors(cells, plan.book)
+            wide = merged.fill(wide)
         carry = wide if carry is None else pl.concat([carry, wide])
         while carry.height >= chunk_rows:
             frame, carry = carry.head(chunk_rows), carry.slice(chunk_rows)
@@ -124,8 +135,34 @@ def _data_blocks(path: Path, plan: SheetPlan) -> Iterator[pl.DataFrame]:
         raise _damaged(path, plan.name, exc) from None
 
 
-def _wide(cells: pl.DataFrame, header: Header, wanted: list[int]) -> pl.DataFrame:
-    """One row per sheet row of the block, the header's columns as `text_<col>`/`number_<col>`."""
+def _wide(cells: pl.DataFrame, header: Header, wanted: list[int], book: XlsxBook) -> pl.DataFrame:
+    """One row per sheet row of the block, the header's columns as `text_<col>`/`number_<col>`.
+
+    Cells come row by row, columns ascending within a row (as every writer stores them): each
+    wanted column is one gather. Any other order takes the general pivot."""
+    row, col = cells.get_column("row").to_numpy(), cells.get_column("col").to_numpy()
+    starts = np.r_[True, row[1:] != row[:-1]]
+    if not ((row[1:] >= row[:-1]).all() and (starts[1:] | (col[1:] > col[:-1])).all()):
+        return _pivot(resolved(cells, book), header, wanted)
+    group = np.cumsum(starts) - 1
+    n = int(group[-1]) + 1 if len(group) else 0
+    text, number = cells.get_column("text"), cells.get_column("number").to_numpy()
+    sst = cells.get_column("sst").to_numpy()
+    columns: dict[str, pl.Series | np.ndarray] = {"row": row[starts]}
+    for k in wanted:
+        sel = np.flatnonzero(col == k)
+        at = np.full(n, -1, dtype=np.int64)
+        at[group[sel]] = sel
+        missing = at < 0
+        shared = np.where(missing, -1, sst[np.maximum(at, 0)])
+        strings = book.strings.gather(nullable_index(shared))
+        own = np.where(shared >= 0, -1, at)  # the cells whose text is their own (numbers, inline, …)
+        columns[f"text_{k}"] = strings if (own < 0).all() else strings.fill_null(text.gather(nullable_index(own)))
+        columns[f"number_{k}"] = np.where(missing, False, number[np.maximum(at, 0)])
+    return pl.DataFrame(columns)
+
+
+def _pivot(cells: pl.DataFrame, header: Header, wanted: list[int]) -> pl.DataFrame:
     rows = cells.select(pl.col("row").unique(maintain_order=True))
     picked = cells.filter(pl.col("col").is_in(wanted))
     if picked.height:
@@ -137,21 +174,53 @@ def _wide(cells: pl.DataFrame, header: Header, wanted: list[int]) -> pl.DataFram
     ).with_columns(pl.col(f"number_{k}").fill_null(False) for k in wanted)
 
 
-def _fill_merged(wide: pl.DataFrame, header: Header, merges: pl.DataFrame, anchors: pl.DataFrame) -> pl.DataFrame:
-    """Every cell of a vertically merged range takes its top-left cell (text and number flag)."""
-    wide = wide.sort("row")
-    for position, _ in header.columns:
-        ranges = merges.filter((pl.col("c0") <= position) & (pl.col("c1") >= position)).sort("r0")
-        if not ranges.height:
-            continue
-        hit = wide.select("row").join_asof(ranges, left_on="row", right_on="r0", strategy="backward")
-        hit = hit.join(anchors, on=["r0", "c0"], how="left", maintain_order="left")
-        covered = (hit["r1"] >= hit["row"]).fill_null(False)
-        wide = wide.with_columns(
-            pl.when(covered).then(hit["a_text"]).otherwise(pl.col(f"text_{position}")).alias(f"text_{position}"),
-            pl.when(covered).then(hit["a_number"].fill_null(False)).otherwise(pl.col(f"number_{position}")).alias(f"number_{position}"),
-        )
-    return wide
+class _Merged:
+    """The vertically merged ranges below the header: every cell of one takes its top-left cell's
+    text and number flag. The top-left cells are kept as the blocks pass (one per range)."""
+
+    def __init__(self, ranges: list[tuple[int, int, int, int]], wanted: list[int]) -> None:
+        self.ranges = ranges
+        r0, c0, r1, c1 = (np.array([m[i] for m in ranges], dtype=np.int64) for i in range(4))
+        self.key = r0 * _KEY + c0  # the top-left cell of each range
+        self.order = np.argsort(self.key)
+        self.text = pl.Series("text", [], dtype=pl.String).extend_constant(None, len(ranges))
+        self.number = np.zeros(len(ranges), dtype=bool)
+        self.columns = {}  # wanted column -> (r0, r1, range id) of the ranges over it, by r0
+        for position in wanted:
+            over = np.flatnonzero((c0 <= position) & (c1 >= position))
+            if len(over):
+                by_row = over[np.argsort(r0[over], kind="stable")]
+                self.columns[position] = (r0[by_row], r1[by_row], by_row)
+
+    def keep_anchors(self, cells: pl.DataFrame, book: XlsxBook) -> None:
+        key = cells.get_column("row").to_numpy() * _KEY + cells.get_column("col").to_numpy()
+        sorted_keys = self.key[self.order]
+        at = np.minimum(np.searchsorted(sorted_keys, key), len(sorted_keys) - 1)
+        hit = np.flatnonzero(sorted_keys[at] == key)
+        if len(hit):
+            ids = self.order[at[hit]]
+            self.text = self.text.scatter(ids, resolved(cells[hit], book).get_column("text"))
+            self.number[ids] = cells.get_column("number").to_numpy()[hit]
+
+    def fill(self, wide: pl.DataFrame) -> pl.DataFrame:
+        rows = wide.get_column("row").to_numpy()
+        filled = []
+        for position, (r0, r1, ids) in self.columns.items():
+            at = np.searchsorted(r0, rows, side="right") - 1
+            covered = (at >= 0) & (r1[np.maximum(at, 0)] >= rows)
+            if not covered.any():
+                continue
+            source = np.where(covered, ids[np.maximum(at, 0)], -1)
+            anchor = self.text.gather(nullable_index(source))
+            filled += [
+                pl.when(pl.Series(covered)).then(anchor).otherwise(pl.col(f"text_{position}")).alias(f"text_{position}"),
+                pl.Series(f"number_{position}", np.where(covered, self.number[np.maximum(source, 0)],
+                                                         wide.get_column(f"number_{position}").to_numpy())),
+            ]
+        return wide.with_columns(filled) if filled else wide
+
+
+_KEY = 1 << 20  # row * _KEY + column: one integer per cell (columns are bounded far below it)
 
 
 def _frame(path: Path, sheet: str, header: Header, wide: pl.DataFrame) -> SourceFrame:

@@ -27,15 +27,19 @@ import pyarrow as pa
 from lxml import etree
 
 from connectors.files.cells import float_column_text
+from connectors.files.prefetch import ahead
+from connectors.files.xlsxcells import BlockDamaged, cell_positions, digits
 
-BLOCK_BYTES = 8 << 20  # inflated sheet XML taken apart at a time (whole rows; ~11k roster rows)
+BLOCK_BYTES = 4 << 20  # inflated sheet XML taken apart at a time (whole rows; ~5.8k roster rows)
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 # Built-in number formats that show a date or time (ECMA-376 18.8.30, plus the CJK ones calamine knows).
 _DATE_FORMAT_IDS = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-CELLS_SCHEMA = {"row": pl.Int64, "col": pl.Int64, "text": pl.String, "number": pl.Boolean}
+# `sst`: the shared string a cell shows (-1: none; its text is then in `text`), resolved per column
+# when rows are made (`resolved`), so a block never holds a copy of every cell's string.
+CELLS_SCHEMA = {"row": pl.Int64, "col": pl.Int64, "text": pl.String, "number": pl.Boolean, "sst": pl.Int64}
 
 
 class DamagedSheet(ValueError):
@@ -112,7 +116,7 @@ def _shared_strings(archive: zipfile.ZipFile, name: str) -> pl.Series:
         items = pl.Series([block]).str.split("</si>").explode()
         items = items.str.extract(r"(?s)<(?:\w+:)?si>(.*)", 1)
         parts.append(_element_text(items.drop_nulls()))
-    return pl.concat(parts) if parts else pl.Series([], dtype=pl.String)
+    return pl.concat(parts).replace("", None) if parts else pl.Series([], dtype=pl.String)
 
 
 def _ns_prefix(archive: zipfile.ZipFile, name: str, root: bytes) -> bytes:
@@ -172,10 +176,14 @@ def _char_refs(value: str) -> str:
 def sheet_cells(archive: zipfile.ZipFile, book: XlsxBook, name: str) -> Iterator[pl.DataFrame]:
     """Blocks of the sheet's cells in sheet order: 0-based `row`, `col`, `text` (as `cell_text`), `number`."""
     prefix = _ns_prefix(archive, name, b"worksheet")
-    for block in _blocks(archive, name, b"</" + prefix + b"row>", prefix + b"row", text=False):
-        cells = _parse_block(block, prefix, book)
-        if cells.height:
-            yield cells
+
+    def parsed() -> Iterator[pl.DataFrame]:
+        for block in _blocks(archive, name, b"</" + prefix + b"row>", prefix + b"row", text=False):
+            cells = _parse_block(block, prefix, book)
+            if cells.height:
+                yield cells
+
+    yield from ahead(parsed)  # the next blocks inflate and parse while the caller makes rows of this one
     # (an empty sheet yields nothing)
 
 
@@ -195,6 +203,16 @@ def sheet_merges(archive: zipfile.ZipFile, name: str) -> list[tuple[int, int, in
     return sorted(set(ranges))
 
 
+def column_letters(index: int) -> str:
+    """`AB` for the 0-based column 27."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def column_index(letters: str) -> int:
     index = 0
     for letter in letters:
@@ -203,115 +221,20 @@ def column_index(letters: str) -> int:
 
 
 def _parse_block(block: bytes, p: bytes, book: XlsxBook) -> pl.DataFrame:
-    """The cells of a block of whole rows, found by byte positions (numpy over the block, no per-cell
-    Python): every `<c`, the first `>` after it, its `r`/`t`/`s` attributes and its `<v>`/`<is>` text."""
+    """The cells of a block of whole rows (`xlsxcells.cell_positions`), rendered column-wise."""
     start = block.find(b"<" + p + b"sheetData")
     if start >= 0:
         block = block[start:]
     end = block.find(b"</" + p + b"sheetData>")
     if end >= 0:
         block = block[:end]
-    arr = np.frombuffer(block + b" " * 16, dtype=np.uint8)
-    size = len(block)
-    lt = np.flatnonzero(arr[:size] == 60)  # every '<'
-    lp = len(p)
-    name = arr[lt + 1 + lp]
-    after = arr[lt + 2 + lp]
-    cs = lt[(name == 99) & np.isin(after, _AFTER_NAME)]  # <c …
-    if not len(cs):
+    try:
+        found = cell_positions(block, p)
+    except BlockDamaged as exc:
+        raise DamagedSheet(str(exc)) from None
+    if found is None:
         return pl.DataFrame(schema=CELLS_SCHEMA)
-    gt = np.flatnonzero(arr[:size] == 62)
-    tag_end = gt[np.minimum(np.searchsorted(gt, cs), len(gt) - 1)]
-    next_cell = np.append(cs[1:], size)
-    closed = arr[tag_end - 1] == 47  # <c …/>: no value
-    row_open = lt[(name == 114) & (after == 111) & (arr[lt + 3 + lp] == 119) & np.isin(arr[lt + 4 + lp], _AFTER_NAME)]
-    row_at = _attribute_at(block, b' r="', row_open, gt[np.minimum(np.searchsorted(gt, row_open), len(gt) - 1)])
-    ref = _attribute_at(block, b' r="', cs, tag_end)
-    if (ref < 0).any() or (row_at < 0).any() or not len(row_open) or cs[0] < row_open[0]:
-        raise DamagedSheet("rows or cells without their reference (r)")
-    quote = np.flatnonzero(arr[:size] == 34)
-    numbers = _integers(block, row_at + 4, quote[np.searchsorted(quote, row_at + 4)])
-    row = numbers[np.searchsorted(row_open, cs) - 1] - 1
-    col = _column(arr, ref + 4)
-    t_at = _attribute_at(block, b' t="', cs, tag_end)
-    kind = np.where(t_at < 0, ord("n"), arr[np.maximum(t_at, 0) + 4])
-    kind = np.where((kind == ord("s")) & (arr[np.maximum(t_at, 0) + 5] != 34), ord("S"), kind)  # "str" vs "s"
-    kind = np.where(closed, ord("_"), kind)
-    s_at = _attribute_at(block, b' s="', cs, tag_end)
-    style = np.full(len(cs), -1, dtype=np.int64)
-    if book.date_styles and (s_at >= 0).any():
-        styled = np.flatnonzero((s_at >= 0) & (kind == ord("n")))
-        style[styled] = _integers(block, s_at[styled] + 4, quote[np.searchsorted(quote, s_at[styled] + 4)])
-    v_open = lt[(name == 118) & (after == 62)] + 3 + lp  # <v>
-    v_from, v_to = _element_span(block, lt, v_open, b"</" + p + b"v>", tag_end, next_cell, closed)
-    frame = {"row": row, "col": col, "kind": kind, "style": style, "v_from": v_from, "v_to": v_to}
-    inline = kind == ord("i")
-    if inline.any():
-        is_open = lt[(name == 105) & (after == 115) & (arr[lt + 3 + lp] == 62)] + 4 + lp  # <is>
-        i_from, i_to = _element_span(block, lt, is_open, b"</" + p + b"is>", tag_end, next_cell, closed)
-        frame["v_from"], frame["v_to"] = np.where(inline, i_from, v_from), np.where(inline, i_to, v_to)
-    return _render(block, frame, book)
-
-
-_AFTER_NAME = np.array([32, 62, 47, 9, 10, 13], dtype=np.uint8)  # ' ', '>', '/', whitespace
-
-
-def _attribute_at(block: bytes, marker: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Position of `marker` (` r="`) inside each open tag [start, end), or -1."""
-    found = _find_all(block, marker)
-    if not len(found):
-        return np.full(len(starts), -1, dtype=np.int64)
-    at = found[np.minimum(np.searchsorted(found, starts), len(found) - 1)]
-    return np.where((at > starts) & (at < ends), at, -1)
-
-
-def _find_all(block: bytes, needle: bytes) -> np.ndarray:
-    arr = np.frombuffer(block, dtype=np.uint8)
-    n = len(arr) - len(needle) + 1
-    if n <= 0:
-        return np.zeros(0, dtype=np.int64)
-    mask = arr[:n] == needle[0]
-    for k in range(1, len(needle)):
-        mask &= arr[k : n + k] == needle[k]
-    return np.flatnonzero(mask)
-
-
-def _element_span(block: bytes, lt: np.ndarray, opens: np.ndarray, close: bytes, tag_end: np.ndarray,
-                  next_cell: np.ndarray, closed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """[from, to) of the first element opened (`opens`: text starts) inside each cell, or (-1, -1)."""
-    if not len(opens):
-        none = np.full(len(tag_end), -1, dtype=np.int64)
-        return none, none
-    first = opens[np.minimum(np.searchsorted(opens, tag_end), len(opens) - 1)]
-    ok = (first > tag_end) & (first < next_cell) & ~closed
-    ends = _find_all(block, close)
-    if not len(ends):
-        raise DamagedSheet("an element that is never closed")
-    to = ends[np.minimum(np.searchsorted(ends, first), len(ends) - 1)]
-    if (ok & ((to < first) | (to > next_cell))).any():
-        raise DamagedSheet("an element that is never closed")
-    return np.where(ok, first, -1), np.where(ok, to, -1)
-
-
-def _column(arr: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """0-based column of references like `AB12` starting at `at`."""
-    window = arr[at[:, None] + np.arange(3)]
-    letter = (window >= 65) & (window <= 90)
-    n_letters = np.where(letter.all(axis=1), 3, np.argmin(letter, axis=1))
-    if (n_letters < 1).any():
-        raise DamagedSheet("a cell reference that is not a column and a row")
-    codes = window.astype(np.int64) - 64
-    col = np.where(n_letters == 1, codes[:, 0], np.where(n_letters == 2, codes[:, 0] * 26 + codes[:, 1],
-                   codes[:, 0] * 676 + codes[:, 1] * 26 + codes[:, 2]))
-    return col - 1
-
-
-def _integers(block: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The integers written in the byte ranges [start, end) (`ends` at the closing quote or `<`)."""
-    values = _texts(block, starts, ends).cast(pl.Int64, strict=False)
-    if values.null_count():
-        raise DamagedSheet("a number attribute or index that is not a number")
-    return values.to_numpy()
+    return _render(block, found, book)
 
 
 def _texts(block: bytes, starts: np.ndarray, ends: np.ndarray) -> pl.Series:
@@ -331,16 +254,20 @@ def _texts(block: bytes, starts: np.ndarray, ends: np.ndarray) -> pl.Series:
 
 def _render(block: bytes, f: dict[str, np.ndarray], book: XlsxBook) -> pl.DataFrame:
     kind, has = f["kind"], f["v_to"] > f["v_from"]
-    text = pl.Series("text", [None] * len(kind), dtype=pl.String)
+    text = pl.Series("text", [], dtype=pl.String).extend_constant(None, len(kind))
+    sst = np.full(len(kind), -1, dtype=np.int64)
     number = (kind == ord("n")) & has
     dated = number & np.isin(f["style"], list(book.date_styles)) if book.date_styles else np.zeros(len(kind), bool)
     number &= ~dated
     shared = (kind == ord("s")) & has
     if shared.any():
-        index = _integers(block, f["v_from"][shared], f["v_to"][shared])
+        try:
+            index = digits(np.frombuffer(block + b"<" * 12, dtype=np.uint8), f["v_from"][shared], 60)
+        except BlockDamaged as exc:
+            raise DamagedSheet(str(exc)) from None
         if (index < 0).any() or (index >= len(book.strings)).any():
             raise DamagedSheet("a shared-string index outside the table")
-        text = text.scatter(np.flatnonzero(shared), book.strings.gather(index))
+        sst[shared] = index
     valued = has & ~shared
     if valued.any():
         where = np.flatnonzero(valued)
@@ -372,7 +299,19 @@ def _render(block: bytes, f: dict[str, np.ndarray], book: XlsxBook) -> pl.DataFr
             if len(at):
                 rendered = rendered.scatter(at, serial_text(rendered.gather(at).cast(pl.Float64, strict=False)))
         text = text.scatter(where, rendered)
-    return pl.DataFrame({"row": f["row"], "col": f["col"], "text": text.replace("", None), "number": number})
+    return pl.DataFrame({"row": f["row"], "col": f["col"], "text": text.replace("", None), "number": number, "sst": sst})
+
+
+def resolved(cells: pl.DataFrame, book: XlsxBook) -> pl.DataFrame:
+    """`cells` with the shared strings put into `text` (for the few cells read one by one)."""
+    return cells.with_columns(text=pl.coalesce("text", book.strings.gather(nullable_index(cells.get_column("sst").to_numpy()))))
+
+
+def nullable_index(at: np.ndarray) -> pl.Series:
+    """Positions for `gather`, -1 as null (built from buffers: `pa.array(mask=…)` would import pandas)."""
+    at = np.ascontiguousarray(at, dtype=np.int64)
+    valid = np.packbits(at >= 0, bitorder="little")
+    return pl.Series(pl.from_arrow(pa.Array.from_buffers(pa.int64(), len(at), [pa.py_buffer(valid), pa.py_buffer(at)])))
 
 
 def serial_text(serials: pl.Series) -> pl.Series:

@@ -74,17 +74,17 @@ def check_xlsx_extent(path: Path, limits: ReaderLimits) -> None:
 def _check_far(path: Path, text: bytes, limits: ReaderLimits) -> None:
     for match in _FAR_ROW.finditer(text):
         if int(match.group(1)) > limits.max_rows:
-            raise _too_large(path, f"第{int(match.group(1))}行", f"row {int(match.group(1))}")
+            raise too_large(path, f"第{int(match.group(1))}行", f"row {int(match.group(1))}")
     for match in _FAR_CELL.finditer(text):
         column = 0
         for letter in match.group(1):
             column = column * 26 + letter - 64
         if column > limits.max_columns:
             cell = match.group(1).decode() + match.group(2).decode()
-            raise _too_large(path, f"单元格{cell}", f"cell {cell}")
+            raise too_large(path, f"单元格{cell}", f"cell {cell}")
 
 
-def _too_large(path: Path, where_zh: str, where: str) -> UnreadableFile:
+def too_large(path: Path, where_zh: str, where: str) -> UnreadableFile:
     return UnreadableFile(
         path.name,
         f"工作表范围过大（{where_zh}超出平台上限），请删除表格以外的内容后重新保存",

@@ -1,4 +1,4 @@
-"""`tourlink import` of one roster saved as xlsx, xls and ods (three independent writers) loads the
+"""`tourlink import` of one roster saved as xlsx, xls, ods and xlsb (four independent writers) loads the
 same groups and tourists and quarantines the same rows; a CSV exported from Excel with an ID shown
 as `2.10102E+17` is the same `EXCEL_NUMERIC_ID` a steward knows from the workbook."""
 
@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.cli.test_import_cells_and_lists_cli import HEADERS, ID_1975, ID_1988, ID_1992, ID_NUMERIC, ORGANIZER
-from tests.connectors.workbook_writers import write_odfpy, write_openpyxl, write_xlwt
+from tests.connectors.workbook_writers import write_odfpy, write_openpyxl, write_pyxlsbwriter, write_xlwt
 from tourlink.cli import app
 
 runner = CliRunner()
@@ -25,7 +25,7 @@ ROWS = [
     [*GROUP, 3, "刘洋", "男", "19900307", "身份证", int(ID_NUMERIC), "北京"],  # the ID cell is a number
     [*GROUP, 4, "陈静", "女", "1992.2.29", "二代身份证", ID_1992, None],
 ]
-WRITERS = {"xlsx": write_openpyxl, "xls": write_xlwt, "ods": write_odfpy}
+WRITERS = {"xlsx": write_openpyxl, "xls": write_xlwt, "ods": write_odfpy, "xlsb": write_pyxlsbwriter}
 
 
 def _import(home: Path, path: Path) -> tuple[dict, list, list]:

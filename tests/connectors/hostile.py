@@ -125,8 +125,43 @@ def zip_bomb_xlsx(folder: Path) -> Path:
     return path
 
 
+def _seed_workbook(folder: Path, suffix: str) -> Path:
+    from tests.connectors.workbook_writers import write_odfpy, write_xlwt
+
+    path = folder / f"seed-{suffix}.{suffix}"
+    (write_xlwt if suffix == "xls" else write_odfpy)(path, "标题", ["团号", "姓名", "证件号码"], [["T1", "张三", "1"]], None)
+    return path
+
+
+def huge_dimension_xls(folder: Path) -> Path:
+    """A 5.6 KB xls whose DIMENSIONS record claims rows up to 0xFF000006: calamine asked for 513 GB and aborted."""
+    data = bytearray(_seed_workbook(folder, "xls").read_bytes())
+    at = data.index(b"\x00\x02\x0e\x00")  # record 0x0200, 14 bytes: rwMic(4) rwMac(4) colMic(2) colMac(2)
+    data[at + 4 + 7] = 0xFF  # the top byte of rwMac
+    path = folder / "huge-dimension.xls"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def repeated_rows_ods(folder: Path) -> Path:
+    """A 1.7 KB ods whose title row repeats 99,000 times over 1,000 columns: calamine reached 6 GB, then aborted."""
+    seed = zipfile.ZipFile(_seed_workbook(folder, "ods"))
+    path = folder / "repeated-rows.ods"
+    with seed, zipfile.ZipFile(path, "w") as out:
+        for info in seed.infolist():
+            data = seed.read(info)
+            if info.filename == "content.xml":
+                row, cell = b"<table:table-row>", b'<table:table-cell office:value-type="string">'
+                assert data.count(row + cell) >= 1
+                data = data.replace(row + cell, b'<table:table-row table:number-rows-repeated="99000">'
+                                    b'<table:table-cell table:number-columns-repeated="1000" office:value-type="string">', 1)
+            out.writestr(info, data, zipfile.ZIP_STORED if info.filename == "mimetype" else zipfile.ZIP_DEFLATED)
+    return path
+
+
 CORPUS: dict[str, Callable[[Path], Path]] = {
     f.__name__: f
     for f in (long_csv_cell, long_csv_cell_in_header_search, invalid_utf8_far_down, corrupt_parquet_page,
-              gbk_parquet, repeated_column_parquet, deep_jsonl, far_cell_xlsx, wide_xlsx, zip_bomb_xlsx)
+              gbk_parquet, repeated_column_parquet, deep_jsonl, far_cell_xlsx, wide_xlsx, zip_bomb_xlsx,
+              huge_dimension_xls, repeated_rows_ods)
 }

@@ -1,5 +1,5 @@
-"""The same template upload written by three independent writers: openpyxl (xlsx), xlwt (xls),
-odfpy (ods). Each writes a title row, the header, data rows with real date and number cells, one
+"""The same template upload written by independent writers: openpyxl (xlsx), xlwt (xls), odfpy
+(ods), pyxlsbwriter (xlsb). Each writes a title row, the header, data rows with real date and number cells, one
 column merged vertically over a group's rows and a 合计 row, the way agencies' sheets look."""
 
 from __future__ import annotations
@@ -101,3 +101,18 @@ def write_odfpy(path: Path, title: str, headers: Sequence[str], rows: Sequence[R
     add(["合计"])
     doc.spreadsheet.addElement(table)
     doc.save(str(path))
+
+
+def write_pyxlsbwriter(path: Path, title: str, headers: Sequence[str], rows: Sequence[Row], merge: int | None) -> None:
+    """Excel binary (xlsb) by pyxlsbwriter: shared strings, number and date cells; it writes no
+    merged ranges, so the merged column is repeated in each row (what a filled merge reads as)."""
+    from pyxlsbwriter import XlsbWriter
+
+    width = len(headers)
+
+    def padded(row: Row) -> list[object]:  # the writer takes rectangular rows only
+        return [*row, *[None] * (width - len(row))]
+
+    with XlsbWriter(str(path)) as book:
+        book.add_sheet("团队名单")
+        book.write_sheet([padded([title]), list(headers), *(padded(r) for r in rows), padded(["合计"])])

@@ -2,7 +2,7 @@
 (`tourlink/crash_points.py`), and its connection cut (`pg_terminate_backend`) at the same points.
 
 Either way the batch leaves nothing behind (no row, no quarantine entry, no committed batch), the
-outcome is clear (a dead process; a cut named as a database error, nothing half-written), and a rerun
+outcome is clear (a dead process; a cut told as `WarehouseFailed`: which database, nothing committed), and a rerun
 loads every row exactly once.
 """
 
@@ -13,13 +13,14 @@ import signal
 import subprocess
 import uuid
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
 from tests.cli.test_import_cli import TOURLINK, _canonical_files
 from tests.faults.budget import fault_repeats
 from tourlink import crash_points
-from tourlink.flow import import_files
+from tourlink.flow import WarehouseFailed, import_files
 from warehouse import tables
 from warehouse.load import Warehouse
 
@@ -93,9 +94,11 @@ def test_a_connection_cut_at_a_crash_point_leaves_nothing_and_a_rerun_loads_each
 
     monkeypatch.setattr(crash_points, "reached", cut)
     wh = Warehouse(url, landing_dir=tmp_path / "landing")
-    with pytest.raises(sa.exc.DBAPIError) as failure:  # the cut is named as what it is, nothing swallowed
+    with pytest.raises(WarehouseFailed) as failure:  # the cut is named as what it is, nothing swallowed
         import_files(files, warehouse=wh)
-    assert "terminat" in str(failure.value).lower() or "closed" in str(failure.value).lower()
+    assert failure.value.lost and failure.value.committed is False, failure.value.line()
+    assert "terminat" in failure.value.reason.lower() or "closed" in failure.value.reason.lower()
+    assert isinstance(failure.value.__cause__, sa.exc.DBAPIError | psycopg.Error)
     faults_record("faults", 1)
     wh.engine.dispose()
     members, _, quarantined, committed = _state(pg_url)

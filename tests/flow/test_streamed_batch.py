@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tourlink.flow import ForeignAgencyRows, commit, file_inputs, import_files, stage
+from tourlink.flow import ForeignAgencyRows, WarehouseFailed, commit, file_inputs, import_files, stage
 from tourlink.flow import merge as committing
 from warehouse.load import Warehouse
 
@@ -93,8 +93,10 @@ def test_a_database_error_in_the_writer_reaches_the_caller_and_the_batch_rolls_b
 
     monkeypatch.setattr(committing, "_write_part", fail_on_the_fourth_part)
 
-    with pytest.raises(sa.exc.OperationalError, match="server closed"):
+    with pytest.raises(WarehouseFailed, match="server closed") as failure:
         import_files(batch_files, warehouse=warehouse, chunk_rows=10)
+
+    assert isinstance(failure.value.__cause__, sa.exc.OperationalError) and failure.value.committed is False
 
     assert len(calls) == 4  # nothing was written after the failing part
     assert rows(warehouse, "select count(*) from tour_group") == [(0,)]

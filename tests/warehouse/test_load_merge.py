@@ -121,6 +121,26 @@ def test_duplicate_keys_in_one_frame_keep_the_newest_then_the_last(warehouse):
     assert stored(warehouse, "select group_code, route_name from tour_group order by 1") == [("G1", "最新"), ("G2", "后")]
 
 
+def test_a_key_again_in_a_later_part_of_a_first_load_is_merged_with_the_earlier_part(warehouse):
+    # The table is empty when the batch starts, so the first part skips the stored-row lookups;
+    # a later part that brings a key again must still be merged by the version rules, not copied twice.
+    with warehouse.batch("test") as b:
+        first = b.merge("tour_group", entity_frame("tour_group", [group("G1", updated=at(2)), group("G2", updated=at(2))]))
+        newer = b.merge("tour_group", entity_frame("tour_group", [group("G1", updated=at(3), route="新"), group("G3")]))
+        older = b.merge("tour_group", entity_frame("tour_group", [group("G2", updated=at(1), route="旧")]))
+    assert (first, newer, older) == (MergeCounts(2, 0), MergeCounts(2, 0), MergeCounts(0, 1))
+    rows = stored(warehouse, "select group_code, route_name from tour_group order by 1")
+    assert rows == [("G1", "新"), ("G2", "北京五日游"), ("G3", "北京五日游")]
+
+
+def test_a_first_part_into_a_table_that_holds_rows_is_compared_with_them(warehouse):
+    load(warehouse, "tour_group", [group("G1")])
+    with warehouse.batch("test") as b:
+        again = b.merge("tour_group", entity_frame("tour_group", [group("G1"), group("G2")]))
+    assert again == MergeCounts(loaded=1, unchanged=1)
+    assert stored(warehouse, "select count(*) from tour_group") == [(2,)]
+
+
 def test_existing_keys_sees_this_batchs_rows(warehouse):
     keys = pl.DataFrame({"organizer_uscc": [ORGANIZER] * 3, "group_code": ["G1", "G2", "G3"]})
     load(warehouse, "tour_group", [group("G1")])

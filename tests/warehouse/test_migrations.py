@@ -143,6 +143,22 @@ def test_the_head_read_from_the_version_files_is_alembics_head():
     assert migrations.declared_head() == migrations.head()
 
 
+def _versions(folder, files: dict[str, str]):
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_the_head_is_read_only_from_plain_declarations_of_one_chain(tmp_path):
+    plain = {"a.py": 'revision = "1"\ndown_revision = None\n', "b.py": 'revision: str = "2"\ndown_revision = "1"\n'}
+    assert migrations.declared_head(_versions(tmp_path / "chain", plain)) == "2"
+    branched = {**plain, "c.py": 'revision = "3"\ndown_revision = "1"\n'}
+    assert migrations.declared_head(_versions(tmp_path / "branched", branched)) is None  # two heads
+    computed = {**plain, "c.py": 'revision = "3"\ndown_revision = PARENT\n'}
+    assert migrations.declared_head(_versions(tmp_path / "computed", computed)) is None  # Alembic decides
+
+
 def test_opening_an_up_to_date_warehouse_does_not_import_alembic(tmp_path):
     import subprocess
     import sys

@@ -9,6 +9,16 @@ from pathlib import Path
 import typer
 
 EXIT_UNREADABLE = 2
+EXIT_WAREHOUSE_FAILED = 4  # the database failed under the batch (a cut connection): nothing half-written
+
+
+def fail_on_warehouse(exc: BaseException) -> None:
+    """Exit 4 with the one line `tourlink.flow.outage` makes of a warehouse failure: which database
+    (never its password), whether the batch was committed, and that a re-run is safe."""
+    from tourlink.flow import as_failure
+
+    typer.echo(as_failure(None, exc).line(), err=True)
+    raise typer.Exit(EXIT_WAREHOUSE_FAILED) from None
 
 
 def _print_json(payload: object) -> None:
@@ -63,7 +73,7 @@ def import_command(
     unchanged); `--force` imports it again."""
     from rich.console import Console
 
-    from tourlink.flow import UnreadableInput, import_files
+    from tourlink.flow import UnreadableInput, WarehouseFailed, database_errors, import_files
 
     _check_entity_and_mapping(entity, mapping)
     try:
@@ -71,6 +81,8 @@ def import_command(
             paths, source=source, entity=entity, mapping=mapping, progress=sys.stderr.isatty() and not as_json,
             skip_loaded=not force,
         )
+    except (WarehouseFailed, *database_errors()) as exc:
+        fail_on_warehouse(exc)
     except UnreadableInput as exc:
         typer.echo(f"error: cannot read {exc.file}: {exc.reason}\n错误：无法读取文件 {exc.file}：{exc.reason_zh}", err=True)
         typer.echo("nothing of this batch was loaded / 本批次未入库任何数据", err=True)

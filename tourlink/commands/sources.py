@@ -35,11 +35,14 @@ def sync_command(
     registry: Path | None = RegistryOption,
 ) -> None:
     """Sync one source into the warehouse as one batch, watermark included."""
-    from tourlink.flow import SOURCE_ERRORS, get_source, sync
+    from tourlink.commands.files import fail_on_warehouse
+    from tourlink.flow import SOURCE_ERRORS, WarehouseFailed, database_errors, get_source, sync
 
     try:
         config = get_source(source, registry)
         result = sync(config, full_refresh=full_refresh, since=_since(since))
+    except (WarehouseFailed, *database_errors()) as exc:
+        fail_on_warehouse(exc)
     except SOURCE_ERRORS as exc:
         typer.echo(f"sync {source} failed: {exc}", err=True)
         raise typer.Exit(EXIT_SOURCE_FAILED) from None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tourlink.headers import normalise_header
 
@@ -41,6 +42,12 @@ class Finding:
         if self.kind == "vanished":
             return f"{self.stream}: 字段 {self.field} 不再出现{fills}，相关字段将为空或整行隔离"
         return f"{self.stream}: 新增字段 {self.field}（映射未读取）"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The finding as plain data, the one shape of an alert's detail and of a recorded finding
+        (`warehouse.drift.record_sighting` stores `fills` joined by `|`)."""
+        return {"stream": self.stream, "kind": self.kind, "field": self.field, "renamed_to": self.renamed_to,
+                "fills": list(self.fills)}  # fmt: skip
 
 
 def _key(path: str) -> str:

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from connectors.reading import RawBody
-from tourlink.flow.inputs import Input
+from tourlink.flow.inputs import Input, recorded_sheets, sheet_records
 from tourlink.flow.merge import BatchResult, StreamedBatch
+from tourlink.flow.outage import as_failure, database_errors
 from tourlink.flow.staging import stage
 from tourlink.metrics import emit_batch
 
@@ -37,22 +38,38 @@ def load_batch(
     rows merged or quarantined, `state` committed with them; then the warehouse's derivations."""
     started = time.perf_counter()
     files = [(str(item.path), item.name or item.path.name) for item in inputs if item.path is not None]
-    with tempfile.TemporaryDirectory(prefix="tourlink-raw-") as tmp:
-        raw_files = [_spill(Path(tmp), i, body) for i, body in enumerate(raw)]
-        streamed = StreamedBatch(warehouse, source, files, raw_files)
-        try:
-            staged, _ = stage(
-                inputs, source=source, warehouse=warehouse, owner_uscc=owner_uscc, show_progress=show_progress,
-                sink=streamed.put,
-            )
-        except BaseException:
-            streamed.abort()
-            raise
-        staged.state = dict(state or {})
-        result = streamed.finish(staged)
-    result.derived = after_commit(warehouse, source=source, entities=staged.entities)
+    streamed: StreamedBatch | None = None
+    try:  # the warehouse failing anywhere (a cut connection) is told as what it left: `flow.outage`
+        with tempfile.TemporaryDirectory(prefix="tourlink-raw-") as tmp:
+            raw_files = [_spill(Path(tmp), i, body) for i, body in enumerate(raw)]
+            streamed = StreamedBatch(warehouse, source, files, raw_files)
+            try:
+                staged, _ = stage(
+                    inputs, source=source, warehouse=warehouse, owner_uscc=owner_uscc, show_progress=show_progress,
+                    sink=streamed.put,
+                )
+            except BaseException:
+                streamed.abort()
+                raise
+            staged.state = dict(state or {})
+            result = streamed.finish(staged)
+        _record_sheets(warehouse, result, inputs)
+        result.derived = after_commit(warehouse, source=source, entities=staged.entities)
+    except database_errors() as exc:
+        raise as_failure(warehouse, exc, streamed.result.batch_id if streamed else None) from exc
     emit_batch(result.to_json(), time.perf_counter() - started)  # counts to StatsD / Prometheus (docs/metrics.md)
     return result
+
+
+def _record_sheets(warehouse: Any, result: BatchResult, inputs: Sequence[Input]) -> None:
+    """Which sheets of each workbook were read as which template and which were skipped and why,
+    on the batch's `batch_file` rows; the result's `sheets` is read back from them, so what the
+    steward is told is what the batch record holds."""
+    records = sheet_records(inputs)
+    if result.batch_id is None or not records:
+        return
+    warehouse.record_sheets(result.batch_id, records)
+    result.sheets = recorded_sheets(warehouse.file_sheets(result.batch_id))
 
 
 def after_commit(warehouse: Any, *, source: str, entities: Sequence[str]) -> dict[str, dict[str, int]]:

@@ -39,8 +39,8 @@ def observe(extract: Extract, warehouse: Any) -> list[Finding]:
     record_sighting(
         warehouse.engine, sighting=str(uuid.uuid4()), source=extract.source,
         at=datetime.now(UTC).replace(tzinfo=None), fields={s: f for s, (f, _) in received.items()},
-        findings=[{"stream": f.stream, "kind": f.kind, "field": f.field, "renamed_to": f.renamed_to,
-                   "fills": "|".join(f.fills) or None, "alerted": "|".join(alerted) or None} for f in found],
+        findings=[{**f.as_dict(), "fills": "|".join(f.fills) or None, "alerted": "|".join(alerted) or None}
+                  for f in found],
     )
     for f in found:
         log.warning("schema drift %s: %s", extract.source, f.text_zh())
@@ -55,7 +55,5 @@ def drift_alert(source: str, found: list[Finding]) -> Alert:
         subject=subject,
         text=f"数据源 {source} 本次同步收到的字段与映射及近几批不同：\n" + "\n".join(lines)
         + ("\n请核对对方接口，必要时更新映射（tourlink drift 查看全部）。" if serious else ""),
-        detail={"kind": "schema_drift", "source": source,
-                "findings": [{"stream": f.stream, "kind": f.kind, "field": f.field, "renamed_to": f.renamed_to,
-                              "fills": list(f.fills)} for f in found]},
+        detail={"kind": "schema_drift", "source": source, "findings": [f.as_dict() for f in found]},
     )

@@ -56,7 +56,6 @@ def import_files(
     if skip_loaded:
         result.timings["checksum"] = checksum
     result.skipped = skipped
-    result.sheets = [sheet for item in inputs for sheet in item.sheets]
     return result
 
 

@@ -74,7 +74,8 @@ def _per_sheet(path: Path, name: str, chunk_rows: int) -> tuple[list[Iterator[So
     frames = _open(path, name, chunk_rows)
     if not isinstance(frames, WorkbookFrames):
         return [_read(frames, name)], []
-    sheets = [{"file": name, "sheet": c.name, "read": c.read, "reason": c.reason_zh} for c in frames.sheets]
+    sheets = [{"file": name, "sheet": c.name, "position": i, "read": c.read, "reason": c.reason_zh}
+              for i, c in enumerate(frames.sheets, 1)]
     read = [c.name for c in frames.sheets if c.read]
     if len(read) == 1:
         return [_read(frames, name)], sheets
@@ -101,11 +102,43 @@ def file_inputs(
                 chosen = load_mapping(mapping) if mapping else detect_mapping(first.headers, entity=entity)
             except NoMappingFound as exc:
                 raise UnreadableInput(name, str(exc), f"无法识别文件格式，表头与导入模板不符：{exc}") from exc
+            for sheet in sheets:  # which template each sheet read was read as (batch_file.sheets)
+                if sheet["read"] and sheet["sheet"] == first.sheet:
+                    sheet["template"] = chosen.name
             frames = _chain(first, chunks, max(chunk_rows // FIRST_PART_SHARE, 1))
             # The raw file is kept once, with its first input.
             inputs.append(Input(chosen, frames, name, path if index == 0 else None, first.sheet,
                                 sheets if index == 0 else []))
     return inputs
+
+
+def sheet_records(inputs: Iterable[Input]) -> dict[str, dict[str, list[dict[str, str]]]]:
+    """Per workbook (by the name a steward knows it): the sheets read, with the template each was
+    read as, and the sheets skipped, with the reason in Chinese; what `batch_file.sheets` holds.
+    `position` is the sheet's place in the workbook (1 = the first tab)."""
+    records: dict[str, dict[str, list[dict[str, str]]]] = {}
+    for item in inputs:
+        for sheet in item.sheets:
+            record = records.setdefault(sheet["file"], {"read": [], "skipped": []})
+            if sheet["read"]:
+                record["read"].append({"name": sheet["sheet"], "position": sheet["position"],
+                                       "template": sheet.get("template") or ""})
+            else:
+                record["skipped"].append({"name": sheet["sheet"], "position": sheet["position"], "reason": sheet["reason"]})
+    return records
+
+
+def recorded_sheets(records: dict[str, dict[str, list[dict[str, str]]]]) -> list[dict[str, Any]]:
+    """`batch_file.sheets` of a batch's files as the flat list a `BatchResult` carries, in workbook
+    order: file, sheet, read, template (read sheets) or reason (skipped ones)."""
+    flat: list[dict[str, Any]] = []
+    for file, record in records.items():
+        sheets = [{"file": file, "sheet": s["name"], "position": s.get("position", 0), "read": True,
+                   "template": s.get("template"), "reason": None} for s in record.get("read", [])]
+        sheets += [{"file": file, "sheet": s["name"], "position": s.get("position", 0), "read": False,
+                    "template": None, "reason": s.get("reason")} for s in record.get("skipped", [])]
+        flat += sorted(sheets, key=lambda s: s["position"])
+    return flat
 
 
 def record_inputs(frames: Iterable[SourceFrame], mapping: str) -> list[Input]:

@@ -135,9 +135,10 @@ class StreamedBatch:
     """
 
     _END = ("end", "", None, None)
+    QUEUE_PARTS = 2
 
     def __init__(self, wh: Any, source: str, files: Sequence[tuple[str, str]], raw_files: Sequence[Path | str]):
-        self._queue: queue.Queue[tuple[str, str, pl.DataFrame | None, StorableRows | None]] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[tuple[str, str, pl.DataFrame | None, StorableRows | None]] = queue.Queue(maxsize=self.QUEUE_PARTS)
         self._staged: StagedBatch | None = None
         self._error: BaseException | None = None
         self.result = BatchResult(batch_id=None, source=source)

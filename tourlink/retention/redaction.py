@@ -11,14 +11,13 @@ numbers and mobiles in any other value, rule value or message.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from tourlink import schema
+from tourlink.atomic import atomic_file
 from tourlink.masking import mask_id, mask_phone, mask_text, mask_value
 
 MAGIC = b"TOURLINK-RETENTION-FERNET-1\n"
@@ -35,16 +34,8 @@ def is_encrypted(path: Path) -> bool:
 
 def _replace(path: Path, data: bytes) -> None:
     """Write `data` over `path` atomically (temporary file in the same folder, then rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=".retention-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, prefix=".retention-") as out:
+        out.write(data)
 
 
 def redacted_bytes(data: bytes) -> bytes:

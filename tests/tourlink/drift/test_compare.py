@@ -55,3 +55,10 @@ def test_received_fields_follow_lists_of_records_into_dotted_paths():
     assert received_fields([frame], "signed_json") == {
         "signed_json": ({"teamNo": "text", "tourists": "list", "tourists.cardNo": "text", "tourists.no": "number"}, set())
     }
+
+
+def test_a_finding_as_plain_data_keeps_every_field_and_its_fills_as_a_list():
+    renamed = Finding("teams", "renamed", "tourists.cardNo", "tourists.idCardNo", ("group_member.doc_no",))
+    assert renamed.as_dict() == {"stream": "teams", "kind": "renamed", "field": "tourists.cardNo",
+                                 "renamed_to": "tourists.idCardNo", "fills": ["group_member.doc_no"]}  # fmt: skip
+    assert Finding("teams", "added", "remark").as_dict()["fills"] == []

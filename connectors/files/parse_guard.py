@@ -1,0 +1,113 @@
+"""Calamine parses an untrusted xls/xlsb/ods (or an xlsx the streamed reader cannot take) in a child first.
+
+A few bytes changed in an xls or an ods can make calamine ask for 8–10 GB (a 1.7 KB ods repeating a
+row 99,000 times over 1,000 columns reaches 6 GB), and Rust aborts the whole process when an
+allocation fails: no bound inside the reader can catch that. So before the reader opens such a file,
+a child of a warm server (`parse_child.py`: python-calamine and the standard library only, started
+once per process) parses it under an address-space limit (`RLIMIT_AS`, `ReaderLimits.max_parse_bytes`)
+and a deadline (`max_parse_seconds`). A file past either is refused, naming the file, the bound and
+the setting; the reader's own process never meets it. A file within them is then read as before —
+the same bytes, the same parse, so the same memory; one calamine cannot open at all is refused here
+with the reader's own message (and the parent never prints calamine's panic).
+
+Cost per file: a fork of a small process (~2 ms) plus calamine's native parse once more (the Python
+conversion of rows, the larger part of reading, is not repeated). `max_parse_bytes = 0` turns the
+guard off.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from connectors.files.errors import UnreadableFile
+from connectors.files.limits import ReaderLimits
+
+_SERVER = Path(__file__).with_name("parse_child.py")
+_lock = threading.Lock()
+_server: subprocess.Popen[str] | None = None
+
+
+def _start() -> subprocess.Popen[str]:
+    server = subprocess.Popen(
+        [sys.executable, "-I", str(_SERVER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True, bufsize=1,
+    )
+    atexit.register(_stop, server)
+    return server
+
+
+def _stop(server: subprocess.Popen[str]) -> None:
+    if server.poll() is None:
+        assert server.stdin is not None
+        server.stdin.close()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def parse_in_child(path: Path, limits: ReaderLimits) -> dict[str, Any]:
+    """The child's outcome for `path`: {"outcome": ok|unopenable|memory|time|crash, "peak_kib": …}."""
+    global _server
+    request = json.dumps({"path": str(path.resolve()), "max_bytes": limits.max_parse_bytes,
+                          "seconds": limits.max_parse_seconds}) + "\n"
+    with _lock:
+        for attempt in (1, 2):  # a server gone (killed by someone) is started again, once
+            if _server is None or _server.poll() is not None:
+                _server = _start()
+            assert _server.stdin is not None and _server.stdout is not None
+            try:
+                _server.stdin.write(request)
+                _server.stdin.flush()
+                line = _server.stdout.readline()
+            except (BrokenPipeError, OSError):
+                line = ""
+            if line:
+                return json.loads(line)
+            _server.kill()
+            _server = None
+            if attempt == 2:
+                return {"outcome": "crash", "detail": "the parse guard's server ended", "peak_kib": 0}
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def guard_parse(path: Path, limits: ReaderLimits) -> None:
+    """Refuse `path` (UnreadableFile) if parsing it with calamine passes the memory or time bound."""
+    if limits.max_parse_bytes <= 0:
+        return
+    result = parse_in_child(path, limits)
+    outcome = result["outcome"]
+    if outcome == "ok":
+        return
+    fmt = path.suffix.lstrip(".").lower() or "workbook"
+    if outcome == "unopenable":  # as `workbook._open` says it, without calamine's panic message on stderr
+        raise UnreadableFile(
+            path.name, f"无法打开{fmt}文件：文件已损坏或格式与扩展名不符，请用Excel重新保存后上传",
+            f"cannot open as {path.suffix}: {result.get('error', '')}",
+        )
+    mib = limits.max_parse_bytes >> 20
+    if outcome == "memory":
+        raise UnreadableFile(
+            path.name,
+            f"解析该{fmt}文件所需内存超过平台上限（{mib} MiB）：文件已损坏或内容异常，请用Excel重新保存后上传",
+            f"parsing it needs more than {mib} MiB (max_parse_bytes, TOURLINK_READER_MAX_PARSE_BYTES): "
+            "refused as damaged or hostile",
+        )
+    if outcome == "time":
+        raise UnreadableFile(
+            path.name,
+            f"解析该{fmt}文件超过{limits.max_parse_seconds}秒仍未完成：文件已损坏或内容异常，请用Excel重新保存后上传",
+            f"parsing it took more than {limits.max_parse_seconds} s (max_parse_seconds, "
+            "TOURLINK_READER_MAX_PARSE_SECONDS): refused as damaged or hostile",
+        )
+    raise UnreadableFile(
+        path.name,
+        f"解析该{fmt}文件时解析器异常退出：文件已损坏，请用Excel重新保存后上传",
+        f"the parser died on it ({result.get('detail', outcome)}): refused as damaged",
+    )
