@@ -134,6 +134,30 @@ def test_a_stream_that_fails_after_another_was_staged_loads_nothing(sandbox_oaut
 
 
 @pytest.mark.slow
+def test_a_warehouse_cut_while_a_sync_merges_is_told_as_what_it_left(sandbox_oauth_cursor, tourlink_home, monkeypatch):
+    """The streamed sync tells a database failure like `load_batch` does: which database, not committed."""
+    import sqlalchemy as sa
+
+    import tourlink.flow.merge as committing
+    from tourlink.flow import WarehouseFailed
+
+    real, calls = committing._write_part, []
+
+    def cut_on_the_second_part(b, result, entity, kind, frame, prepared=None):  # noqa: ANN001, ANN202
+        calls.append(entity)
+        if len(calls) == 2:
+            raise sa.exc.OperationalError("COPY", {}, Exception("server closed the connection"))
+        real(b, result, entity, kind, frame, prepared)
+
+    monkeypatch.setattr(committing, "_write_part", cut_on_the_second_part)
+    with pytest.raises(WarehouseFailed, match="server closed") as failure:
+        flow.sync(sandbox_oauth_cursor.source)
+    assert failure.value.committed is False and len(calls) == 2
+    assert stored_watermarks(sandbox_oauth_cursor.source.name) == {}
+    assert all(found == [] for found in warehouse_rows(settings.warehouse_url()).values())
+
+
+@pytest.mark.slow
 def test_a_sync_into_postgresql_equals_the_sandbox(sandbox_signed_json, pg_url, tourlink_home):
     box = sandbox_signed_json
     box.sandbox.faults.http_5xx = 1

@@ -33,6 +33,7 @@ from tourlink.flow.batch import after_commit, load_batch
 from tourlink.flow.drift import observe as observe_drift
 from tourlink.flow.inputs import record_inputs
 from tourlink.flow.merge import BatchResult, StreamedBatch
+from tourlink.flow.outage import as_failure, database_errors
 from tourlink.flow.staging import stage, warehouse_of
 from tourlink.flow.state import stored_state
 from tourlink.frames import SourceFrame
@@ -189,27 +190,34 @@ class _Arrival:
 
 
 def _sync_arriving(source: str, parts: Iterator[Extract], wh: Any) -> SyncResult:
-    """One batch loaded from a read's parts as they arrive (see the module docstring)."""
+    """One batch loaded from a read's parts as they arrive (see the module docstring). The warehouse
+    failing anywhere (a cut connection) is told as what it left (`flow.outage`), as by `load_batch`."""
     started = time.perf_counter()
     first = next(parts)
     arrived = _chain(first, parts)
-    with tempfile.TemporaryDirectory(prefix="tourlink-raw-") as tmp:
-        late = _LateBatch(wh, source, Path(tmp))
-        arrival = _Arrival(arrived, Extract(source=source, mapping=first.mapping), wh,
-                           lambda whole: None if arrival.empty() else late.open(whole.raw))  # fmt: skip
-        try:
-            staged, _ = stage(record_inputs(arrival.frames(), first.mapping), source=source, warehouse=wh, sink=late.put)
-        except BaseException:
-            late.abort()
-            arrived.close()  # the streams still being read stop with the read
-            raise
-        result = _result(arrival.whole)
-        if late.streamed is None:  # an idle feed: no batch
-            result.entities.update(_derive_idle(wh, arrival.whole))
-            return result
-        staged.state = dict(arrival.whole.state)
-        batch: BatchResult = late.streamed.finish(staged)
-    batch.derived = after_commit(wh, source=source, entities=staged.entities)
+    late: _LateBatch | None = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="tourlink-raw-") as tmp:
+            late = _LateBatch(wh, source, Path(tmp))
+            arrival = _Arrival(arrived, Extract(source=source, mapping=first.mapping), wh,
+                               lambda whole: None if arrival.empty() else late.open(whole.raw))  # fmt: skip
+            try:
+                staged, _ = stage(record_inputs(arrival.frames(), first.mapping), source=source, warehouse=wh,
+                                  sink=late.put)  # fmt: skip
+            except BaseException:
+                late.abort()
+                arrived.close()  # the streams still being read stop with the read
+                raise
+            result = _result(arrival.whole)
+            if late.streamed is None:  # an idle feed: no batch
+                result.entities.update(_derive_idle(wh, arrival.whole))
+                return result
+            staged.state = dict(arrival.whole.state)
+            batch: BatchResult = late.streamed.finish(staged)
+        batch.derived = after_commit(wh, source=source, entities=staged.entities)
+    except database_errors() as exc:
+        streamed = late.streamed if late is not None else None
+        raise as_failure(wh, exc, streamed.result.batch_id if streamed else None) from exc
     emit_batch(batch.to_json(), time.perf_counter() - started)  # counts to StatsD / Prometheus (docs/metrics.md)
     result.batch_id = batch.batch_id
     result.entities = {name: vars(counts) for name, counts in batch.entities.items()}
