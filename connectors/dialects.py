@@ -48,9 +48,11 @@ DIALECTS: dict[str, DialectSpec] = {
     "legacy-xml": _http_erp("legacy-xml", "devkit.sandbox.legacy_xml:LegacyXmlSandbox", "LegacyXml"),
     # declarative REST vendors (JSON:API, …): the vendor's shapes are options of its registry file
     "rest": _http_erp("rest", "devkit.sandbox.jsonapi_server:JsonApiSandbox", "Rest"),
+    # presets/gov-portal.yaml walked by the declarative reader; connectors.gov_portal keeps the
+    # after-id state, the stuck-cursor guard and the two columns added before mapping
     "gov-portal": DialectSpec(
         "gov-portal", "connectors.gov_portal:read", "connectors.gov_portal:check", "after-id",
-        "devkit.sandbox.gov_portal_server:PortalEmulator",
+        "devkit.sandbox.gov_portal_server:PortalEmulator", auth=f"{_DECLARED}:source_auth",
     ),
     "sftp-drop": DialectSpec(
         "sftp-drop", "connectors.sftp:open_drop", "connectors.sftp:check", "files",

@@ -1,23 +1,28 @@
 """`gov-portal`: a provincial government portal's signed licensing feed (SOURCES.md §4).
 
-Pages are fetched by `afterId` from the last id committed (the watermark the flow hands in as
-state, and commits in the same transaction as the events it covers); the reader returns them as
-frames (mapped with `mappings/sources/gov_portal.yaml` onto `licensing_event`), the raw bodies and
-the new last id. Re-sent events collapse on the natural key (`source_system`, `case_no`,
-`event_type`). Folding the events into the agencies' states is the warehouse's, after the commit
-(`warehouse.derived`), not this reader's.
+The feed is a declaration (`connectors/declarative/presets/gov-portal.yaml`: the after-id paging
+on `afterId`/`lastId`/`hasMore`, the `{"success", "result"}` envelope, the records path, the
+gateway HMAC auth plug-in) walked by the declarative reader (`connectors.declarative`) through the
+shared HTTP client and its retry policy (`connectors.erp.client.build_client`). This module holds
+only what the YAML cannot say:
 
-Requests go through the shared HTTP client (`connectors.http.client`) and its retry policy: a
-transport error, 5xx or 429 is retried with backoff, a rejected signature (401) fails at once.
+- `GatewayAuth`, the `gateway-hmac` plug-in's signing scheme;
+- the after-id state: the walk starts at the last id committed (the watermark the flow hands in as
+  `state["events"]`, committed in the same transaction as the events it covers), the new last id
+  is the state handed back, and an idle feed hands back nothing (no batch);
+- the guard against a `lastId` that does not move past `afterId` (`PortalError`, before anything is
+  loaded) and HTTP 401/403 as `PortalAuthError` (sent once, never retried);
+- the two columns added before mapping (`mappings/sources/gov_portal.yaml` onto `licensing_event`):
+  `sourceSystem` and `changedFields`. Re-sent events collapse on the natural key (`source_system`,
+  `case_no`, `event_type`); folding them into agency state is the warehouse's (`warehouse.derived`).
 
 Registry file: `base_url`, credentials `gateway_key` and `gateway_secret`; options `page_size`
-(≤ 100), `max_pages` per run (500), `timeout_seconds`, `retries`. HTTP 401/403 fail at once
-(`PortalAuthError`, never retried); a `lastId` that does not move past `afterId` stops the walk
-(`PortalError`) before anything is loaded.
+(≤ 100), `max_pages` per run (500), `timeout_seconds`, `retries`, and any key of the preset.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -25,26 +30,26 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import polars as pl
 
+from connectors.declarative import bind
+from connectors.erp.client import build_client
 from connectors.http.auth import Auth, Request
-from connectors.http.client import HttpClient
-from connectors.http.decoding import decode_json
 from connectors.http.errors import AuthError, SourceError
-from connectors.http.retry import RetryPolicy
+from connectors.http.pagination import Page
 from connectors.reading import Extract, RawBody, Window
 from connectors.registry import SourceConfig
 from tourlink.frames import ROW, SourceFrame
 
 log = logging.getLogger(__name__)
 
-FEED_PATH = "/gateway/licensing/events"
 STREAM = "events"
 MAPPING = "gov_portal"
+GovPortal = bind("gov-portal", "GovPortal")
 
 # The portal's change field names → travel_agency fields (SOURCES.md §4).
 CHANGE_FIELDS = {"名称": "name", "法定代表人": "legal_rep", "经营场所": "address", "联系电话": "phone"}
@@ -87,52 +92,6 @@ class GatewayAuth(Auth):
         return (self._secret,)
 
 
-def check_feed(body: bytes, what: str) -> Any:
-    """The feed's envelope: `{"success": true, "result": …}`, anything else is the portal's error."""
-    payload = decode_json(body, what)
-    if not isinstance(payload, dict) or not payload.get("success"):
-        message = payload.get("message") if isinstance(payload, dict) else None
-        raise PortalError(f"{what}: licensing feed reported failure: {message!r}")
-    return payload["result"]
-
-
-class PortalClient:
-    """Signs and sends feed requests through the shared HTTP client and its retry policy."""
-
-    def __init__(self, base_url: str, key: str, secret: str, *, timeout: float = 30.0, retries: int = 3,
-                 backoff_seconds: float = 0.2):
-        prefix = urlsplit(base_url.rstrip("/")).path.rstrip("/")
-        self._http = HttpClient(
-            base_url, GatewayAuth(key, secret, prefix), timeout=timeout,
-            retry=RetryPolicy(max_attempts=retries + 1, base_seconds=backoff_seconds, cap_seconds=5.0),
-            source="licensing feed",
-        )
-
-    @property
-    def requests(self) -> int:
-        return self._http.requests
-
-    def page(self, after_id: int, size: int) -> tuple[dict[str, Any], bytes]:
-        """One page after `after_id`: the parsed `result` and the raw body (kept in landing)."""
-        try:
-            reply = self._http.request("GET", FEED_PATH, params={"afterId": after_id, "size": size}, check=check_feed)
-        except PortalError:
-            raise
-        except AuthError as exc:  # the shared client sends a 401 or 403 once and never retries it
-            status = re.search(r"HTTP (\d{3})", str(exc))
-            raise PortalAuthError(
-                f"licensing feed refused the credentials (HTTP {status.group(1) if status else '401'}) at "
-                f"afterId={after_id}, not retried; fix: check credentials gateway_key and gateway_secret, and that "
-                "this server's clock is right"
-            ) from None
-        except SourceError as exc:
-            raise PortalError(f"{exc} at afterId={after_id}") from None
-        return reply.payload, reply.body
-
-    def close(self) -> None:
-        self._http.close()
-
-
 def changed_fields(changes: list[dict[str, Any]] | None) -> str | None:
     """The portal's `changes` list as SPEC's `{travel_agency field: [old, new]}` JSON text."""
     if not changes:
@@ -156,51 +115,52 @@ def events_frame(events: list[dict[str, Any]], *, source: str, file: str) -> Sou
     return SourceFrame(data=pl.DataFrame(columns), file=file)
 
 
-@dataclass
-class Page:
-    frame: SourceFrame
-    raw: RawBody  # the body as received, kept in the landing folder
-    last_id: int
+def _source(source: SourceConfig, after: int, size: int | None = None) -> SourceConfig:
+    """`source` with the walk starting after `after` and the registry's `retries` as the client's attempts."""
+    retries = int(source.option("retries", 3))
+    paging = {**(source.options.get("paging") or {}), "start": after}
+    options = {"max_attempts": retries + 1, "backoff_cap_seconds": 5, **source.options, "paging": paging}
+    if size is not None:
+        options["page_size"] = size
+    return dataclasses.replace(source, options=options)
 
 
-def _pages(client: PortalClient, after: int, size: int, max_pages: int, source: SourceConfig) -> Iterator[Page]:
-    for _ in range(max_pages):
-        result, raw = client.page(after, size)
-        events = result.get("events") or []
-        if not events:
-            return
-        name = f"{source.name}-events-after-{after}.json"
-        last = int(result.get("lastId") or events[-1]["id"])
-        if last <= after:
-            # A cursor that does not move would fetch the same page until max_pages: stop and say so.
-            raise PortalError(
-                f"licensing feed cursor did not advance (afterId={after} answered lastId={last}, hasMore="
-                f"{bool(result.get('hasMore'))}); nothing loaded from this run; the portal's paging needs fixing"
-            )
-        yield Page(events_frame(events, source=source.name, file=name), RawBody(name, raw), last)
-        after = last
-        if not result.get("hasMore"):
-            return
-
-
-def _client(source: SourceConfig) -> PortalClient:
-    return PortalClient(
-        source.base_url,
-        source.secret("gateway_key"),
-        source.secret("gateway_secret"),
-        timeout=float(source.option("timeout_seconds", 30)),
-        retries=int(source.option("retries", 3)),
-    )
+def _walk(pages: Iterator[Page], after: int, max_pages: int, source: SourceConfig) -> Iterator[tuple[Page, int, int]]:
+    """The declared walk's pages with the id each was asked after and its last id; a last id that
+    does not move past the one asked for stops the walk (it would fetch the same page until max_pages)."""
+    try:
+        for n, page in enumerate(pages, start=1):
+            if not page.records:
+                return
+            last = int(page.next_cursor or page.records[-1]["id"])
+            if last <= after:
+                raise PortalError(
+                    f"licensing feed cursor did not advance (afterId={after} answered lastId={last}, hasMore="
+                    f"{page.next_cursor is not None}); nothing loaded from this run; the portal's paging needs fixing"
+                )
+            yield page, after, last
+            after = last
+            if n >= max_pages:  # the next run goes on from the watermark
+                return
+    except PortalError:
+        raise
+    except AuthError as exc:  # the shared client sends a 401 or 403 once and never retries it
+        status = re.search(r"HTTP (\d{3})", str(exc))
+        raise PortalAuthError(
+            f"licensing feed refused the credentials (HTTP {status.group(1) if status else '401'}) at "
+            f"afterId={after}, not retried; fix: check credentials gateway_key and gateway_secret, and that "
+            "this server's clock is right"
+        ) from None
+    except SourceError as exc:
+        raise PortalError(f"{exc} at afterId={after}") from None
 
 
 def check(source: SourceConfig) -> dict[str, int]:
     """Credentials and reachability (`tourlink sources check`): one signed one-event page, nothing loaded."""
-    client = _client(source)
-    try:
-        result, _ = client.page(0, 1)
-    finally:
-        client.close()
-    return {STREAM: len(result.get("events") or [])}
+    probe = _source(source, 0, size=1)
+    with build_client(probe) as client:
+        first = next(_walk(GovPortal(probe, client).pages(STREAM, None, datetime.now(UTC)), 0, 1, probe), None)
+    return {STREAM: len(first[0].records) if first else 0}
 
 
 def read(source: SourceConfig, state: Mapping[str, str], window: Window = Window()) -> Extract:
@@ -208,21 +168,21 @@ def read(source: SourceConfig, state: Mapping[str, str], window: Window = Window
 
     `since`/`until` do not apply: the feed is ordered by id, not time; `full_refresh` starts at id 0
     (re-sent events are unchanged rows, so it is safe)."""
-    client = _client(source)
-    size = min(int(source.option("page_size", 100)), 100)
-    max_pages = int(source.option("max_pages", 500))
     after = 0 if window.full_refresh else int(state.get(STREAM) or 0)
+    declared = _source(source, after)
+    max_pages = int(source.option("max_pages", 500))
     extract = Extract(source=source.name, mapping=MAPPING, streams={STREAM: 0})
-    try:
-        pages = list(_pages(client, after, size, max_pages, source))
-    finally:
-        client.close()
-        extract.requests = client.requests
-    if pages:  # one batch per run; the next run goes on from the watermark
-        extract.frames = [p.frame for p in pages]
-        extract.raw = [p.raw for p in pages]
-        extract.state = {STREAM: str(pages[-1].last_id)}
-        extract.pages = len(pages)
-        extract.streams[STREAM] = sum(p.frame.data.height for p in pages)
+    with build_client(declared) as client:
+        try:
+            walked = list(_walk(GovPortal(declared, client).pages(STREAM, None, datetime.now(UTC)), after, max_pages, declared))
+        finally:
+            extract.requests = client.requests
+    if walked:  # one batch per run; the next run goes on from the watermark
+        names = [f"{source.name}-events-after-{asked}.json" for _, asked, _ in walked]
+        extract.frames = [events_frame(p.records, source=source.name, file=n) for (p, _, _), n in zip(walked, names, strict=True)]
+        extract.raw = [RawBody(n, p.body) for (p, _, _), n in zip(walked, names, strict=True)]
+        extract.state = {STREAM: str(walked[-1][2])}
+        extract.pages = len(walked)
+        extract.streams[STREAM] = sum(len(p.records) for p, _, _ in walked)
     log.info("gov-portal %s: %d events in %d pages", source.name, extract.streams[STREAM], extract.pages)
     return extract

@@ -49,3 +49,22 @@ def test_a_wrong_signature_fails_at_once_without_the_secret_in_the_message(crede
             gov_portal.read(_source(portal), {}, Window())
         assert portal.rejected_signatures == 1
     assert "not-the-secret" not in str(failure.value)
+
+
+def test_max_pages_ends_a_run_and_the_next_goes_on_from_its_last_id(credentials):
+    events = seed_events()
+    with PortalEmulator(key=KEY, secret=SECRET, events=events) as portal:
+        first = gov_portal.read(_source(portal, max_pages=1), {}, Window())
+        assert (first.pages, first.requests, portal.requests) == (1, 1, 1)  # no page fetched beyond the limit
+        rest = gov_portal.read(_source(portal), first.state, Window())
+    assert first.state == {"events": "1004"}  # the feed numbers its events from 1001
+    assert first.streams["events"] + rest.streams["events"] == len(events)
+
+
+def test_the_feed_is_the_gov_portal_preset_read_by_the_declarative_reader():
+    from connectors import dialects
+    from connectors.declarative import Declarative, preset
+
+    assert preset("gov-portal")["paging"]["style"] == "after-id" and preset("gov-portal")["auth"] == "gateway-hmac"
+    assert issubclass(gov_portal.GovPortal, Declarative) and gov_portal.GovPortal.streams == {"events": "/gateway/licensing/events"}
+    assert dialects.spec("gov-portal").auth == "connectors.declarative:source_auth"
