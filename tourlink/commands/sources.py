@@ -27,6 +27,16 @@ def _since(text: str | None) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def _hint(exc: BaseException) -> str:
+    """What an operator can do about a refused body: which setting bounds it; nothing was loaded."""
+    from connectors.http.errors import BodyTooLarge
+
+    if not isinstance(exc, BodyTooLarge):
+        return ""
+    return ("; the bound is the source's `options.max_body_bytes` in its registry file; nothing of this sync was"
+            " loaded / 响应体超过上限，本次同步未入库任何数据；可在数据源登记文件的 options.max_body_bytes 调高上限")
+
+
 def sync_command(
     source: str = typer.Argument(..., help="Source name (a registry file)."),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Ignore the watermark and read everything."),
@@ -44,7 +54,7 @@ def sync_command(
     except (WarehouseFailed, *database_errors()) as exc:
         fail_on_warehouse(exc)
     except SOURCE_ERRORS as exc:
-        typer.echo(f"sync {source} failed: {exc}", err=True)
+        typer.echo(f"sync {source} failed: {exc}{_hint(exc)}", err=True)
         raise typer.Exit(EXIT_SOURCE_FAILED) from None
     if as_json:
         typer.echo(result.to_json())

@@ -48,3 +48,10 @@ def test_a_json_path_must_exist_and_hold_objects():
         json_records({"code": 40001}, "data.list", "v", b'{"code": 40001}')
     with pytest.raises(ParameterError, match="not a list of objects"):
         json_records({"items": [1, 2]}, "items", "v", b"")
+
+
+def test_xml_nested_1500_deep_is_refused_as_malformed_not_a_recursion_error():
+    body = (b'<?xml version="1.0"?><Response><Head><Code>0000</Code></Head><Body><Team><TDH>' + b"<a>" * 1500 + b"x"
+            + b"</a>" * 1500 + b"</TDH></Team></Body></Response>")
+    with pytest.raises(RetryableError, match="Excessive depth"):
+        xml_page(body, "v", {"head": "Head", "records": "Body/Team"})
