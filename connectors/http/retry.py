@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -49,23 +50,39 @@ class RequestBudget:
 
 
 class RateLimiter:
-    """Spaces requests to at most `per_second` (a vendor's published limit), shared across threads.
+    """At most `per_second` requests (a vendor's published limit) in any one second, shared across threads.
 
     Runs 10% under the limit: vendors count over sliding windows with their own clock, and a
-    request exactly on the boundary comes back 429."""
+    request exactly on the boundary comes back 429. Requests are also spaced evenly; but spacing
+    alone is not a bound: a thread that wakes late (a busy machine) lands beside the next slot, so
+    the window of the requests actually let through is what is checked, at the moment each goes."""
 
-    def __init__(self, per_second: float | None, clock: Callable[[], float] = time.monotonic, margin: float = 0.9):
+    def __init__(
+        self, per_second: float | None, clock: Callable[[], float] = time.monotonic, margin: float = 0.9,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.capacity = max(1, int(per_second * margin)) if per_second else 0
         self.interval = 1.0 / (per_second * margin) if per_second else 0.0
-        self._next = 0.0
+        self._sent: deque[float] = deque()
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
 
     def wait(self) -> None:
-        if not self.interval:
+        if not self.capacity:
             return
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
+        while True:
+            with self._lock:
+                delay = self._delay(self._clock())
+                if delay <= 1e-9:  # float sums of intervals land a hair short
+                    self._sent.append(self._clock())
+                    return
+            self._sleep(delay)
+
+    def _delay(self, now: float) -> float:
+        """Seconds until one more request may go: a free place in the last second, and its spacing."""
+        while self._sent and now - self._sent[0] >= 1.0 - 1e-9:
+            self._sent.popleft()
+        if len(self._sent) >= self.capacity:
+            return self._sent[0] + 1.0 - now
+        return self._sent[-1] + self.interval - now if self._sent else 0.0

@@ -24,7 +24,7 @@ def test_the_request_budget_stops_a_sync_before_the_vendor_blocks_it(sandbox_sig
 def test_an_oauth_token_is_renewed_before_it_expires(sandbox_oauth_cursor, tourlink_home):
     box = sandbox_oauth_cursor
     box.sandbox.token_lifetime = 1  # renewed at half its life at the latest
-    box.sandbox.faults.latency_seconds = 0.05  # ~40 requests: the sync outlives several tokens
+    box.sandbox.faults.latency_seconds = 0.2  # ~40 requests, 4 in flight: the sync outlives several tokens
     assert differences(extract(box.source), box.sandbox.ground_truth()) == []
     assert box.sandbox.tokens_issued >= 3
 
