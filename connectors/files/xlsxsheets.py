@@ -91,7 +91,11 @@ def sheet_frames(
     """Chunks of at most `chunk_rows` rows below the header."""
     header = plan.header
     wanted = [position for position, _ in header.columns]
-    merged = _Merged([m for m in plan.merges() if m[2] > m[0] and m[0] > header.index], wanted)
+    try:
+        ranges = plan.merges()
+    except DamagedSheet as exc:
+        raise _damaged(path, plan.name, exc) from None
+    merged = _Merged([m for m in ranges if m[2] > m[0] and m[0] > header.index], wanted)
     carry: pl.DataFrame | None = None
     any_yielded = False
     for cells in _data_blocks(path, plan):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from posixpath import join, normpath
@@ -27,6 +28,7 @@ import pyarrow as pa
 from lxml import etree
 
 from connectors.files.cells import float_column_text
+from connectors.files.inflate import inflated
 from connectors.files.prefetch import ahead
 from connectors.files.xlsxcells import BlockDamaged, cell_positions, digits_between
 
@@ -120,27 +122,37 @@ def _shared_strings(archive: zipfile.ZipFile, name: str) -> pl.Series:
 
 
 def _ns_prefix(archive: zipfile.ZipFile, name: str, root: bytes) -> bytes:
-    with archive.open(name) as member:
-        head = member.read(4096)
+    try:
+        with archive.open(name) as member:
+            head = member.read(4096)
+    except (zlib.error, EOFError) as exc:
+        raise DamagedSheet(f"damaged zip member {name}: {exc}") from None
     match = re.search(rb"<(\w+:)?" + root + rb"[\s>]", head)
     return (match.group(1) or b"") if match else b""
 
 
 def _blocks(archive: zipfile.ZipFile, name: str, end: bytes, start: bytes, *, text: bool = True) -> Iterator:
     """The member's text in blocks that end just after an `end` tag (whole elements per block)."""
-    with archive.open(name) as member:
-        tail = b""
-        while data := member.read(BLOCK_BYTES):
-            data = tail + data
-            cut = data.rfind(end)
-            if cut < 0:
-                tail = data
-                continue
-            cut += len(end)
-            tail = data[cut:]
-            yield data[:cut].decode("utf-8") if text else data[:cut]
-        if tail.find(b"<" + start) >= 0:
-            raise DamagedSheet(f"{name}: truncated")
+    tail = b""
+    for data in _member(archive, name):
+        data = tail + data
+        cut = data.rfind(end)
+        if cut < 0:
+            tail = data
+            continue
+        cut += len(end)
+        tail = data[cut:]
+        yield data[:cut].decode("utf-8") if text else data[:cut]
+    if tail.find(b"<" + start) >= 0:
+        raise DamagedSheet(f"{name}: truncated")
+
+
+def _member(archive: zipfile.ZipFile, name: str) -> Iterator[bytes]:
+    """The member inflated by ISA-L (`inflate`); a damaged one is a `DamagedSheet`."""
+    try:
+        yield from inflated(archive, name, BLOCK_BYTES)
+    except zipfile.BadZipFile as exc:
+        raise DamagedSheet(f"damaged zip member {exc}") from None
 
 
 def _element_text(xml: pl.Series) -> pl.Series:
@@ -191,15 +203,14 @@ def sheet_merges(archive: zipfile.ZipFile, name: str) -> list[tuple[int, int, in
     """The merged ranges (r0, c0, r1, c1), 0-based: `<mergeCells>` follows the cells, so the sheet's
     tail is read first (inflating is cheap next to taking the cells apart)."""
     ranges = []
-    with archive.open(name) as member:
-        tail = b""
-        while data := member.read(BLOCK_BYTES):
-            text = tail + data
-            for m in re.finditer(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"', text) if b"mergeCell" in text else ():
-                c0, r0, c1, r1 = m.groups()
-                ranges.append((int(r0) - 1, column_index(c0.decode()), int(r1) - 1, column_index(c1.decode())))
-            cut = text.rfind(b"<")
-            tail = text[cut:] if cut >= 0 and len(text) - cut < 200 else b""
+    tail = b""
+    for data in _member(archive, name):
+        text = tail + data
+        for m in re.finditer(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"', text) if b"mergeCell" in text else ():
+            c0, r0, c1, r1 = m.groups()
+            ranges.append((int(r0) - 1, column_index(c0.decode()), int(r1) - 1, column_index(c1.decode())))
+        cut = text.rfind(b"<")
+        tail = text[cut:] if cut >= 0 and len(text) - cut < 200 else b""
     return sorted(set(ranges))
 
 

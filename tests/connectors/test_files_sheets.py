@@ -58,3 +58,20 @@ def test_a_workbook_without_any_matching_sheet_is_refused_naming_each_sheet(tmp_
     with pytest.raises(UnreadableFile) as caught:
         read_source(path, known_headers=KNOWN)
     assert "“说明”" in caught.value.reason_zh and "“空”：工作表是空的" in caught.value.reason_zh
+
+
+def test_a_sheet_whose_deflate_stream_is_broken_is_refused_naming_the_sheet_not_a_traceback(tmp_path):
+    import zipfile
+
+    rows = [["团号", "姓名", "证件号码"]] + [[f"T{i}", f"游客{i}", f"21010219900101{i:04d}"] for i in range(3000)]
+    path = _book(tmp_path / "名单.xlsx", {"名单": rows})
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    raw = bytearray(path.read_bytes())
+    header = raw[info.header_offset : info.header_offset + 30]
+    start = info.header_offset + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+    raw[start + 200 : start + 400] = b"\xff" * 200  # no longer a deflate stream from there on
+    path.write_bytes(bytes(raw))
+    with pytest.raises(UnreadableFile) as caught:
+        list(read_source(path, known_headers=KNOWN))
+    assert "工作表“名单”的内容已损坏" in caught.value.reason_zh and "sheet1.xml" in str(caught.value)
