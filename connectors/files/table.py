@@ -93,11 +93,13 @@ def data_rows_only(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
     if not columns:
         return frame
     # One text per row (its cells joined) keeps the cheap pass to a handful of column operations.
+    # Lazily: the eager select has no common-subexpression elimination and built `row_text` twice
+    # (171 vs 79 ms per 100k 12-column rows on one core).
     row_text = pl.concat_str(columns, separator=" ", ignore_nulls=True).fill_null("").str.strip_chars()
-    flags = frame.select(
+    flags = frame.lazy().select(
         keep=row_text.str.len_bytes() > 0,
         suspect=row_text.str.contains("计", literal=True) | row_text.str.slice(0, 1).is_in(["注", "说", "备", "填"]),
-    )
+    ).collect()
     keep = flags.get_column("keep")
     suspects = flags.get_column("suspect").arg_true()
     if len(suspects):

@@ -202,3 +202,33 @@ def test_a_complete_line_with_a_totals_word_as_its_last_line_is_data(tmp_path):
     path.write_text("导游证号,姓名,证件号码\nD-1,张三,1\nD-2,合计,2\n", encoding="utf-8")
     (frame,) = read_source(path, known_headers=KNOWN)
     assert frame.data["姓名"].to_list() == ["张三", "合计"]
+
+
+def test_excel_scientific_cells_are_flagged_in_a_later_chunk_and_only_there(tmp_path):
+    path = tmp_path / "members.csv"
+    body = [f"张{i},21010219900101{i:04d},138{i:08d}" for i in range(250)]
+    body[230] = "王五,2.10102E+17,1.38001e+10"  # in the third chunk only
+    path.write_text("姓名,证件号码,手机号码\n" + "\n".join(body) + "\n", encoding="gbk")
+    frames = list(read_source(path, known_headers=KNOWN, chunk_rows=100))
+    assert [f.numeric_cells for f in frames[:2]] == [{}, {}]
+    flags = frames[2].numeric_cells
+    assert sorted(flags) == ["手机号码", "证件号码"]
+    assert flags["证件号码"].arg_true().to_list() == flags["手机号码"].arg_true().to_list() == [30]
+
+
+def test_the_byte_scan_sees_an_exponent_mark_split_across_two_reads(tmp_path):
+    import io
+
+    from connectors.files.delimited import _ExponentScan
+
+    path = tmp_path / "split.csv"
+    path.write_bytes(b"a,1.2E" + b"+17\n")
+    with _ExponentScan(io.FileIO(path, "rb"), always=False) as scan:
+        scan.read(6)
+        assert not scan.seen
+        scan.read(4)
+        assert scan.seen
+    path.write_bytes(b"a,E 1,+e,12E-3\n")
+    with _ExponentScan(io.FileIO(path, "rb"), always=False) as scan:
+        scan.read()
+        assert not scan.seen
