@@ -128,6 +128,17 @@ def _assert_lineage(events: list[dict], warehouse: str, sandbox: SandboxRegistry
     assert any(e.get("job", {}).get("name") == NIGHTLY and e["eventType"] == "COMPLETE" for e in events)  # the run
 
 
+def _init(deployment: Deployment, bucket: str | None = None) -> None:
+    """What deploy/docker-compose.yml's one-off `init` service does beside `airflow db migrate` (done once
+    for all deployments here): `tourlink db upgrade` of the warehouse and, with object storage, the
+    bucket, with the same command."""
+    subprocess.run([str(BIN / "tourlink"), "db", "upgrade"], env={**deployment.env, "TOURLINK_HOME": str(
+        deployment.folder / "init")}, check=True, capture_output=True, timeout=300)
+    if bucket:
+        subprocess.run([str(BIN / "python"), "-c", f"import s3fs; s3fs.S3FileSystem().makedirs({bucket!r}, exist_ok=True)"],
+                       env=deployment.env, check=True, capture_output=True, timeout=120)
+
+
 def _seconds(run: dict) -> float:
     return (datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])).total_seconds()
 
@@ -235,6 +246,7 @@ def test_local_executor_with_postgresql_metadata_runs_the_nightly_and_the_monthl
     ):
         env = _shared_env(tmp_path, metadata, "LocalExecutor", warehouse, sandbox, receiver.removesuffix("/alerts"))
         deployment = Deployment(tmp_path, env)
+        _init(deployment)
         try:
             # LocalExecutor: tasks run under the scheduler, so its TOURLINK_HOME holds the default storage.
             for component in ("api-server", "dag-processor", "scheduler"):
@@ -252,7 +264,7 @@ def test_celery_executor_with_two_workers_sharing_no_folder_hands_over_through_o
     import uuid
 
     broker_db = free_redis_db()
-    queue = f"tourlink-{uuid.uuid4().hex[:8]}"
+    queue = bucket = f"tourlink-{uuid.uuid4().hex[:8]}"
     with fresh_database(template=migrated_metadata) as metadata, fresh_schema() as warehouse, webhook() as (
         receiver, lineage
     ):
@@ -261,7 +273,7 @@ def test_celery_executor_with_two_workers_sharing_no_folder_hands_over_through_o
         env.update(
             {
                 **s3_server.env,
-                "TOURLINK_STORAGE_URL": f"{s3_server.url}/{uuid.uuid4().hex[:8]}",
+                "TOURLINK_STORAGE_URL": f"s3://{bucket}/runs-and-landing",  # a bucket `_init` creates
                 "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{broker_db}",
                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + pg,
                 "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
@@ -269,6 +281,7 @@ def test_celery_executor_with_two_workers_sharing_no_folder_hands_over_through_o
             }
         )
         deployment = Deployment(tmp_path, env)
+        _init(deployment, bucket)
         try:
             for component in ("api-server", "dag-processor", "scheduler"):
                 deployment.start(component, component)
