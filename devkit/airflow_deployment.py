@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import sqlalchemy as sa
@@ -112,8 +113,11 @@ class Deployment:
 
     def __init__(self, folder: Path, env: dict[str, str]):
         self.folder, self.env = folder, env
-        self.api_port = free_port()
+        self.api_port, self.log_port = free_port(), free_port()
         self.env["AIRFLOW__API__PORT"] = str(self.api_port)
+        # One port for the deployment, as on separate hosts: the api-server fetches a finished task's
+        # log from http://<the task's hostname>:<this port>/log/… (the worker that ran it).
+        self.env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(self.log_port)
         self.env["AIRFLOW__API__BASE_URL"] = f"http://127.0.0.1:{self.api_port}"
         self.env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{self.api_port}/execution/"
         self.processes: dict[str, subprocess.Popen] = {}
@@ -125,7 +129,7 @@ class Deployment:
         assert done.returncode == 0, f"airflow {' '.join(args)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done.stdout
 
-    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> None:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None, program: str = "airflow") -> None:
         """Start `airflow <args>` as component `name`, with a TOURLINK_HOME and log folder of its own."""
         own = self.folder / name
         (own / "logs").mkdir(parents=True, exist_ok=True)
@@ -134,14 +138,27 @@ class Deployment:
             **self.env,
             "TOURLINK_HOME": str(own / "home"),
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(own / "logs"),
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             **(env or {}),
         }
         log = open(own / "process.log", "wb")  # noqa: SIM115 (closed when the process is stopped)
         self.processes[name] = subprocess.Popen(
-            [str(BIN / "airflow"), *args], env=component_env, stdout=log, stderr=subprocess.STDOUT,
+            [str(BIN / program), *args], env=component_env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def start_worker(self, name: str, address: str, *args: str) -> None:
+        """`airflow celery worker <args>` as if on a host of its own, named `address` (a loopback
+        address of its own, 127.0.0.2, 127.0.0.3…: all of 127.0.0.0/8 is loopback on Linux). Its
+        tasks record `address` as their hostname (`[core] hostname_callable`), and its log server,
+        Airflow's own app, listens on `address` at the deployment's `worker_log_server_port`: the
+        worker's built-in one binds every interface, so two on one machine could not share the port."""
+        named = {"AIRFLOW__CORE__HOSTNAME_CALLABLE": "devkit.airflow_deployment.advertised_hostname",
+                 "TOURLINK_WORKER_ADDRESS": address}
+        self.start(name, "celery", "worker", "--skip-serve-logs", "--celery-hostname", f"{name}@{address}", *args,
+                   env=named)
+        self.start(f"{name}-log-server", "-c", f"from devkit.airflow_deployment import serve_worker_logs as s; s({address!r})",
+                   env={**named, "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.folder / name / "logs")},
+                   program="python")
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -198,6 +215,13 @@ class Deployment:
             assert time.monotonic() < deadline, f"DAGs {dag_ids} not parsed in {timeout} s\n{self.logs()}"
             time.sleep(1)
 
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> list[dict[str, Any]]:
+        """A task's log as the api-server serves it (`GET …/taskInstances/{task}/logs/{try}`): the
+        api-server's own log folder does not hold it, so it fetches it from the log server of the
+        host that ran the task."""
+        path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/logs/{try_number}"
+        return self.api("GET", path, params={"full_content": True}, headers={"Accept": "application/json"})["content"]
+
     def runs(self, dag_id: str) -> list[dict[str, Any]]:
         return self.api("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "run_after"})["dag_runs"]
 
@@ -221,6 +245,23 @@ class Deployment:
             }
             for r in runs
         }
+
+
+def advertised_hostname() -> str:
+    """`[core] hostname_callable` of `Deployment.start_worker`'s workers: their own loopback address
+    (`TOURLINK_WORKER_ADDRESS`); elsewhere the machine's FQDN, Airflow's default."""
+    return os.environ.get("TOURLINK_WORKER_ADDRESS") or socket.getfqdn()
+
+
+def serve_worker_logs(address: str) -> None:
+    """Airflow's worker log server (`airflow.utils.serve_logs`, which `airflow celery worker` forks)
+    on `address` alone, at `[logging] worker_log_server_port`: it checks the api-server's requests
+    with `[api] secret_key` and serves this worker's `base_log_folder`."""
+    import uvicorn
+    from airflow.configuration import conf
+
+    uvicorn.run("airflow.utils.serve_logs.log_server:get_app", factory=True, host=address,
+                port=conf.getint("logging", "worker_log_server_port"), log_config=None, access_log=False)
 
 
 def deployment_secrets() -> dict[str, str]:

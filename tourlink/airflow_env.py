@@ -61,11 +61,11 @@ def new_deployment_secrets() -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     return {
-        # Signs the tokens the scheduler gives tasks and the API server checks (and the log server's).
+        # Signs the tokens the scheduler gives tasks and the API server checks.
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(48),
         # Encrypts connection passwords and extras (source credentials) in the metadata database.
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-        # Signs the API server's UI sessions.
+        # Signs the API server's UI sessions and its requests to the workers' log servers.
         "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(48),
         # Database and object store passwords of the compose deployment (deploy/docker-compose.yml).
         "POSTGRES_PASSWORD": secrets.token_urlsafe(24),

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -127,13 +128,49 @@ def _assert_lineage(events: list[dict], warehouse: str, sandbox: SandboxRegistry
     assert any(e.get("job", {}).get("name") == NIGHTLY and e["eventType"] == "COMPLETE" for e in events)  # the run
 
 
+def _init(deployment: Deployment, bucket: str | None = None) -> None:
+    """What deploy/docker-compose.yml's one-off `init` service does beside `airflow db migrate` (done once
+    for all deployments here): `tourlink db upgrade` of the warehouse and, with object storage, the
+    bucket, with the same command."""
+    subprocess.run([str(BIN / "tourlink"), "db", "upgrade"], env={**deployment.env, "TOURLINK_HOME": str(
+        deployment.folder / "init")}, check=True, capture_output=True, timeout=300)
+    if bucket:
+        subprocess.run([str(BIN / "python"), "-c", f"import s3fs; s3fs.S3FileSystem().makedirs({bucket!r}, exist_ok=True)"],
+                       env=deployment.env, check=True, capture_output=True, timeout=120)
+
+
 def _seconds(run: dict) -> float:
     return (datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])).total_seconds()
 
 
+def _assert_logs_served(deployment: Deployment, runs: list[tuple[str, str]], folders: dict[str, Path]) -> None:
+    """Every task of `runs` ((dag id, run id)…) ran on a host of `folders` (hostname -> that host's log
+    folder), and for each host one of its task logs, read through the api-server's REST API, is the log
+    that host wrote, fetched from that host's log server at `worker_log_server_port` (the api-server's
+    own log folder has none)."""
+    ran = {
+        (dag_id, run_id, t["task_id"]): t["hostname"]
+        for dag_id, run_id in runs
+        for t in deployment.api("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances")["task_instances"]
+        if t["state"] == "success"
+    }
+    assert ran and set(ran.values()) <= set(folders), (ran, folders)
+    for host, folder in folders.items():
+        dag_id, run_id, task_id = next((key for key, h in sorted(ran.items()) if h == host), (None, None, None))
+        assert task_id, f"no task ran on {host}: {ran}"
+        written = next(p for p in folder.rglob(f"task_id={task_id}/attempt=1.log")
+                       if f"dag_id={dag_id}/run_id={run_id}/" in str(p))
+        own_lines = [json.loads(line).get("event") for line in written.read_text(encoding="utf-8").splitlines() if line]
+        served = [m.get("event") for m in deployment.task_log(dag_id, run_id, task_id)]
+        assert f"http://{host}:{deployment.log_port}/log/{written.relative_to(folder)}" in served, served[:5]
+        assert own_lines and all(line in served for line in own_lines), (own_lines, served)
+        assert not list((deployment.folder / "api-server" / "logs").rglob("attempt=*.log"))
+
+
 def _exercise(deployment: Deployment, warehouse: str, reference: dict, sandbox: SandboxRegistry, label: str,
-              lineage: list[dict]) -> None:
-    """Unpause the nightly and monthly DAGs, check what their runs did."""
+              lineage: list[dict], log_folders: dict[str, Path] | None = None) -> None:
+    """Unpause the nightly and monthly DAGs, check what their runs did; `log_folders`: the hosts that run
+    tasks and their log folders (default: the scheduler, whatever name the machine has)."""
     from sqlalchemy import create_engine
 
     from warehouse.snapshots import versions
@@ -160,6 +197,12 @@ def _exercise(deployment: Deployment, warehouse: str, reference: dict, sandbox: 
     by_type = {r["run_type"]: r for r in monthly}
     assert by_type["asset_triggered"]["logical_date"] is None and not by_type["asset_triggered"]["conf"]
     assert all(r["state"] == "success" for r in monthly), monthly
+    ran = [(NIGHTLY, nightly[0]["dag_run_id"])] + [(MONTHLY, r["dag_run_id"]) for r in monthly]
+    if log_folders is None:  # LocalExecutor: tasks run under the scheduler, which serves their logs
+        path = f"/dags/{NIGHTLY}/dagRuns/{quote(nightly[0]['dag_run_id'], safe='')}/taskInstances"
+        hosts = {t["hostname"] for t in deployment.api("GET", path)["task_instances"] if t["state"] == "success"}
+        log_folders = {host: deployment.folder / "scheduler" / "logs" for host in hosts}
+    _assert_logs_served(deployment, ran, log_folders)
     engine = create_engine(warehouse)
     try:
         october = versions(engine, "2026-10")
@@ -203,6 +246,7 @@ def test_local_executor_with_postgresql_metadata_runs_the_nightly_and_the_monthl
     ):
         env = _shared_env(tmp_path, metadata, "LocalExecutor", warehouse, sandbox, receiver.removesuffix("/alerts"))
         deployment = Deployment(tmp_path, env)
+        _init(deployment)
         try:
             # LocalExecutor: tasks run under the scheduler, so its TOURLINK_HOME holds the default storage.
             for component in ("api-server", "dag-processor", "scheduler"):
@@ -220,7 +264,7 @@ def test_celery_executor_with_two_workers_sharing_no_folder_hands_over_through_o
     import uuid
 
     broker_db = free_redis_db()
-    queue = f"tourlink-{uuid.uuid4().hex[:8]}"
+    queue = bucket = f"tourlink-{uuid.uuid4().hex[:8]}"
     with fresh_database(template=migrated_metadata) as metadata, fresh_schema() as warehouse, webhook() as (
         receiver, lineage
     ):
@@ -229,7 +273,7 @@ def test_celery_executor_with_two_workers_sharing_no_folder_hands_over_through_o
         env.update(
             {
                 **s3_server.env,
-                "TOURLINK_STORAGE_URL": f"{s3_server.url}/{uuid.uuid4().hex[:8]}",
+                "TOURLINK_STORAGE_URL": f"s3://{bucket}/runs-and-landing",  # a bucket `_init` creates
                 "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{broker_db}",
                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + pg,
                 "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
@@ -237,13 +281,16 @@ def test_celery_executor_with_two_workers_sharing_no_folder_hands_over_through_o
             }
         )
         deployment = Deployment(tmp_path, env)
+        _init(deployment, bucket)
         try:
             for component in ("api-server", "dag-processor", "scheduler"):
                 deployment.start(component, component)
-            for worker in ("worker-a", "worker-b"):
-                deployment.start(worker, "celery", "worker", "--concurrency", "2", "--queues", queue,
-                                 "--celery-hostname", f"{worker}@%h")
-            _exercise(deployment, warehouse, reference_rows, sandbox, "CeleryExecutor", lineage)
+            # Two workers as on two hosts: each its own address, log folder and log server.
+            workers = {"worker-a": "127.0.0.2", "worker-b": "127.0.0.3"}
+            for worker, address in workers.items():
+                deployment.start_worker(worker, address, "--concurrency", "2", "--queues", queue)
+            _exercise(deployment, warehouse, reference_rows, sandbox, "CeleryExecutor", lineage,
+                      {address: tmp_path / worker / "logs" for worker, address in workers.items()})
             ran = {
                 worker: sorted(p.parent.name for p in (tmp_path / worker / "logs").rglob("attempt=*.log"))
                 for worker in ("worker-a", "worker-b")
