@@ -97,14 +97,6 @@ class Warehouse:
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
 
-    def record_sheets(self, batch_id: str, sheets: dict[str, dict[str, Any]]) -> None:
-        """Store on the batch's file rows (by the name the steward gave) which workbook sheets were
-        read as which template and which were skipped and why: `batch_file.sheets`."""
-        f = tables.batch_file
-        with self._write_transaction() as conn:
-            for name, record in sheets.items():
-                conn.execute(f.update().where(f.c.batch_id == batch_id, f.c.file == name).values(sheets=record))
-
     def file_sheets(self, batch_id: str) -> dict[str, dict[str, Any]]:
         """`batch_file.sheets` of the batch's workbooks, by file name (files without sheets left out)."""
         f = tables.batch_file
@@ -253,6 +245,16 @@ class BatchWriter(MergeWriter, QuarantineWriter, StateWriter):
                 )
             )
         return record
+
+    def record_sheets(self, sheets: dict[str, dict[str, Any]]) -> None:
+        """Store on this batch's file rows (by the name the steward gave) which workbook sheets were
+        read as which template and which were skipped and why (`batch_file.sheets`), in the batch's
+        own transaction: a batch that committed always says what it read of each workbook."""
+        f = tables.batch_file
+        for name, record in sheets.items():
+            self.connection.execute(
+                f.update().where(f.c.batch_id == self.batch_id, f.c.file == name).values(sheets=record)
+            )
 
     # ------------------------------------------------------------------ reads in the batch
 

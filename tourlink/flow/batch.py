@@ -52,8 +52,9 @@ def load_batch(
                 streamed.abort()
                 raise
             staged.state = dict(state or {})
+            staged.sheets = sheet_records(inputs)  # stored in the batch's transaction (`merge._finish_batch`)
             result = streamed.finish(staged)
-        _record_sheets(warehouse, result, inputs)
+        _read_sheets(warehouse, result, staged.sheets)
         result.derived = after_commit(warehouse, source=source, entities=staged.entities)
     except database_errors() as exc:
         raise as_failure(warehouse, exc, streamed.result.batch_id if streamed else None) from exc
@@ -61,15 +62,11 @@ def load_batch(
     return result
 
 
-def _record_sheets(warehouse: Any, result: BatchResult, inputs: Sequence[Input]) -> None:
-    """Which sheets of each workbook were read as which template and which were skipped and why,
-    on the batch's `batch_file` rows; the result's `sheets` is read back from them, so what the
-    steward is told is what the batch record holds."""
-    records = sheet_records(inputs)
-    if result.batch_id is None or not records:
-        return
-    warehouse.record_sheets(result.batch_id, records)
-    result.sheets = recorded_sheets(warehouse.file_sheets(result.batch_id))
+def _read_sheets(warehouse: Any, result: BatchResult, records: dict[str, Any]) -> None:
+    """The result's `sheets` read back from the batch record, so what the steward is told is what
+    `batch_file.sheets` holds."""
+    if result.batch_id is not None and records:
+        result.sheets = recorded_sheets(warehouse.file_sheets(result.batch_id))
 
 
 def after_commit(warehouse: Any, *, source: str, entities: Sequence[str]) -> dict[str, dict[str, int]]:

@@ -165,6 +165,7 @@ class StagedBatch:
     raw_files: list[str] = field(default_factory=list)  # raw bodies (part names) kept in the landing folder
     entities: list[str] = field(default_factory=list)  # what the batch's mappings can produce
     timings: dict[str, float] = field(default_factory=dict)
+    sheets: dict[str, dict[str, Any]] = field(default_factory=dict)  # per workbook: sheets read / skipped
 
     MANIFEST = "staged.json"
 

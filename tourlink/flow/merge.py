@@ -119,6 +119,8 @@ def _finish_batch(b: Any, result: BatchResult, staged: StagedBatch) -> None:
         result.counts(entity).read = read
     for stream, value in staged.state.items():  # the source's state, in the rows' transaction
         b.set_watermark(stream, value)
+    if staged.sheets:
+        b.record_sheets(staged.sheets)
     b.record_counts({e: vars(c) for e, c in result.entities.items()}, result.timings)
     crash_points.reached("before-commit")
 
