@@ -17,6 +17,7 @@ from lxml import etree
 
 from connectors.http.errors import BodyRefused, RetryableError
 
+MAX_DEPTH = 256  # nesting of one record's elements
 SAFE_XML = {"resolve_entities": False, "no_network": True, "load_dtd": False, "dtd_validation": False, "huge_tree": True}
 
 
@@ -53,11 +54,14 @@ def _local(tag: Any) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def element_record(element: Any, list_tags: frozenset[str], what: str = "") -> dict[str, Any]:
+def element_record(element: Any, list_tags: frozenset[str], what: str = "", depth: int = 0) -> dict[str, Any]:
     """An element's children as a dict; children named in `list_tags` become lists of records.
 
     An entity reference (left unexpanded: entities are never resolved) is refused, not dropped: it
-    would silently turn a value into `{}`."""
+    would silently turn a value into `{}`. A record nested deeper than `MAX_DEPTH` (libxml2's own
+    bound without `huge_tree`) is refused, never a RecursionError."""
+    if depth > MAX_DEPTH:
+        raise BodyRefused(f"{what}: XML body malformed (a record nested over {MAX_DEPTH} deep): not retried")
     record: dict[str, Any] = {}
     for child in element:
         if isinstance(child, etree._Entity):
@@ -66,9 +70,10 @@ def element_record(element: Any, list_tags: frozenset[str], what: str = "") -> d
         if not name:  # comments, processing instructions, unresolved entity references
             continue
         if name in list_tags:
-            record[name] = [element_record(item, list_tags, what) for item in child if _local(item.tag) or isinstance(item, etree._Entity)]
+            record[name] = [element_record(item, list_tags, what, depth + 2) for item in child
+                            if _local(item.tag) or isinstance(item, etree._Entity)]
         elif len(child):
-            record[name] = element_record(child, list_tags, what)
+            record[name] = element_record(child, list_tags, what, depth + 1)
         else:
             record[name] = child.text
     return record

@@ -88,3 +88,10 @@ def test_gbk_xml_in_a_default_namespace_decodes():
     body = '<?xml version="1.0" encoding="GBK"?><Response xmlns="http://erp.example.cn/export/teams"><Head><Code>0000</Code><Total>1</Total></Head><Body><Team><XM>张伟</XM><Guests><Guest><XH>1</XH></Guest></Guests></Team></Body></Response>'.encode("gbk")
     items = list(iter_xml(body, "Team", list_tags=frozenset({"Guests"})))
     assert items == [("head", {"Code": "0000", "Total": "1"}), ("record", {"XM": "张伟", "Guests": [{"XH": "1"}]})]
+
+
+def test_xml_nested_1500_deep_is_refused_not_a_recursion_error_even_with_huge_tree():
+    body = (b'<?xml version="1.0"?><Response><Head><Code>0000</Code></Head><Body><Team><TDH>' + b"<a>" * 1500 + b"x"
+            + b"</a>" * 1500 + b"</TDH></Team></Body></Response>")
+    with pytest.raises(BodyRefused, match="v: XML body malformed .a record nested over 256 deep"):
+        list(iter_xml(body, "Team", what="v"))
