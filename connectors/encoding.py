@@ -64,6 +64,11 @@ GBK_FAMILY = frozenset({"gbk", "gb2312", "gb18030", "cp936", "x-gbk", "euc-cn"})
 _MIN_WIDE = 2  # CJK characters a sample needs before valid UTF-8 counts as evidence
 
 
+def is_utf8(body: bytes, sample_bytes: int = SAMPLE_BYTES) -> bool:
+    """Whether the start of a body decodes strictly as UTF-8 (a character cut at the sample's end is fine)."""
+    return _decodes(body[:sample_bytes], "utf-8")
+
+
 def mislabelled_utf8(body: bytes, declared: str, sample_bytes: int = SAMPLE_BYTES) -> int:
     """How many CJK characters (multi-byte UTF-8) a body declared GBK holds when it is valid UTF-8 (0 when
     it is not evidence of a mislabel).

@@ -15,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-from connectors.encoding import mislabelled_utf8
+from connectors.encoding import is_utf8, mislabelled_utf8
 from connectors.http.decoding import element_record, jsonapi_records, syntax_error
 from connectors.http.errors import BodyRefused, ParameterError
 
@@ -89,8 +89,8 @@ _DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*["']
 
 
 def xml_encoding(body: bytes, what: str, declared: dict[str, Any], charset: str = "") -> str | None:
-    """The encoding to parse with (None: the XML declaration's). The XML declaration is what the
-    parser honours; without one, the Content-Type charset is. A body declared GBK that is valid
+    """The encoding to parse with (None: the XML declaration's, or UTF-8). The XML declaration is what
+    the parser honours; without one, the Content-Type charset is. A body declared GBK that is valid
     UTF-8 with multi-byte characters is mislabelled: refused naming both encodings, or read as UTF-8
     when the source sets `xml.trust_detected_encoding`."""
     in_body = _DECLARED.match(body[:512])
@@ -104,7 +104,9 @@ def xml_encoding(body: bytes, what: str, declared: dict[str, Any], charset: str 
             f"{what}: the body is declared {label.upper()} ({where}) but is UTF-8 ({wide} CJK characters"
             f" decode strictly as UTF-8; read as {label.upper()} they would be mojibake): refused; set the source's"
             " `xml.trust_detected_encoding: true` to read it as UTF-8, or ask the vendor to fix the label")
-    return None if in_body else (header or None)
+    # Without a declaration the parser reads UTF-8; the header's charset is honoured only where UTF-8
+    # does not decode (a default `charset=ISO-8859-1` on a UTF-8 body must not turn it into mojibake).
+    return header if header and not in_body and not is_utf8(body) else None
 
 
 def xml_page(body: bytes, what: str, declared: dict[str, Any], charset: str = "") -> XmlPage:

@@ -83,6 +83,9 @@ def test_utf8_declared_gbk_is_refused_naming_both_or_read_as_utf8_when_trusted()
         xml_page(bare, "v", SIMPLE, charset="gbk")
     assert xml_page(bare.decode().encode("gbk"), "v", SIMPLE, charset="gbk").records == [{"XM": "张伟"}]  # a right label
     assert xml_page(gbk(bare.decode()), "v", SIMPLE).records == [{"XM": "张伟"}]
+    assert xml_page(bare, "v", SIMPLE, charset="iso-8859-1").records == [{"XM": "张伟"}]  # a server's default label
+    assert xml_page("<Response><Head/><Body><Team><XM>José</XM></Team></Body></Response>".encode("latin-1"), "v", SIMPLE,
+                    charset="iso-8859-1").records == [{"XM": "José"}]
 
 
 def test_a_json_path_must_exist_and_hold_objects():
