@@ -58,3 +58,31 @@ def detect_encoding(path: Path, sample_bytes: int = SAMPLE_BYTES) -> str:
     if best is None or best.encoding not in PLAUSIBLE:
         raise UndecodableText(f"{path.name}: neither UTF-8 nor GBK/GB18030")
     return codecs.lookup(best.encoding).name
+
+
+GBK_FAMILY = frozenset({"gbk", "gb2312", "gb18030", "cp936", "x-gbk", "euc-cn"})
+_MIN_WIDE = 2  # CJK characters a sample needs before valid UTF-8 counts as evidence
+
+
+def is_utf8(body: bytes, sample_bytes: int = SAMPLE_BYTES) -> bool:
+    """Whether the start of a body decodes strictly as UTF-8 (a character cut at the sample's end is fine)."""
+    return _decodes(body[:sample_bytes], "utf-8")
+
+
+def mislabelled_utf8(body: bytes, declared: str, sample_bytes: int = SAMPLE_BYTES) -> int:
+    """How many CJK characters (multi-byte UTF-8) a body declared GBK holds when it is valid UTF-8 (0 when
+    it is not evidence of a mislabel).
+
+    GBK text is almost never valid UTF-8 (a GBK lead byte is rarely followed by the continuation bytes
+    UTF-8 needs, and never for long), so a declared-GBK body that decodes strictly as UTF-8 with
+    several multi-byte characters is UTF-8 mislabelled; read as GBK it would be mojibake (张伟 → 寮犱紵)."""
+    if declared.strip().lower() not in GBK_FAMILY:
+        return 0
+    sample = body[:sample_bytes]
+    if not _decodes(sample, "utf-8"):
+        return 0
+    text = codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    # CJK (three bytes in UTF-8) is what Chinese UTF-8 holds; GBK pairs that happen to be valid UTF-8
+    # decode to two-byte letters (Latin, Cyrillic…), so they are no evidence.
+    wide = sum(1 for ch in text if "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef")
+    return wide if wide >= _MIN_WIDE else 0

@@ -76,10 +76,10 @@ def checker(spec: Spec) -> Check:
     xml = spec.get("format") == "xml"
     declared = spec.part("xml")
 
-    def check(body: bytes, what: str) -> Any:
+    def check(body: bytes, what: str, charset: str = "") -> Any:
         refuse_html(body, what)
         if xml:
-            page: XmlPage = xml_page(body, what, declared)
+            page: XmlPage = xml_page(body, what, declared, charset)
             if isinstance(rule, dict):
                 raise_for_envelope(page.head, rule, what)
             return page
@@ -92,4 +92,5 @@ def checker(spec: Spec) -> Check:
             raise_for_envelope(payload, rule, what)
         return payload
 
+    check.wants_charset = True  # type: ignore[attr-defined]  # the client passes the Content-Type charset
     return check

@@ -110,10 +110,10 @@ class Declarative:
         fmt, paging, total_path = self.spec.get("format"), self.spec.part("paging"), self.spec.get("total")
         named = f"{self.source.name} "
 
-        def check(body: bytes, what: str) -> Answer:
+        def check(body: bytes, what: str, charset: str = "") -> Answer:
             if stream and what.startswith(named):
                 what = f"{self.source.name}/{stream} {what.removeprefix(named)}"
-            payload = self.check(body, what)
+            payload = self.check(body, what, charset)
             if isinstance(payload, XmlPage):
                 records, envelope = payload.records, payload.head
             elif fmt == "jsonapi":
@@ -132,6 +132,7 @@ class Declarative:
                 raise ParameterError(f"{what}: the announced total at `{total_path}` is not a number: {total!r}") from None
             return Answer(records, counted, None if following in (None, "") else str(following))
 
+        check.wants_charset = True  # type: ignore[attr-defined]
         return check
 
     # -- requests

@@ -9,13 +9,15 @@ page: a wrong `records` path must not load nothing and call it a success.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
 
-from connectors.http.decoding import element_record, jsonapi_records
-from connectors.http.errors import ParameterError, RetryableError
+from connectors.encoding import is_utf8, mislabelled_utf8
+from connectors.http.decoding import element_record, jsonapi_records, syntax_error
+from connectors.http.errors import BodyRefused, ParameterError
 
 BOUNDED_XML = {"resolve_entities": False, "no_network": True, "load_dtd": False, "dtd_validation": False, "huge_tree": False}
 
@@ -83,11 +85,37 @@ def _matches(tag: Any, wanted: str) -> bool:
     return tag == wanted if wanted.startswith("{") else etree.QName(tag).localname == wanted
 
 
-def xml_page(body: bytes, what: str, declared: dict[str, Any]) -> XmlPage:
+_DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+
+
+def xml_encoding(body: bytes, what: str, declared: dict[str, Any], charset: str = "") -> str | None:
+    """The encoding to parse with (None: the XML declaration's, or UTF-8). The XML declaration is what
+    the parser honours; without one, the Content-Type charset is. A body declared GBK that is valid
+    UTF-8 with multi-byte characters is mislabelled: refused naming both encodings, or read as UTF-8
+    when the source sets `xml.trust_detected_encoding`."""
+    in_body = _DECLARED.match(body[:512])
+    header = charset
+    label, where = (in_body.group(1).decode("ascii"), "the XML declaration") if in_body else (header, "the Content-Type charset")
+    wide = mislabelled_utf8(body, label) if label else 0
+    if wide:
+        if declared.get("trust_detected_encoding"):
+            return "utf-8"
+        raise BodyRefused(
+            f"{what}: the body is declared {label.upper()} ({where}) but is UTF-8 ({wide} CJK characters"
+            f" decode strictly as UTF-8; read as {label.upper()} they would be mojibake): refused; set the source's"
+            " `xml.trust_detected_encoding: true` to read it as UTF-8, or ask the vendor to fix the label")
+    # Without a declaration the parser reads UTF-8; the header's charset is honoured only where UTF-8
+    # does not decode (a default `charset=ISO-8859-1` on a UTF-8 body must not turn it into mojibake).
+    return header if header and not in_body and not is_utf8(body) else None
+
+
+def xml_page(body: bytes, what: str, declared: dict[str, Any], charset: str = "") -> XmlPage:
     """The head and the records of an XML body, streamed (records are freed once converted).
 
-    A body cut short is retryable (gateways truncate); a body without the declared head or record
-    container is an error naming them."""
+    A body cut short is retryable (gateways truncate); a complete body that is malformed, too deep,
+    holds an entity reference or is mislabelled is refused at once; a body without the declared head
+    or record container is an error naming them."""
+    encoding = xml_encoding(body, what, declared, charset)
     namespaces = dict(declared.get("namespaces") or {})
     head_tag = _qualified(str(declared.get("head") or "Head"), namespaces)
     steps = [_qualified(s, namespaces) for s in str(declared.get("records") or "").split("/") if s]
@@ -99,7 +127,7 @@ def xml_page(body: bytes, what: str, declared: dict[str, Any]) -> XmlPage:
     path: list[Any] = []  # tags from below the root down to the current element
     depth = 0
     try:
-        for event, element in etree.iterparse(io.BytesIO(body), events=("start", "end"), **BOUNDED_XML):
+        for event, element in etree.iterparse(io.BytesIO(body), events=("start", "end"), encoding=encoding, **BOUNDED_XML):
             if event == "start":
                 depth += 1
                 if depth > 1:
@@ -108,11 +136,11 @@ def xml_page(body: bytes, what: str, declared: dict[str, Any]) -> XmlPage:
                         found_container = True
                 continue
             if depth == 2 and _matches(element.tag, head_tag):
-                page.head = element_record(element, lists)
+                page.head = element_record(element, lists, what)
                 found_head = True
                 element.clear()
             elif len(path) == len(steps) and all(map(_matches, path, steps)):
-                page.records.append(element_record(element, lists))
+                page.records.append(element_record(element, lists, what))
                 element.clear()
                 parent = element.getparent()
                 while parent is not None and element.getprevious() is not None:
@@ -121,7 +149,7 @@ def xml_page(body: bytes, what: str, declared: dict[str, Any]) -> XmlPage:
             if path:
                 path.pop()
     except etree.XMLSyntaxError as exc:
-        raise RetryableError(f"{what}: XML body incomplete or malformed ({exc.msg})") from None
+        raise syntax_error(body, what, exc) from None
     if not found_head:
         raise ParameterError(f"{what}: the XML body has no {declared.get('head') or 'Head'} element (check `xml.namespaces`); it begins: {snippet(body)}")
     if not found_container:

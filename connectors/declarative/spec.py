@@ -7,7 +7,8 @@ a preset's dialect and only what differs. The keys:
     auth / auth_options      plug-in by name (`connectors.declarative.auth.PLUGINS`) and its options
     format                   json | jsonapi | xml
     records                  (json) dotted path of the record list; a body without it is an error
-    xml                      {namespaces, head, records: "t:Body/t:Team", lists}
+    xml                      {namespaces, head, records: "t:Body/t:Team", lists, trust_detected_encoding}
+                             (the last: read a body declared GBK that is UTF-8 as UTF-8, not refuse it)
     total                    dotted path of the announced total (xml: within the head)
     error                    {path, ok, retry, auth, message} (xml: paths within the head), or `jsonapi`
     paging                   {style: page-number|offset|cursor|next-link|after-id|single, param,

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # httpx logs every full URL at INFO; query strings carry day tokens and signatures, so keep it quiet.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-Check = Callable[[bytes, str], Any]  # (body, what) -> decoded payload, or raise
+Check = Callable[..., Any]  # (body, what) -> decoded payload, or raise; (body, what, charset) when `check.wants_charset`
 _SECRET_PARAMS = {"sign", "token", "client_secret", "password", "access_token"}
 MAX_REFRESHES = 3  # credential renewals per request (401 → new token → retry)
 MAX_STALE_RETRIES = 64  # retries of a 401 on a token other requests in flight renewed or shared
@@ -165,7 +165,8 @@ class HttpClient:
                 if status >= 400:
                     raise ParameterError(f"{what}: HTTP {status}: {self.scrub(raw[:200].decode('utf-8', 'replace'))}")
                 try:
-                    payload = check(raw, what)
+                    charset = response.charset_encoding or ""
+                    payload = check(raw, what, charset) if getattr(check, "wants_charset", False) else check(raw, what)
                 except RetryableError:
                     raise
                 except SourceError as exc:  # a verdict on the body may quote it: never a secret

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from lxml import etree
 
-from connectors.http.errors import RetryableError
+from connectors.http.errors import BodyRefused, RetryableError
 
+MAX_DEPTH = 256  # nesting of one record's elements
 SAFE_XML = {"resolve_entities": False, "no_network": True, "load_dtd": False, "dtd_validation": False, "huge_tree": True}
 
 
@@ -52,20 +54,60 @@ def _local(tag: Any) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def element_record(element: Any, list_tags: frozenset[str]) -> dict[str, Any]:
-    """An element's children as a dict; children named in `list_tags` become lists of records."""
+def element_record(element: Any, list_tags: frozenset[str], what: str = "", depth: int = 0) -> dict[str, Any]:
+    """An element's children as a dict; children named in `list_tags` become lists of records.
+
+    An entity reference (left unexpanded: entities are never resolved) is refused, not dropped: it
+    would silently turn a value into `{}`. A record nested deeper than `MAX_DEPTH` (libxml2's own
+    bound without `huge_tree`) is refused, never a RecursionError."""
+    if depth > MAX_DEPTH:
+        raise BodyRefused(f"{what}: XML body malformed (a record nested over {MAX_DEPTH} deep): not retried")
     record: dict[str, Any] = {}
     for child in element:
+        if isinstance(child, etree._Entity):
+            raise BodyRefused(entity_refused(what, child.text))
         name = _local(child.tag)
         if not name:  # comments, processing instructions, unresolved entity references
             continue
         if name in list_tags:
-            record[name] = [element_record(item, list_tags) for item in child if _local(item.tag)]
+            record[name] = [element_record(item, list_tags, what, depth + 2) for item in child
+                            if _local(item.tag) or isinstance(item, etree._Entity)]
         elif len(child):
-            record[name] = element_record(child, list_tags)
+            record[name] = element_record(child, list_tags, what, depth + 1)
         else:
             record[name] = child.text
     return record
+
+
+def entity_refused(what: str, reference: str) -> str:
+    return (f"{what}: the XML body holds the entity reference {reference}: entities are not accepted (none is"
+            " expanded or fetched); the vendor must send the character itself or a numeric reference (&#160;)")
+
+
+_ENTITY = re.compile(rb"&([A-Za-z_:][-\w.:]*);")
+_PREDEFINED = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
+_ROOT = re.compile(rb"<(?![?!])([^\s/>]+)")
+
+
+def _complete(body: bytes) -> bool:
+    """Whether the body ends with its root element's end tag: a body cut short (a gateway truncated
+    it) does not, so its syntax error is worth a retry; a complete one gets the same error again."""
+    root = _ROOT.search(body[: 64 * 1024])
+    if root is None:
+        return False
+    tail = body[-4096:].rstrip()
+    return bool(re.search(rb"</" + re.escape(root.group(1)) + rb"\s*>$", tail))
+
+
+def syntax_error(body: bytes, what: str, exc: etree.XMLSyntaxError) -> Exception:
+    """What a syntax error means: a cut body is retryable; a complete body with an entity reference,
+    too deep or otherwise broken is refused at once (the same request would get the same body)."""
+    if not _complete(body):
+        return RetryableError(f"{what}: XML body incomplete ({exc.msg})")
+    for found in _ENTITY.finditer(body):
+        if found.group(1) not in _PREDEFINED:
+            return BodyRefused(entity_refused(what, "&" + found.group(1).decode("utf-8", "replace") + ";"))
+    return BodyRefused(f"{what}: XML body malformed ({exc.msg}): a complete body the vendor would send again, not retried")
 
 
 def iter_xml(body: bytes, record_tag: str, *, head_tag: str = "Head", list_tags: frozenset[str] = frozenset(), what: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -78,13 +120,13 @@ def iter_xml(body: bytes, record_tag: str, *, head_tag: str = "Head", list_tags:
         for _, element in events:
             name = _local(element.tag)
             if name == head_tag:
-                yield "head", element_record(element, list_tags)
+                yield "head", element_record(element, list_tags, what)
                 element.clear()
             elif name == record_tag:
-                yield "record", element_record(element, list_tags)
+                yield "record", element_record(element, list_tags, what)
                 element.clear()
                 parent = element.getparent()
                 while parent is not None and element.getprevious() is not None:
                     del parent[0]
     except etree.XMLSyntaxError as exc:
-        raise RetryableError(f"{what}: XML body incomplete or malformed ({exc.msg})") from None
+        raise syntax_error(body, what, exc) from None

@@ -35,6 +35,11 @@ class BodyTooLarge(SourceError):
     """A response body over the source's `max_body_bytes`: refused before it exhausts memory."""
 
 
+class BodyRefused(SourceError):
+    """A complete body we will not read (an entity reference, nesting too deep, broken structure, a
+    mislabelled encoding): the same request gets the same body, so it is not retried."""
+
+
 class BudgetExceeded(SourceError):
     """The per-source request budget is spent: stop before the vendor blocks us."""
 

@@ -138,3 +138,57 @@ def test_the_sync_command_exits_non_zero_and_says_why(vendor, tourlink_home, tmp
     assert "acme_erp/tour-groups GET /openapi/v1/teams" in run.stderr and "no records at `items`" in run.stderr, run.stderr
     assert "acme-token-never-shown" not in run.stderr + run.stdout
     assert batches() == 0
+
+
+XML_TEAM = '<Response><Head><Code>0000</Code></Head><Body><Team><id>g1</id><XM>{name}</XM><updated_at>2026-10-01T08:00:00+08:00</updated_at></Team></Body></Response>'
+
+
+def xml_source(url: str, attempts: int = 6, **xml: object) -> SourceConfig:
+    return rest_source(url, format="xml", xml={"head": "Head", "records": "Body/Team", **xml}, records=None,
+                       updated_field="updated_at", max_attempts=attempts)
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    (XML_TEAM.format(name="张&nbsp;伟").encode(), "the XML body holds the entity reference &nbsp;: entities are not accepted"),
+    (XML_TEAM.format(name="<a>" * 1500 + "x" + "</a>" * 1500).encode(), "XML body malformed (Excessive depth"),
+    (XML_TEAM.format(name="张伟").encode().replace(b"</Team>", b"</Tem>"), "XML body malformed (Opening and ending tag mismatch"),
+])
+def test_a_complete_xml_body_refused_is_asked_once_naming_source_stream_request_and_why(vendor, tourlink_home, body, said):
+    from connectors.http.errors import BodyRefused
+
+    vendor.body, vendor.content_type = body, "text/xml; charset=UTF-8"
+    with pytest.raises(BodyRefused) as failure:
+        sync(xml_source(vendor.url))
+    message = str(failure.value)
+    assert message.startswith("acme_erp/tour-groups GET /openapi/v1/teams"), message
+    assert said in message and "acme-token-never-shown" not in message, message
+    assert len(vendor.requests) == 1, "a complete body the vendor would send again is not retried"
+    assert batches() == 0
+
+
+def test_a_cut_xml_body_is_retried_until_the_budget_is_spent(vendor, tourlink_home):
+    from connectors.http.errors import SourceError
+
+    vendor.body, vendor.content_type = XML_TEAM.format(name="张伟").encode()[:-15], "text/xml"
+    with pytest.raises(SourceError, match="XML body incomplete.*gave up after 3 attempts"):
+        sync(xml_source(vendor.url, attempts=3))
+    assert len(vendor.requests) == 3
+    assert batches() == 0
+
+
+@pytest.mark.parametrize(("declared", "content_type"), [
+    ('<?xml version="1.0" encoding="GBK"?>', "text/xml"),
+    ("", "text/xml; charset=GBK"),
+])
+def test_utf8_declared_gbk_is_refused_naming_both_encodings_or_read_as_utf8_when_trusted(vendor, tourlink_home, declared, content_type):
+    from connectors.erp import read
+    from connectors.http.errors import BodyRefused
+
+    vendor.body, vendor.content_type = (declared + XML_TEAM.format(name="张伟")).encode("utf-8"), content_type
+    with pytest.raises(BodyRefused, match=r"acme_erp/tour-groups GET .*declared GBK \(the (XML declaration|Content-Type charset)\) but is UTF-8"):
+        sync(xml_source(vendor.url))
+    assert len(vendor.requests) == 1 and batches() == 0
+    extract = read(xml_source(vendor.url, trust_detected_encoding=True), {})
+    assert extract.frames[0].data["XM"].to_list() == ["张伟"]  # not 寮犱紵
+    vendor.body = (declared + XML_TEAM.format(name="张伟")).encode("gbk")  # rightly labelled GBK reads as GBK
+    assert read(xml_source(vendor.url), {}).frames[0].data["XM"].to_list() == ["张伟"]

@@ -10,6 +10,7 @@ import pytest
 from connectors import erp
 from connectors.http.auth import legacy_xml_token, signed_json_signature
 from connectors.http.decoding import iter_xml
+from connectors.http.errors import BodyRefused
 from connectors.registry import RegistryError, SecretError, load_sources, resolve_secret
 from devkit.conformance import extract
 
@@ -78,12 +79,19 @@ def test_xml_entities_are_not_expanded_and_nothing_is_fetched():
     body = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "AAAAAAAAAA"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
             b'<!ENTITY x SYSTEM "file:///etc/passwd">]><Response><Head><Code>0000</Code></Head>'
             b"<Body><Team><TDH>&b;</TDH><XM>&x;</XM></Team></Body></Response>")
-    items = list(iter_xml(body, "Team"))
-    team = items[-1][1]
-    assert "AAAAAAAAAA" not in str(team) and "root:" not in str(team)
+    with pytest.raises(BodyRefused, match="entity reference &b;: entities are not accepted") as refused:
+        list(iter_xml(body, "Team"))
+    assert "AAAAAAAAAA" not in str(refused.value) and "root:" not in str(refused.value)
 
 
 def test_gbk_xml_in_a_default_namespace_decodes():
     body = '<?xml version="1.0" encoding="GBK"?><Response xmlns="http://erp.example.cn/export/teams"><Head><Code>0000</Code><Total>1</Total></Head><Body><Team><XM>张伟</XM><Guests><Guest><XH>1</XH></Guest></Guests></Team></Body></Response>'.encode("gbk")
     items = list(iter_xml(body, "Team", list_tags=frozenset({"Guests"})))
     assert items == [("head", {"Code": "0000", "Total": "1"}), ("record", {"XM": "张伟", "Guests": [{"XH": "1"}]})]
+
+
+def test_xml_nested_1500_deep_is_refused_not_a_recursion_error_even_with_huge_tree():
+    body = (b'<?xml version="1.0"?><Response><Head><Code>0000</Code></Head><Body><Team><TDH>' + b"<a>" * 1500 + b"x"
+            + b"</a>" * 1500 + b"</TDH></Team></Body></Response>")
+    with pytest.raises(BodyRefused, match="v: XML body malformed .a record nested over 256 deep"):
+        list(iter_xml(body, "Team", what="v"))
