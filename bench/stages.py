@@ -39,9 +39,7 @@ def child(stage: str, *args: str) -> dict:
 
 def _warm_imports() -> None:
     """Import every module of the load path before the clock starts: the table times loading, not
-    Python start-up (`bench/startup.py` measures that). `tourlink` first, as the `tourlink` command
-    imports it: it sets polars' allocator before polars loads (`tourlink/__init__.py`)."""
-    import tourlink  # noqa: F401, I001 - first: see above
+    Python start-up (`bench/startup.py` measures that)."""
     import connectors.files  # noqa: F401
     import mappings.engine  # noqa: F401
     import tourlink.flow  # noqa: F401
