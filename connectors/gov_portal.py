@@ -36,12 +36,13 @@ from urllib.parse import urlencode
 
 import polars as pl
 
+from connectors.bodies import as_raw
 from connectors.declarative import bind
 from connectors.erp.client import build_client
 from connectors.http.auth import Auth, Request
 from connectors.http.errors import AuthError, SourceError
 from connectors.http.pagination import Page
-from connectors.reading import Extract, RawBody, Window
+from connectors.reading import Extract, Window
 from connectors.registry import SourceConfig
 from tourlink.frames import ROW, SourceFrame
 
@@ -180,7 +181,7 @@ def read(source: SourceConfig, state: Mapping[str, str], window: Window = Window
     if walked:  # one batch per run; the next run goes on from the watermark
         names = [f"{source.name}-events-after-{asked}.json" for _, asked, _ in walked]
         extract.frames = [events_frame(p.records, source=source.name, file=n) for (p, _, _), n in zip(walked, names, strict=True)]
-        extract.raw = [RawBody(n, p.body) for (p, _, _), n in zip(walked, names, strict=True)]
+        extract.raw = [as_raw(p.body, n) for (p, _, _), n in zip(walked, names, strict=True)]
         extract.state = {STREAM: str(walked[-1][2])}
         extract.pages = len(walked)
         extract.streams[STREAM] = sum(len(p.records) for p, _, _ in walked)

@@ -20,12 +20,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 
 from connectors import dialects
+from connectors.bodies import as_raw
 from connectors.declarative.tombstones import bare_tombstone
 from connectors.erp.client import build_client
 from connectors.erp.dialects import Dialect
 from connectors.erp.pages import ROWS_PER_FRAME, Pages, StreamRead, distinct_pages, grouped_frames, read_stream
 from connectors.http.errors import SourceError
-from connectors.reading import Extract, RawBody, Window, connector_state, watermarks_of
+from connectors.reading import Extract, Window, connector_state, watermarks_of
 from connectors.registry import SourceConfig
 
 
@@ -105,7 +106,7 @@ def _stream_part(
 ) -> Extract:
     """One stream read whole: its frames (each record once, bare tombstones left out), its raw
     bodies, and its watermark (never moved back, not even after a backfill or full refresh)."""
-    part = Extract(source=source, mapping=mapping, raw=[RawBody(name, body) for name, _, body in got.pages])
+    part = Extract(source=source, mapping=mapping, raw=[as_raw(body, name) for name, _, body in got.pages])
     mapped: Pages = []
     for name, records, rows in distinct_pages([(n, r) for n, r, _ in got.pages], dialect.key(stream)):
         kept = [(r, n) for r, n in zip(records, rows, strict=True) if not bare_tombstone(r)]

@@ -21,13 +21,14 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.bodies import RawBody
 from connectors.http.errors import PaginationError, TotalMismatch
 
 
 @dataclass
 class Page:
     records: list[dict[str, Any]]
-    body: bytes  # the raw response, kept in the landing folder
+    body: bytes | RawBody  # the raw response (in memory or spilled), kept in the landing folder
     total: int | None = None  # announced total, when the vendor gives one
     next_cursor: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # dependent bodies, keyed by parent id

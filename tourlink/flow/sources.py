@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -27,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from connectors import dialects
+from connectors.bodies import discard, temp_folder
 from connectors.reading import Extract, RawBody, Window
 from connectors.registry import SourceConfig, get_source
-from tourlink.flow.batch import after_commit, load_batch
+from tourlink.flow.batch import after_commit, load_batch, raw_files
 from tourlink.flow.drift import observe as observe_drift
 from tourlink.flow.inputs import record_inputs
 from tourlink.flow.merge import BatchResult, StreamedBatch
@@ -105,15 +105,18 @@ def sync(
     if parts is not None:
         return _sync_arriving(config.name, parts, wh)
     extract = read(config, state, window)
-    observe_drift(extract, wh)  # alerted before any row can be quarantined over a renamed field
-    result = _result(extract)
-    if nothing_to_commit(extract):
-        result.entities.update(_derive_idle(wh, extract))
-        return result
-    batch = load_batch(
-        record_inputs(extract.frames, extract.mapping), source=config.name, warehouse=wh, raw=extract.raw,
-        state=extract.state,
-    )
+    try:  # spilled raw bodies are deleted once the batch landed them, or failed
+        observe_drift(extract, wh)  # alerted before any row can be quarantined over a renamed field
+        result = _result(extract)
+        if nothing_to_commit(extract):
+            result.entities.update(_derive_idle(wh, extract))
+            return result
+        batch = load_batch(
+            record_inputs(extract.frames, extract.mapping), source=config.name, warehouse=wh, raw=extract.raw,
+            state=extract.state,
+        )
+    finally:
+        discard(extract.raw)
     result.batch_id = batch.batch_id
     result.entities = {name: vars(counts) for name, counts in batch.entities.items()}
     result.entities.update(batch.derived)
@@ -150,8 +153,7 @@ class _LateBatch:
             self.streamed.put(entity, kind, frame)
 
     def open(self, raw: list[RawBody]) -> None:
-        raw_files = [_spill(self._folder, i, body) for i, body in enumerate(raw)]
-        self.streamed = StreamedBatch(self._wh, self._source, [], raw_files)
+        self.streamed = StreamedBatch(self._wh, self._source, [], raw_files(self._folder, raw))
         waiting, self._waiting = self._waiting, []
         for part in waiting:
             self.streamed.put(*part)
@@ -196,10 +198,11 @@ def _sync_arriving(source: str, parts: Iterator[Extract], wh: Any) -> SyncResult
     first = next(parts)
     arrived = _chain(first, parts)
     late: _LateBatch | None = None
+    whole = Extract(source=source, mapping=first.mapping)
     try:
-        with tempfile.TemporaryDirectory(prefix="tourlink-raw-") as tmp:
+        with temp_folder("raw") as tmp:
             late = _LateBatch(wh, source, Path(tmp))
-            arrival = _Arrival(arrived, Extract(source=source, mapping=first.mapping), wh,
+            arrival = _Arrival(arrived, whole, wh,
                                lambda whole: None if arrival.empty() else late.open(whole.raw))  # fmt: skip
             try:
                 staged, _ = stage(record_inputs(arrival.frames(), first.mapping), source=source, warehouse=wh,
@@ -218,19 +221,13 @@ def _sync_arriving(source: str, parts: Iterator[Extract], wh: Any) -> SyncResult
     except database_errors() as exc:
         streamed = late.streamed if late is not None else None
         raise as_failure(wh, exc, streamed.result.batch_id if streamed else None) from exc
+    finally:  # spilled raw bodies: landed by now, or the batch failed
+        discard(whole.raw)
     emit_batch(batch.to_json(), time.perf_counter() - started)  # counts to StatsD / Prometheus (docs/metrics.md)
     result.batch_id = batch.batch_id
     result.entities = {name: vars(counts) for name, counts in batch.entities.items()}
     result.entities.update(batch.derived)
     return result
-
-
-def _spill(folder: Path, i: int, body: RawBody) -> Path:
-    """A raw body as a file the landing folder can copy (named as the steward will see it)."""
-    path = folder / f"{i:05d}" / body.name
-    path.parent.mkdir(parents=True)
-    path.write_bytes(body.body)
-    return path
 
 
 def _chain(first: Extract, rest: Iterator[Extract]) -> Iterator[Extract]:
