@@ -160,7 +160,10 @@ def check(source: SourceConfig) -> dict[str, int]:
     """Credentials and reachability (`tourlink sources check`): one signed one-event page, nothing loaded."""
     probe = _source(source, 0, size=1)
     with build_client(probe) as client:
-        first = next(_walk(GovPortal(probe, client).pages(STREAM, None, datetime.now(UTC)), 0, 1, probe), None)
+        try:
+            first = next(_walk(GovPortal(probe, client).pages(STREAM, None, datetime.now(UTC)), 0, 1, probe), None)
+        finally:
+            client.discard_spilled()  # nothing is landed: no page's temp file is kept
     return {STREAM: len(first[0].records) if first else 0}
 
 

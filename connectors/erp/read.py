@@ -132,7 +132,10 @@ def check(source: SourceConfig) -> dict[str, int]:
     with build_client(probe) as client:
         dialect = vendor_of(probe, client)
         end = datetime.now(UTC).replace(microsecond=0)
-        for stream in source.streams or tuple(dialect.streams):
-            first = next(iter(dialect.pages(stream, None, end)), None)
-            seen[stream] = len(first.records) if first else 0
+        try:
+            for stream in source.streams or tuple(dialect.streams):
+                first = next(iter(dialect.pages(stream, None, end)), None)
+                seen[stream] = len(first.records) if first else 0
+        finally:
+            client.discard_spilled()  # nothing is landed: no page's temp file is kept
     return seen

@@ -6,7 +6,8 @@ the retry loop, so an envelope "rate limited" is retried exactly like an HTTP 42
 A body is read in memory up to `spill_body_bytes` (8 MiB by default); a larger one is streamed on to
 a temp file (`connectors.bodies`: `$TOURLINK_HOME/tmp/tourlink-body-<pid>-…`), its first bytes kept
 for error quotes, and `max_body_bytes` still refuses it at the bound. A check marked
-`check.reads_raw` is handed the `RawBody` (it parses from the file); any other gets the bytes. The
+`check.reads_raw` is handed the `RawBody` (it parses from the file); any other gets the bytes (the
+file is then read back and deleted: only bodies a check reads from disk stay spilled). The
 spilled file of an attempt that fails is deleted at once; the files of a read that fails, when the
 client closes (`__exit__` with the error); the rest belong to the `Extract`, deleted by the flow.
 """
@@ -204,6 +205,9 @@ class HttpClient:
                 except (httpx.TransportError, httpx.DecodingError) as exc:
                     raise RetryableError(f"{what}: connection failed ({type(exc).__name__})") from None
                 try:
+                    if raw.spilled and not getattr(check, "reads_raw", False):  # a check that wants bytes: no file kept
+                        spilled, raw = raw, RawBody(body=raw.read_bytes())
+                        self._forget(spilled)
                     return Response(response.status_code, raw, self._judge(response, raw, what, check), attempt + 1)
                 except BaseException:  # this attempt's body is not kept: a spilled one goes now
                     self._forget(raw)
@@ -244,7 +248,7 @@ class HttpClient:
             raise AuthError(f"{what}: HTTP 403 forbidden: check the source's credentials")
         if status >= 400:
             raise ParameterError(f"{what}: HTTP {status}: {self.scrub(raw.head(200).decode('utf-8', 'replace'))}")
-        body: Any = raw if getattr(check, "reads_raw", False) else raw.read_bytes()
+        body: Any = raw if getattr(check, "reads_raw", False) else raw.read_bytes()  # in memory by then
         try:
             charset = response.charset_encoding or ""
             return check(body, what, charset) if getattr(check, "wants_charset", False) else check(body, what)
