@@ -1,23 +1,25 @@
 """A response body (or export file) as received: in memory when small, in a temp file when large.
 
 A vendor body over the client's spill threshold (`spill_body_bytes`, 8 MiB by default) is streamed
-to a `tourlink-body-<pid>-…` file under `$TOURLINK_HOME/tmp/` (the landing folder's disk, so landing
+to a `tourlink-body-<pid>-<host>-…` file under `$TOURLINK_HOME/tmp/` (the landing folder's disk, so landing
 it is a link or a streamed copy, never a read into memory) and only its first `HEAD_BYTES` stay in
 memory: enough for the encoding checks and the error messages that quote the start of a body.
 
 Who deletes a spilled file: the HTTP client when the attempt that received it fails (a retry, a
 refusal) or when the read it served fails (`HttpClient.__exit__` with an exception); the flow, in a
 `finally`, once the read's batch or hand-over is done (`discard`). A crashed process leaves its
-files behind: the next HTTP client made in any process removes every `tourlink-*` entry there whose
-process is gone (`sweep`); anything left after that is removed by the OS's tmp cleaning only if
-TOURLINK_HOME is under /tmp, so the sweep is the guarantee.
+files behind: the next HTTP client made in any process on that host removes every `tourlink-*`
+entry there whose process is gone (`sweep`). The folder is not the OS's /tmp (often a tmpfs, i.e.
+memory, and not the landing folder's disk), so the OS's tmp cleaning is no help: the sweep is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -126,15 +128,25 @@ def spill_dir() -> Path:
     return folder
 
 
+def _host() -> str:
+    """This machine, as a name part without dashes: a TOURLINK_HOME shared by several hosts must
+    never have one host sweep another's live files (its pids mean nothing here)."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _owned(kind: str) -> str:
+    return f"{PREFIX}{kind}-{os.getpid()}-{_host()}-"
+
+
 def spill_file() -> tuple[Path, BinaryIO]:
-    """A new spill file (`tourlink-body-<pid>-…`, named by its process so `sweep` knows its owner)."""
-    fd, name = tempfile.mkstemp(prefix=f"{PREFIX}body-{os.getpid()}-", suffix=".part", dir=spill_dir())
+    """A new spill file (`tourlink-body-<pid>-<host>-…`, named by its process so `sweep` knows its owner)."""
+    fd, name = tempfile.mkstemp(prefix=_owned("body"), suffix=".part", dir=spill_dir())
     return Path(name), os.fdopen(fd, "wb")
 
 
 def temp_folder(kind: str) -> tempfile.TemporaryDirectory[str]:
-    """A temp folder beside the spill files (`tourlink-<kind>-<pid>-…`): linking a spilled body into it is free."""
-    return tempfile.TemporaryDirectory(prefix=f"{PREFIX}{kind}-{os.getpid()}-", dir=spill_dir())
+    """A temp folder beside the spill files (`tourlink-<kind>-<pid>-<host>-…`): linking a spilled body into it is free."""
+    return tempfile.TemporaryDirectory(prefix=_owned(kind), dir=spill_dir())
 
 
 _swept = threading.Event()
@@ -150,9 +162,9 @@ def sweep(folder: Path | None = None) -> int:
         folder = settings.home() / "tmp"
     if not folder.is_dir():
         return 0
-    removed = 0
+    removed, here = 0, _host()
     for entry in folder.iterdir():
-        owner = _owner(entry.name)
+        owner = _owner(entry.name, here)
         if owner is None or owner == os.getpid() or _alive(owner):
             continue
         if entry.is_dir():
@@ -163,12 +175,14 @@ def sweep(folder: Path | None = None) -> int:
     return removed
 
 
-def _owner(name: str) -> int | None:
-    """The pid in `tourlink-<kind>-<pid>-…`, or None for anything else."""
+def _owner(name: str, host: str) -> int | None:
+    """The pid in `tourlink-<kind>-<pid>-<host>-…` made on `host`, or None for anything else."""
     if not name.startswith(PREFIX):
         return None
     parts = name.split("-")
-    return int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else None
+    if len(parts) < 5 or not parts[2].isdigit() or parts[3] != host:
+        return None
+    return int(parts[2])
 
 
 def _alive(pid: int) -> bool:

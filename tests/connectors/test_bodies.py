@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from connectors.bodies import RawBody, as_raw, discard, spill_file, sweep
+from connectors.bodies import RawBody, _host, as_raw, discard, spill_file, sweep
 from tourlink.flow.batch import raw_files
 from warehouse.landing import land
 
@@ -33,7 +33,7 @@ def test_a_raw_body_holds_bytes_or_a_path_never_both_nor_neither(tourlink_home):
 def test_in_memory_and_spilled_bodies_read_the_same(tourlink_home):
     data = bytes(range(256)) * 400
     kept, spilled = RawBody("p.xml", data), _spill(data)
-    assert spilled.path.parent == tourlink_home / "tmp" and spilled.path.name.startswith(f"tourlink-body-{os.getpid()}-")
+    assert spilled.path.parent == tourlink_home / "tmp" and spilled.path.name.startswith(f"tourlink-body-{os.getpid()}-{_host()}-")
     for body in (kept, spilled):
         assert body.size == len(data)
         assert body.read_bytes() == data
@@ -70,11 +70,18 @@ def test_the_spill_files_of_a_process_that_is_gone_are_swept_those_of_live_ones_
     folder = tourlink_home / "tmp"
     folder.mkdir()
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead = int(gone.stdout)
-    (folder / f"tourlink-body-{dead}-abc.part").write_bytes(b"left by a crash")
-    (folder / f"tourlink-raw-{dead}-def").mkdir()
-    (folder / f"tourlink-raw-{dead}-def" / "page.xml").write_bytes(b"<x/>")
-    (folder / f"tourlink-body-{os.getpid()}-mine.part").write_bytes(b"in use")
-    (folder / "notes.txt").write_text("not ours")
+    dead, host = int(gone.stdout), _host()
+    (folder / f"tourlink-body-{dead}-{host}-abc.part").write_bytes(b"left by a crash")
+    (folder / f"tourlink-raw-{dead}-{host}-def").mkdir()
+    (folder / f"tourlink-raw-{dead}-{host}-def" / "page.xml").write_bytes(b"<x/>")
+    kept = [
+        f"tourlink-body-{os.getpid()}-{host}-mine.part",  # this live process's
+        f"tourlink-body-{dead}-0another-theirs.part",  # another host's (a shared TOURLINK_HOME): its pids mean nothing here
+        "notes.txt",
+    ]
+    for name in kept:
+        (folder / name).write_text("not swept")
     assert sweep(folder) == 2
-    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", f"tourlink-body-{os.getpid()}-mine.part"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(kept)
+    mine, _ = spill_file()
+    assert mine.name.startswith(f"tourlink-body-{os.getpid()}-{host}-")
