@@ -83,5 +83,6 @@ def test_the_spill_files_of_a_process_that_is_gone_are_swept_those_of_live_ones_
         (folder / name).write_text("not swept")
     assert sweep(folder) == 2
     assert sorted(p.name for p in folder.iterdir()) == sorted(kept)
-    mine, _ = spill_file()
+    mine, sink = spill_file()
+    sink.close()
     assert mine.name.startswith(f"tourlink-body-{os.getpid()}-{host}-")
