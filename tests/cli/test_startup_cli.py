@@ -32,8 +32,9 @@ NOT_FOR_HELP = ("polars", "pyarrow", "numpy", "lxml", "sqlalchemy", "pydantic", 
 # What a one-file xlsx import into an existing SQLite warehouse never needs: the other formats' readers
 # (CSV: charset_normalizer, pyarrow.csv; Parquet: pyarrow.parquet with pyarrow.fs), pyarrow.compute
 # (`pl.from_arrow`'s chunk recombination), the PostgreSQL dialect and driver, Alembic (no migration to
-# run), rich's console (a `--json` run prints no table), the sync side of the flow.
-NOT_FOR_AN_XLSX_IMPORT = ("pyarrow.compute", "pyarrow.csv", "pyarrow.parquet", "pyarrow.fs", "charset_normalizer",
+# run), rich's console (a `--json` run prints no table), the sync side of the flow; pydantic, which typer
+# imports to coerce parameters (`tourlink.cli_params`).
+NOT_FOR_AN_XLSX_IMPORT = ("pydantic", "pyarrow.compute", "pyarrow.csv", "pyarrow.parquet", "pyarrow.fs", "charset_normalizer",
                           "sqlalchemy.dialects.postgresql", "psycopg", "alembic", "rich.console",
                           "tourlink.flow.sources", "connectors.registry", "connectors.files.delimited")  # fmt: skip
 
