@@ -197,6 +197,7 @@ def _csv_chunks(
         if source.data.height:
             any_yielded = True
             yield source
+        del source  # not held while the next chunk is parsed
     if not any_yielded:
         yield empty_frame(path, None, list(names.values()), numeric=False)
 
@@ -278,12 +279,14 @@ def _rechunk(batches: Iterable[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.
     for batch in batches:
         pending.append(batch)
         pending_rows += batch.num_rows
+        del batch
         while pending_rows >= chunk_rows:
             table = pa.Table.from_batches(pending)
-            yield table.slice(0, chunk_rows)
-            rest = table.slice(chunk_rows)
-            pending = rest.to_batches()
-            pending_rows = rest.num_rows
+            head, rest = table.slice(0, chunk_rows), table.slice(chunk_rows)
+            pending, pending_rows = rest.to_batches(), rest.num_rows
+            del table, rest  # while the caller holds the chunk, this generator holds only the rows after it
+            yield head
+            del head
     if pending_rows:
         yield pa.Table.from_batches(pending)
 

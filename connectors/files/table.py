@@ -115,7 +115,8 @@ def data_rows_only(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
         data = keep.clone().scatter(totals, False).arg_true()
         # A totals-shaped row with data below it is data: only the trailing ones are totals.
         keep = keep.scatter(totals.filter(totals > data[-1]) if len(data) else totals, False)
-    return frame.filter(keep)
+    # The usual chunk keeps every row: a filter would copy it whole while the original is still held.
+    return frame if keep.all() else frame.filter(keep)
 
 
 def _note_or_total_shape(columns: Sequence[str]) -> list[pl.Expr]:

@@ -62,6 +62,7 @@ def _read(frames: Iterator[SourceFrame], name: str) -> Iterator[SourceFrame]:
         for frame in frames:
             frame.file = name
             yield frame
+            del frame  # not held while the next chunk is read (every generator of the chain: peak memory)
     except UnreadableFile as exc:
         raise UnreadableInput(name, exc.reason, exc.reason_zh) from exc
 
@@ -149,11 +150,10 @@ def record_inputs(frames: Iterable[SourceFrame], mapping: str) -> list[Input]:
 
 
 def _chain(first: SourceFrame, rest: Iterator[SourceFrame], first_rows: int) -> Iterator[SourceFrame]:
-    if first.data.height > first_rows:
-        yield first.slice(0, first_rows)
-        yield first.slice(first_rows)
-    else:
-        yield first
+    parts = [first.slice(0, first_rows), first.slice(first_rows)] if first.data.height > first_rows else [first]
+    del first  # the first chunk is not held while the rest of the input is read
+    while parts:
+        yield parts.pop(0)
     yield from rest
 
 
@@ -197,3 +197,4 @@ def progress(frames: Iterator[SourceFrame], label: str, enabled: bool) -> Iterat
             rows += frame.data.height
             bar.update(task, description=f"{label}: {rows:,} rows")
             yield frame
+            del frame

@@ -129,15 +129,16 @@ class StreamedBatch:
     """One batch whose transaction merges each part while the next chunk is read, mapped and validated.
 
     The direct paths (`tourlink.flow.batch.load_batch`) have no task boundary to cross, so they need no
-    Parquet parts: a writer thread holds the batch's transaction and takes parts from a short queue
-    (two parts: memory stays bounded), and the database's work overlaps the Python stages. Parts
+    Parquet parts: a writer thread holds the batch's transaction and takes each part as it is handed
+    over (`put` returns once the writer has it: at most two parts alive, the one being written and
+    the next), and the database's work overlaps the Python stages. Parts
     arrive chunk by chunk, parents before children within each chunk. Still ONE transaction: if
     staging fails (a rejected input), the writer withdraws the batch — rolled back, no batch row, as
     when staging ran first — and staging's error reaches the caller.
     """
 
     _END = ("end", "", None, None)
-    QUEUE_PARTS = 2
+    QUEUE_PARTS = 1
 
     def __init__(self, wh: Any, source: str, files: Sequence[tuple[str, str]], raw_files: Sequence[Path | str]):
         self._queue: queue.Queue[tuple[str, str, pl.DataFrame | None, StorableRows | None]] = queue.Queue(maxsize=self.QUEUE_PARTS)
@@ -150,7 +151,7 @@ class StreamedBatch:
         self._thread.start()
 
     def put(self, entity: str, kind: str, frame: pl.DataFrame) -> None:
-        """Hand a part to the writer (waits while two are queued); raises the writer's error, if any.
+        """Hand a part to the writer (waits until it takes it); raises the writer's error, if any.
 
         Good rows are made storable here, in the reading thread: the writer's thread is the one
         the database waits on."""
@@ -180,9 +181,17 @@ class StreamedBatch:
         while self._thread.is_alive():
             try:
                 self._queue.put(item, timeout=0.2)
-                return
+                break
             except queue.Full:
                 continue
+        # A hand-off, not a queue: return once the writer has taken it. Parts alive are then the one
+        # being written and the one staged next (each ~23 MB at 100 k rows: its strings are views
+        # into the chunk's read buffers); two queued parts and one waiting to queue held ~70 MB
+        # more at the same speed, since the writer is the slower side either way.
+        done = self._queue.all_tasks_done
+        with done:
+            while self._queue.unfinished_tasks and self._thread.is_alive():
+                done.wait(0.2)
 
     def _write(self, wh: Any, source: str, files: Sequence[tuple[str, str]], raw_files: Sequence[Path | str]) -> None:
         from warehouse.load import BatchWithdrawn
@@ -193,6 +202,7 @@ class StreamedBatch:
                 _keep_inputs(b, self.result, files, raw_files)
                 while True:
                     entity, kind, frame, prepared = self._queue.get()
+                    self._queue.task_done()
                     if entity == "abort":
                         raise BatchWithdrawn()
                     if frame is None:
@@ -200,6 +210,7 @@ class StreamedBatch:
                     started = time.perf_counter()
                     _write_part(b, self.result, entity, kind, frame, prepared)
                     busy += time.perf_counter() - started
+                    del frame, prepared  # written: not held while waiting for the next part
                 assert self._staged is not None
                 self.result.timings = {**self._staged.timings, "merge": busy}
                 _finish_batch(b, self.result, self._staged)

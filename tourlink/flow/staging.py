@@ -190,26 +190,35 @@ def stage(
     staged.files = [(str(i.path), i.name or i.path.name) for i in inputs if i.path is not None]  # as given
     staged.entities = list(dict.fromkeys(e for i in inputs for e in i.mapping.entities))
     held: list[tuple[str, pl.DataFrame]] = []  # children whose parent may come later in the batch
+
+    def chunk(item: Input, frame: Any) -> None:
+        """Map, validate and emit one chunk; its frames die with this call, so nothing of it is
+        held while the next chunk is read (peak memory)."""
+        started = time.perf_counter()
+        mapped = item.mapping.apply(frame, received_at=staged.received_at, source=source)
+        clock("map", started)
+        if owner_uscc:
+            _check_owner(mapped, owner_uscc, frame.file, heads)
+        del frame
+        started = time.perf_counter()
+        checked = validate_batch(mapped, existing_keys=parents.existing, today=today)
+        del mapped
+        clock("validate", started)
+        started = time.perf_counter()
+        for entity, df in _ordered(checked):
+            staged.read[entity] = staged.read.get(entity, 0) + df.height
+            df, waiting = _held_back(entity, df, checked)
+            if waiting is not None:
+                held.append((entity, waiting))
+            emit(entity, df)
+        clock("stage", started)
+
     for item in parents_first(inputs):
         started = time.perf_counter()
         for frame in progress(item.frames, item.name or source, show_progress):
             clock("read", started)
-            started = time.perf_counter()
-            mapped = item.mapping.apply(frame, received_at=staged.received_at, source=source)
-            clock("map", started)
-            if owner_uscc:
-                _check_owner(mapped, owner_uscc, frame.file, heads)
-            started = time.perf_counter()
-            checked = validate_batch(mapped, existing_keys=parents.existing, today=today)
-            clock("validate", started)
-            started = time.perf_counter()
-            for entity, df in _ordered(checked):
-                staged.read[entity] = staged.read.get(entity, 0) + df.height
-                df, waiting = _held_back(entity, df, checked)
-                if waiting is not None:
-                    held.append((entity, waiting))
-                emit(entity, df)
-            clock("stage", started)
+            chunk(item, frame)
+            del frame
             started = time.perf_counter()
     started = time.perf_counter()
     for entity, df in held:
