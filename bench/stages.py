@@ -39,7 +39,9 @@ def child(stage: str, *args: str) -> dict:
 
 def _warm_imports() -> None:
     """Import every module of the load path before the clock starts: the table times loading, not
-    Python start-up (`bench/startup.py` measures that)."""
+    Python start-up (`bench/startup.py` measures that). `tourlink` first, as the `tourlink` command
+    imports it: it sets polars' allocator before polars loads (`tourlink/__init__.py`)."""
+    import tourlink  # noqa: F401, I001 - first: see above
     import connectors.files  # noqa: F401
     import mappings.engine  # noqa: F401
     import tourlink.flow  # noqa: F401

@@ -138,11 +138,13 @@ def _index_lookups(conn: sa.Connection) -> Iterator[None]:
         conn.exec_driver_sql("RESET enable_hashjoin; RESET enable_mergejoin")
 
 
-def _csv_bytes(frame: pl.DataFrame) -> bytes:
-    """CSV as bytes straight from polars (a `str` would be decoded, then encoded again for the wire)."""
+def _csv_bytes(frame: pl.DataFrame) -> memoryview:
+    """CSV as bytes straight from polars (a `str` would be decoded, then encoded again for the wire),
+    as a view of polars' output buffer: psycopg cuts it into views of 128 KB for its queue, so the
+    text exists once (`getvalue()` copied it whole, and each piece was copied again)."""
     buffer = io.BytesIO()
     frame.write_csv(buffer, include_header=False)
-    return buffer.getvalue()
+    return buffer.getbuffer()
 
 
 def _fetch(

@@ -196,8 +196,9 @@ def _csv_chunks(
         del frame, columns, lines
         if source.data.height:
             any_yielded = True
-            yield source
-        del source  # not held while the next chunk is parsed
+            handed = [source]
+            del source  # while the caller holds the chunk this generator does not: it dies when the caller drops it
+            yield handed.pop()
     if not any_yielded:
         yield empty_frame(path, None, list(names.values()), numeric=False)
 

@@ -61,8 +61,11 @@ def _read(frames: Iterator[SourceFrame], name: str) -> Iterator[SourceFrame]:
     try:
         for frame in frames:
             frame.file = name
-            yield frame
-            del frame  # not held while the next chunk is read (every generator of the chain: peak memory)
+            # No generator of the chain holds the chunk it handed on (peak memory): it dies as soon
+            # as the stage that maps and validates it drops it, not when the next chunk is read.
+            handed = [frame]
+            del frame
+            yield handed.pop()
     except UnreadableFile as exc:
         raise UnreadableInput(name, exc.reason, exc.reason_zh) from exc
 
@@ -196,5 +199,6 @@ def progress(frames: Iterator[SourceFrame], label: str, enabled: bool) -> Iterat
         for frame in frames:
             rows += frame.data.height
             bar.update(task, description=f"{label}: {rows:,} rows")
-            yield frame
+            handed = [frame]
             del frame
+            yield handed.pop()

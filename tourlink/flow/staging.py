@@ -171,7 +171,10 @@ def stage(
 
     def emit(entity: str, df: pl.DataFrame) -> None:
         nonlocal failures
+        if keep_failures:
+            failures += _failures(entity, df.filter(pl.col(ISSUES).list.len() > 0))
         good, bad = split(df)
+        del df  # the parts only: the source rows (`RAW`) of good ones are not kept waiting for the writer
         good = good.drop(RAW, strict=False)  # the source row is kept for quarantine only
         parents.add(entity, good)
         for kind, part in (("good", good), ("bad", bad)):
@@ -183,18 +186,18 @@ def stage(
             assert handover is not None
             name = handover.write_frame(f"parts/{len(staged.parts):05d}-{entity}-{kind}.parquet", part)
             staged.parts.append((entity, kind, name))
-        if keep_failures:
-            failures += _failures(entity, df.filter(pl.col(ISSUES).list.len() > 0))
 
     inputs = list(inputs)
     staged.files = [(str(i.path), i.name or i.path.name) for i in inputs if i.path is not None]  # as given
     staged.entities = list(dict.fromkeys(e for i in inputs for e in i.mapping.entities))
     held: list[tuple[str, pl.DataFrame]] = []  # children whose parent may come later in the batch
 
-    def chunk(item: Input, frame: Any) -> None:
-        """Map, validate and emit one chunk; its frames die with this call, so nothing of it is
-        held while the next chunk is read (peak memory)."""
+    def chunk(item: Input, handed: list[Any]) -> None:
+        """Map, validate and emit one chunk (`handed`: a list holding it). Each frame of it is dropped
+        once the next step has what it needs, so a part waiting for the writer holds only itself
+        (peak memory), and nothing of the chunk is left when the next one is read."""
         started = time.perf_counter()
+        frame = handed.pop()
         mapped = item.mapping.apply(frame, received_at=staged.received_at, source=source)
         clock("map", started)
         if owner_uscc:
@@ -205,20 +208,26 @@ def stage(
         del mapped
         clock("validate", started)
         started = time.perf_counter()
+        parts = []
         for entity, df in _ordered(checked):
             staged.read[entity] = staged.read.get(entity, 0) + df.height
-            df, waiting = _held_back(entity, df, checked)
+            df, waiting = _held_back(entity, df, checked)  # a child's parents: the same chunk's
             if waiting is not None:
                 held.append((entity, waiting))
-            emit(entity, df)
+            parts.append((entity, df))
+            del df
+        del checked
+        while parts:
+            emit(*parts.pop(0))
         clock("stage", started)
 
     for item in parents_first(inputs):
         started = time.perf_counter()
         for frame in progress(item.frames, item.name or source, show_progress):
             clock("read", started)
-            chunk(item, frame)
+            handed = [frame]
             del frame
+            chunk(item, handed)
             started = time.perf_counter()
     started = time.perf_counter()
     for entity, df in held:
