@@ -29,6 +29,7 @@ from connectors.declarative.tombstones import complete_tombstones
 from connectors.http import pagination
 from connectors.http.decoding import decode_json
 from connectors.http.errors import ParameterError
+from connectors.http.gate import carried
 from connectors.http.pagination import Page
 from connectors.registry import SourceConfig
 
@@ -188,7 +189,7 @@ class Declarative:
             pending: tuple[Page, Future[None]] | None = None
             try:
                 for page in pages:
-                    attaching = pool.submit(self._attach, resource, page)
+                    attaching = pool.submit(carried(self._attach), resource, page)  # the stream's priority
                     if pending is not None:
                         pending[1].result()
                         yield pending[0]

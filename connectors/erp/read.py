@@ -26,6 +26,7 @@ from connectors.erp.client import build_client
 from connectors.erp.dialects import Dialect
 from connectors.erp.pages import ROWS_PER_FRAME, Pages, StreamRead, distinct_pages, grouped_frames, read_stream
 from connectors.http.errors import SourceError
+from connectors.http.gate import request_priority
 from connectors.reading import Extract, Window, connector_state, watermarks_of
 from connectors.registry import SourceConfig
 
@@ -82,7 +83,8 @@ def read_parts(source: SourceConfig, state: Mapping[str, str], window: Window = 
         pool = ThreadPoolExecutor(max_workers=max(1, len(streams)), thread_name_prefix="stream")
         try:
             def one(stream: str) -> Extract:  # in the stream's thread: its pages, then its frames
-                got = read_stream(dialect, stream, _start(stream, marks, window, lookback), end)
+                with request_priority(streams.index(stream)):  # the first stream ends first (`http.gate`)
+                    got = read_stream(dialect, stream, _start(stream, marks, window, lookback), end)
                 return _stream_part(source.name, mapping, stream, got, dialect, stored, rows_per_frame)
 
             running: dict[Future[Extract], str] = {pool.submit(one, s): s for s in streams}

@@ -33,6 +33,7 @@ from connectors.http.errors import (
     SourceError,
     Unauthorized,
 )
+from connectors.http.gate import InFlightGate
 from connectors.http.retry import RateLimiter, RequestBudget, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,9 @@ class HttpClient:
         self._spilled: list[RawBody] = []  # every body this client spilled: deleted if the read fails
         bodies.sweep()  # what crashed processes left in the spill folder (once per process)
         self._count = threading.Lock()  # requests may be in flight from several threads (paging, dependents)
-        # at most `max_in_flight` requests on the wire, however many threads ask (pages × dependents)
-        self._in_flight = threading.BoundedSemaphore(max(1, max_in_flight))
+        # at most `max_in_flight` requests on the wire, however many threads ask (streams × pages ×
+        # dependents); a freed slot goes to the earliest stream waiting (`connectors.http.gate`)
+        self._in_flight = InFlightGate(max(1, max_in_flight))
         limits = httpx.Limits(max_connections=max(1, max_in_flight), max_keepalive_connections=max(1, max_in_flight))
         self._http = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, limits=limits)
 

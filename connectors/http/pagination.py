@@ -23,6 +23,7 @@ from typing import Any
 
 from connectors.bodies import RawBody
 from connectors.http.errors import PaginationError, TotalMismatch
+from connectors.http.gate import carried
 
 
 @dataclass
@@ -68,6 +69,7 @@ def in_order(fetch: Callable[[int], Page], numbers: Iterable[int], concurrency: 
             yield n, fetch(n)
         return
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="page")
+    fetch = carried(fetch)  # the pages' requests keep their stream's priority (`connectors.http.gate`)
     pending: deque[tuple[int, Future[Page]]] = deque()
     queue = iter(numbers)
     try:
