@@ -6,7 +6,10 @@ own process with an injected per-request latency (default 0, 100 and 300 ms), sy
 - tourlink sync, one request at a time (`max_concurrency: 1`; at the `--seq-latency` cells, default 100 ms):
   the reference of "× one at a time";
 - dlt rest_api: the same endpoints loaded into PostgreSQL by dlt's `rest_api` source (no validation),
-  from bench/.venv-dlt (`dlt_rest.py`; signed-json through a custom HMAC auth class).
+  from bench/.venv-dlt (`dlt_rest.py`; signed-json through a custom HMAC auth class);
+- with `--reference DIR`: "sync at DIR", the same sync run by another checkout (its own `.venv` and
+  `bench/sync_stages.py`, e.g. main beside a branch), so a change is measured against what it changes
+  in the same run.
 
 `--runs` rounds (default 3), every contender of every cell in each, each after a CHECKPOINT (`protocol`);
 the table gives medians and ranges, the sync's time as a multiple of its fetch and tourlink's speed as a
@@ -15,7 +18,8 @@ size, concurrency: whatever `connectors/` offers), pointed at the emulator, with
 limit; the oauth-cursor emulator's own limit is `--rate` requests/s.
 
     python bench/sync.py [--groups 5000 | --groups signed-json=5000,oauth-cursor=100] [--latency 0,100,300]
-                         [--runs 3] [--only fetch,sync,seq,dlt] [--seq-latency 100] [--max-concurrency N] [--sources sandbox_signed_json,…] [--markdown FILE]
+                         [--runs 3] [--only fetch,sync,seq,dlt] [--seq-latency 100] [--max-concurrency N] [--sources sandbox_signed_json,…]
+                         [--reference /work/main] [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -81,13 +85,15 @@ class Emulator:
         return f"{self.dialect}, {self.latency_ms} ms"
 
 
-def _tourlink(mode: str, em: Emulator, pg_url: str, concurrency: int | None = None) -> dict:
+def _tourlink(mode: str, em: Emulator, pg_url: str, concurrency: int | None = None, tree: Path = ROOT) -> dict:
+    """One measurement by `bench/sync_stages.py` of the checkout `tree` (this one, or `--reference`)."""
     options = {"max_concurrency": concurrency} if concurrency and mode != "sync-seq" else {}
-    args = [sys.executable, str(BENCH / "sync_stages.py"), mode, em.source, em.url, json.dumps(em.credentials),
+    python = sys.executable if tree == ROOT else str(tree / ".venv" / "bin" / "python")
+    args = [python, str(tree / "bench" / "sync_stages.py"), mode, em.source, em.url, json.dumps(em.credentials),
             json.dumps(options)]  # fmt: skip
     target = Scratch(pg_url) if mode.startswith("sync") else None
     try:
-        proc = subprocess.run([*args, *([target.url] if target else [])], capture_output=True, text=True, cwd=ROOT)
+        proc = subprocess.run([*args, *([target.url] if target else [])], capture_output=True, text=True, cwd=tree)
     finally:
         if target:
             target.drop()
@@ -97,7 +103,7 @@ def _tourlink(mode: str, em: Emulator, pg_url: str, concurrency: int | None = No
 
 
 def contender(kind: str, em: Emulator, scratch: Scratch, opts: argparse.Namespace) -> Contender:
-    label = LABELS[kind]
+    label = f"sync at {opts.reference}" if kind == "ref" else LABELS[kind]
 
     def run() -> list[dict]:
         before = em.served()
@@ -109,6 +115,8 @@ def contender(kind: str, em: Emulator, scratch: Scratch, opts: argparse.Namespac
                 r = run_dlt(python, "dlt_rest.py", args, opts.out) if python else {"error": "no dlt venv"}
             finally:
                 scratch.drop_schemas(dataset, f"{dataset}_staging")
+        elif kind == "ref":
+            r = _tourlink("sync", em, opts.pg_url, opts.max_concurrency, tree=opts.reference)
         else:
             r = _tourlink("sync-seq" if kind == "seq" else kind, em, opts.pg_url, opts.max_concurrency)
         requests = em.served() - before
@@ -139,6 +147,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--rate", type=float, default=RATE, help=f"oauth-cursor emulator's requests/s (default {RATE:g})"
     )
+    parser.add_argument("--reference", type=Path,
+                        help="another checkout (with its .venv) whose sync runs beside this one's, e.g. /work/main")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--out", type=Path, default=BENCH / "out")
     parser.add_argument("--markdown", type=Path)
@@ -152,6 +162,9 @@ def main() -> None:
     opts = parse()
     opts.out.mkdir(parents=True, exist_ok=True)
     kinds = [k for k in LABELS if not opts.only or k in opts.only.split(",")]
+    if opts.reference:
+        opts.reference = opts.reference.resolve()
+        kinds.insert(kinds.index("sync") + 1 if "sync" in kinds else len(kinds), "ref")
     seq_cells = {int(v) for v in opts.seq_latency.split(",") if v}
     groups = _groups(opts.groups)
     load = f"{os.getloadavg()[0]:.1f}"

@@ -36,12 +36,13 @@ from urllib.parse import urlencode
 
 import polars as pl
 
+from connectors.bodies import as_raw
 from connectors.declarative import bind
 from connectors.erp.client import build_client
 from connectors.http.auth import Auth, Request
 from connectors.http.errors import AuthError, SourceError
 from connectors.http.pagination import Page
-from connectors.reading import Extract, RawBody, Window
+from connectors.reading import Extract, Window
 from connectors.registry import SourceConfig
 from tourlink.frames import ROW, SourceFrame
 
@@ -159,7 +160,10 @@ def check(source: SourceConfig) -> dict[str, int]:
     """Credentials and reachability (`tourlink sources check`): one signed one-event page, nothing loaded."""
     probe = _source(source, 0, size=1)
     with build_client(probe) as client:
-        first = next(_walk(GovPortal(probe, client).pages(STREAM, None, datetime.now(UTC)), 0, 1, probe), None)
+        try:
+            first = next(_walk(GovPortal(probe, client).pages(STREAM, None, datetime.now(UTC)), 0, 1, probe), None)
+        finally:
+            client.discard_spilled()  # nothing is landed: no page's temp file is kept
     return {STREAM: len(first[0].records) if first else 0}
 
 
@@ -180,7 +184,7 @@ def read(source: SourceConfig, state: Mapping[str, str], window: Window = Window
     if walked:  # one batch per run; the next run goes on from the watermark
         names = [f"{source.name}-events-after-{asked}.json" for _, asked, _ in walked]
         extract.frames = [events_frame(p.records, source=source.name, file=n) for (p, _, _), n in zip(walked, names, strict=True)]
-        extract.raw = [RawBody(n, p.body) for (p, _, _), n in zip(walked, names, strict=True)]
+        extract.raw = [as_raw(p.body, n) for (p, _, _), n in zip(walked, names, strict=True)]
         extract.state = {STREAM: str(walked[-1][2])}
         extract.pages = len(walked)
         extract.streams[STREAM] = sum(len(p.records) for p, _, _ in walked)

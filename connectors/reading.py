@@ -13,7 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from connectors.bodies import RawBody
 from tourlink.frames import SourceFrame
+
+__all__ = ["Extract", "RawBody", "Window", "connector_state", "is_state", "watermarks_of"]
 
 
 @dataclass(frozen=True)
@@ -29,14 +32,6 @@ class Window:
 
 
 @dataclass
-class RawBody:
-    """A response body (or export file) as received: the batch keeps it in the landing folder."""
-
-    name: str  # the name a steward sees on a quarantined row (`batch_file.file`)
-    body: bytes
-
-
-@dataclass
 class Extract:
     """What one read of a source produced. `state` holds the streams' watermarks and the connector's
     own state rows (`stream#…`, e.g. the tombstone store of `oauth-cursor`), all committed with the rows."""
@@ -44,7 +39,7 @@ class Extract:
     source: str
     mapping: str
     frames: list[SourceFrame] = field(default_factory=list)
-    raw: list[RawBody] = field(default_factory=list)
+    raw: list[RawBody] = field(default_factory=list)  # bytes, or a spilled temp file the flow deletes when done
     state: dict[str, str] = field(default_factory=dict)
     streams: dict[str, int] = field(default_factory=dict)  # records read per stream
     pages: int = 0

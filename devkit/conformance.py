@@ -165,6 +165,7 @@ def extract(source: Any) -> dict[str, list[dict[str, Any]]]:
         dialect = erp.vendor_of(source, client)  # no warehouse: no tombstone state
         for stream in source.streams:
             read = erp.read_stream(dialect, stream, None, end)
+            client.discard_spilled()  # nothing is landed: no spilled body is kept
             for name, records, _ in read.pages:
                 records = [r for r in records if not (r.get("deleted") and len(r) <= 2)]
                 mapped = mapping.apply(erp.page_frame(records, name, dialect.list_columns), received_at=end, source=source.name)

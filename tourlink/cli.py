@@ -11,7 +11,8 @@ this module are cut: the cyclic collector walked the ~900 freshly imported modul
 times (0.11–0.23 s of a 1.2 s run; `START_GC_THRESHOLD` makes it ~20 young collections), and the
 plugin scan (`importlib.metadata` over every installed distribution, ~14 ms once pydantic has
 imported it) runs only when the command asked for is not a built-in one; then typer builds only that
-command (~25 ms for all of them).
+command (~25 ms for all of them). Text and path parameters are coerced without pydantic, which typer
+would import for them (65–100 ms, `tourlink.cli_params`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import typer
 
+from tourlink.cli_params import install as install_plain_params
 from tourlink.commands import airflow as airflow_commands
 from tourlink.commands import audit as audit_commands
 from tourlink.commands import drift as drift_commands
@@ -36,6 +38,7 @@ from tourlink.commands import template as template_commands
 # SQLAlchemy, the tables) is long-lived, not garbage; a long job keeps a bounded young generation.
 START_GC_THRESHOLD = (50_000, 20, 20)
 gc.set_threshold(*START_GC_THRESHOLD)
+install_plain_params()  # text and path parameters coerced without importing pydantic (tourlink/cli_params.py)
 
 app = typer.Typer(
     name="tourlink",

@@ -59,7 +59,7 @@ class Warehouse:
         self.dialect: str = self.engine.dialect.name
         self.landing_dir = Path(landing_dir) if landing_dir else settings.landing_dir()
         if self.url not in _UPGRADED:
-            self.upgrade()
+            self._upgrade_unless_current()
 
     # ------------------------------------------------------------------ schema
 
@@ -70,6 +70,21 @@ class Warehouse:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:c, hashtext(current_schema()))"), {"c": 0x746C0000})
             migrations.upgrade(conn)
         _UPGRADED.add(self.url)
+
+    def _upgrade_unless_current(self) -> None:
+        """`upgrade` when the schema is not at the head, checked first by a plain read: a process
+        opening an up-to-date warehouse (nearly every one) takes no write lock, no advisory lock and
+        no write transaction for it, so it neither waits for a running SQLite batch's write lock nor
+        pays PostgreSQL the lock's round trip (start-up, bench/startup.py). Migrations only move
+        forward, so a schema found at the head stays there; any other answer takes the locked path,
+        which checks again under the lock."""
+        with self.engine.connect() as conn:
+            current = migrations.at_head(conn)
+            conn.rollback()
+        if current:
+            _UPGRADED.add(self.url)
+        else:
+            self.upgrade()
 
     @contextmanager
     def _write_transaction(self) -> Iterator[sa.Connection]:

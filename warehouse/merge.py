@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from tourlink import schema
 from tourlink.frames import UPDATED_AT_GIVEN
 from warehouse import tables
 from warehouse.bulk import _ROWCOUNT, _clear, _column_or_null, _copy, _fetch, _index_lookups, _storage_expr
+from warehouse.engine import upsert_insert
 
 if TYPE_CHECKING:
     from warehouse.batch import Warehouse, _Spool
@@ -210,7 +210,7 @@ class MergeWriter:
         values = [c.name for c in table.columns if c.name not in keys]
         # `updated_at` versions a row and `submitted_at` records its first filing: neither is content.
         canonical = _content(spec)
-        insert = postgresql.insert if self.warehouse.dialect == "postgresql" else sqlite.insert
+        insert = upsert_insert(self.warehouse.dialect)  # the PostgreSQL dialect only on PostgreSQL (start-up)
         stmt = insert(table).from_select([c.name for c in table.columns], sa.select(*stage.columns).where(sa.true()))
         excluded = stmt.excluded
         changed = sa.or_(*(table.c[c].is_distinct_from(excluded[c]) for c in canonical)) if canonical else sa.false()

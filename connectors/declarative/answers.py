@@ -18,12 +18,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from connectors.bodies import RawBody, as_raw
 from connectors.declarative.records import XmlPage, dig, snippet, xml_page
 from connectors.declarative.spec import Spec
 from connectors.http.decoding import decode_json
 from connectors.http.errors import AuthError, ParameterError, RetryableError
 
-Check = Callable[[bytes, str], Any]
+Check = Callable[[bytes | RawBody, str], Any]
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -71,21 +72,23 @@ def raise_for_jsonapi(payload: Any, what: str) -> None:
 
 
 def checker(spec: Spec) -> Check:
-    """The body check of a declared vendor: decoded JSON, or an `XmlPage`, once the envelope says ok."""
+    """The body check of a declared vendor: decoded JSON, or an `XmlPage`, once the envelope says ok.
+    It takes bytes or a `RawBody` (`reads_raw`): a spilled body is parsed from its file."""
     rule = spec.values.get("error")
     xml = spec.get("format") == "xml"
     declared = spec.part("xml")
 
-    def check(body: bytes, what: str, charset: str = "") -> Any:
-        refuse_html(body, what)
+    def check(body: bytes | RawBody, what: str, charset: str = "") -> Any:
+        raw = as_raw(body)
+        refuse_html(raw.head(8192), what)
         if xml:
-            page: XmlPage = xml_page(body, what, declared, charset)
+            page: XmlPage = xml_page(raw, what, declared, charset)
             if isinstance(rule, dict):
                 raise_for_envelope(page.head, rule, what)
             return page
-        if body[:64].lstrip()[:1] == b"<":
-            raise ParameterError(f"{what}: the vendor answered markup instead of JSON; it begins: {snippet(body)}")
-        payload = decode_json(body, what)
+        if raw.head(64).lstrip()[:1] == b"<":
+            raise ParameterError(f"{what}: the vendor answered markup instead of JSON; it begins: {snippet(raw)}")
+        payload = decode_json(raw, what)
         if rule == "jsonapi":
             raise_for_jsonapi(payload, what)
         elif isinstance(rule, dict):
@@ -93,4 +96,5 @@ def checker(spec: Spec) -> Check:
         return payload
 
     check.wants_charset = True  # type: ignore[attr-defined]  # the client passes the Content-Type charset
+    check.reads_raw = True  # type: ignore[attr-defined]  # and the RawBody, so a spilled body stays on disk
     return check

@@ -12,7 +12,6 @@ whose class attributes describe the preset for the dev kit.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,12 +21,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 from zoneinfo import ZoneInfo
 
+from connectors.bodies import RawBody, discard
 from connectors.declarative.answers import checker
 from connectors.declarative.records import XmlPage, dig, json_records, jsonapi_page
 from connectors.declarative.spec import DEFAULT_CONCURRENCY, Resource, Spec, preset, spec_of
 from connectors.declarative.tombstones import complete_tombstones
 from connectors.http import pagination
+from connectors.http.decoding import decode_json
 from connectors.http.errors import ParameterError
+from connectors.http.gate import carried
 from connectors.http.pagination import Page
 from connectors.registry import SourceConfig
 
@@ -104,13 +106,13 @@ class Declarative:
             return lambda r: r.get(only)
         return lambda r: tuple(r.get(f) for f in fields)
 
-    def answer_check(self, records_path: str | None, stream: str = "") -> Callable[[bytes, str], Answer]:
+    def answer_check(self, records_path: str | None, stream: str = "") -> Callable[[bytes | RawBody, str], Answer]:
         """The body check for one resource: the envelope's verdict, then its records, total and next.
         Its errors name the source and stream (`acme/teams GET /path?query`, secrets masked)."""
         fmt, paging, total_path = self.spec.get("format"), self.spec.part("paging"), self.spec.get("total")
         named = f"{self.source.name} "
 
-        def check(body: bytes, what: str, charset: str = "") -> Answer:
+        def check(body: bytes | RawBody, what: str, charset: str = "") -> Answer:
             if stream and what.startswith(named):
                 what = f"{self.source.name}/{stream} {what.removeprefix(named)}"
             payload = self.check(body, what, charset)
@@ -133,6 +135,7 @@ class Declarative:
             return Answer(records, counted, None if following in (None, "") else str(following))
 
         check.wants_charset = True  # type: ignore[attr-defined]
+        check.reads_raw = True  # type: ignore[attr-defined]  # a spilled body is parsed from its file
         return check
 
     # -- requests
@@ -164,7 +167,7 @@ class Declarative:
         return min(wanted, int(paging.get("max_size", wanted)))
 
     def _get(
-        self, path: str, params: dict[str, Any], check: Callable[[bytes, str], Answer], resource: Resource, attach: bool = True
+        self, path: str, params: dict[str, Any], check: Callable[[bytes | RawBody, str], Answer], resource: Resource, attach: bool = True
     ) -> Page:
         assert self.client is not None, "a reader without a client cannot fetch"
         reply = self.client.request("GET", path, params=params, check=check)
@@ -186,7 +189,7 @@ class Declarative:
             pending: tuple[Page, Future[None]] | None = None
             try:
                 for page in pages:
-                    attaching = pool.submit(self._attach, resource, page)
+                    attaching = pool.submit(carried(self._attach), resource, page)  # the stream's priority
                     if pending is not None:
                         pending[1].result()
                         yield pending[0]
@@ -254,7 +257,8 @@ class Declarative:
             replies = pagination.dependent(parents, fetch, parent_key=lambda p: p.get(parent_key), concurrency=self.concurrency)
             for parent in parents:
                 parent[field] = replies[parent.get(parent_key)].payload.records
-            bodies = {pid: json.loads(reply.body) for pid, reply in replies.items()}
+            bodies = {pid: decode_json(reply.body, f"{self.source.name} {declared['path']}") for pid, reply in replies.items()}
+            discard(reply.body for reply in replies.values())  # decoded into the page's body: no file kept
             page.extra.update(bodies if len(resource.dependent) == 1 else {f"{field}/{k}": v for k, v in bodies.items()})
 
     def finish(self, stream: str, read: StreamRead, end: datetime) -> None:

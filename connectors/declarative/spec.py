@@ -19,6 +19,7 @@ a preset's dialect and only what differs. The keys:
     list_columns, extension  child lists every frame carries; the raw bodies' file extension
     resources                {stream: {path, key, records, tombstones, dependent: {field: {path, …}}}}
     max_concurrency, requests_per_second, max_body_bytes   how hard the vendor may be asked
+    spill_body_bytes         bodies larger than this go to a temp file, not memory (default 8 MiB)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ PRESETS = Path(__file__).parent / "presets"
 SPEC_KEYS = frozenset({
     "auth", "auth_options", "format", "records", "xml", "total", "error", "paging", "window", "updated",
     "key", "list_columns", "extension", "resources", "max_concurrency", "requests_per_second", "max_body_bytes",
+    "spill_body_bytes",
 })
 DEFAULT_CONCURRENCY = 4  # requests in flight per source unless its registry file says otherwise
 

@@ -11,7 +11,7 @@ from connectors import dialects
 from connectors.declarative.spec import DEFAULT_CONCURRENCY, spec_of
 from connectors.erp.envelopes import check_json
 from connectors.http.auth import Auth, OAuthClientCredentials
-from connectors.http.client import MAX_BODY_BYTES, HttpClient
+from connectors.http.client import MAX_BODY_BYTES, SPILL_BODY_BYTES, HttpClient
 from connectors.http.errors import SourceError
 from connectors.http.retry import RequestBudget, RetryPolicy
 from connectors.registry import SourceConfig
@@ -46,6 +46,7 @@ def build_client(source: SourceConfig) -> HttpClient:
         rate_limit=spec.get("requests_per_second"),
         source=source.name,
         max_body_bytes=int(spec.get("max_body_bytes", MAX_BODY_BYTES)),
+        spill_body_bytes=int(spec.get("spill_body_bytes", SPILL_BODY_BYTES)),
         max_in_flight=concurrency,
     )
     if isinstance(auth, OAuthClientCredentials):

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from connectors.bodies import RawBody, as_raw, discard
+from connectors.http.decoding import decode_json
 from connectors.http.errors import TotalMismatch
 from tourlink.frames import PAGE_FILE, ROW, SourceFrame
 
@@ -29,7 +31,7 @@ ROWS_PER_FRAME = 5000  # records mapped and validated together (pages are 100-50
 class StreamRead:
     """What reading one stream produced: records per page, raw bodies, the max update time seen."""
 
-    pages: list[tuple[str, list[dict[str, Any]], bytes]] = field(default_factory=list)  # (file, records, body)
+    pages: list[tuple[str, list[dict[str, Any]], RawBody]] = field(default_factory=list)  # (file, records, body)
     records: int = 0
     max_updated: datetime | None = None
 
@@ -42,11 +44,11 @@ def read_stream(dialect: Dialect, stream: str, start: datetime | None, end: date
             for n, page in enumerate(dialect.pages(stream, start, end), start=1):
                 # the name a steward sees on a quarantined row is the raw body's name in `batch_file`
                 name = f"{stream}-page-{n:04d}.{dialect.extension}"
-                body = page.body
+                body = as_raw(page.body)
                 if page.extra:  # dependent bodies travel with their page, so the raw input replays
-                    body = json.dumps(
-                        {"page": json.loads(page.body), "dependent": page.extra}, ensure_ascii=False
-                    ).encode()
+                    whole = {"page": decode_json(body, name), "dependent": page.extra}
+                    body.discard()  # re-encoded below: a spilled page's file is not kept
+                    body = RawBody(body=json.dumps(whole, ensure_ascii=False).encode())
                 read.pages.append((name, page.records, body))
                 read.records += len(page.records)
                 moment = dialect.latest(page.records)
@@ -55,6 +57,7 @@ def read_stream(dialect: Dialect, stream: str, start: datetime | None, end: date
             dialect.finish(stream, read, end)
             return read
         except TotalMismatch as exc:
+            discard(body for _, _, body in read.pages)  # this attempt's pages are read again
             if attempt == STREAM_RETRIES:
                 raise
             log.warning("%s; re-reading the stream (attempt %d)", exc, attempt + 2)

@@ -20,12 +20,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 
 from connectors import dialects
+from connectors.bodies import as_raw
 from connectors.declarative.tombstones import bare_tombstone
 from connectors.erp.client import build_client
 from connectors.erp.dialects import Dialect
 from connectors.erp.pages import ROWS_PER_FRAME, Pages, StreamRead, distinct_pages, grouped_frames, read_stream
 from connectors.http.errors import SourceError
-from connectors.reading import Extract, RawBody, Window, connector_state, watermarks_of
+from connectors.http.gate import request_priority
+from connectors.reading import Extract, Window, connector_state, watermarks_of
 from connectors.registry import SourceConfig
 
 
@@ -81,7 +83,8 @@ def read_parts(source: SourceConfig, state: Mapping[str, str], window: Window = 
         pool = ThreadPoolExecutor(max_workers=max(1, len(streams)), thread_name_prefix="stream")
         try:
             def one(stream: str) -> Extract:  # in the stream's thread: its pages, then its frames
-                got = read_stream(dialect, stream, _start(stream, marks, window, lookback), end)
+                with request_priority(streams.index(stream)):  # the first stream ends first (`http.gate`)
+                    got = read_stream(dialect, stream, _start(stream, marks, window, lookback), end)
                 return _stream_part(source.name, mapping, stream, got, dialect, stored, rows_per_frame)
 
             running: dict[Future[Extract], str] = {pool.submit(one, s): s for s in streams}
@@ -105,7 +108,7 @@ def _stream_part(
 ) -> Extract:
     """One stream read whole: its frames (each record once, bare tombstones left out), its raw
     bodies, and its watermark (never moved back, not even after a backfill or full refresh)."""
-    part = Extract(source=source, mapping=mapping, raw=[RawBody(name, body) for name, _, body in got.pages])
+    part = Extract(source=source, mapping=mapping, raw=[as_raw(body, name) for name, _, body in got.pages])
     mapped: Pages = []
     for name, records, rows in distinct_pages([(n, r) for n, r, _ in got.pages], dialect.key(stream)):
         kept = [(r, n) for r, n in zip(records, rows, strict=True) if not bare_tombstone(r)]
@@ -131,7 +134,10 @@ def check(source: SourceConfig) -> dict[str, int]:
     with build_client(probe) as client:
         dialect = vendor_of(probe, client)
         end = datetime.now(UTC).replace(microsecond=0)
-        for stream in source.streams or tuple(dialect.streams):
-            first = next(iter(dialect.pages(stream, None, end)), None)
-            seen[stream] = len(first.records) if first else 0
+        try:
+            for stream in source.streams or tuple(dialect.streams):
+                first = next(iter(dialect.pages(stream, None, end)), None)
+                seen[stream] = len(first.records) if first else 0
+        finally:
+            client.discard_spilled()  # nothing is landed: no page's temp file is kept
     return seen

@@ -18,21 +18,26 @@ Lines, Parquet); `limits` bounds what a hostile file can make any of them do.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from connectors.files.delimited import read_csv
 from connectors.files.errors import UnreadableFile
 from connectors.files.limits import ReaderLimits
-from connectors.files.records import read_jsonl, read_parquet
 from connectors.files.table import HEADER_SEARCH_ROWS, MIN_HEADER_MATCHES, NOTE_ROW, TOTAL_WORDS
-from connectors.files.workbook import SheetChoice, WorkbookFrames, read_workbook
 from tourlink.frames import SourceFrame
 from tourlink.headers import normalise_header
+
+if TYPE_CHECKING:
+    from connectors.files.delimited import read_csv
+    from connectors.files.records import read_jsonl, read_parquet
+    from connectors.files.workbook import SheetChoice, WorkbookFrames, read_workbook
 
 __all__ = [
     "CSV_EXTENSIONS", "HEADER_SEARCH_ROWS", "JSONL_EXTENSIONS", "MIN_HEADER_MATCHES", "NOTE_ROW",
     "PARQUET_EXTENSIONS", "TOTAL_WORDS", "WORKBOOK_EXTENSIONS", "XLSX_EXTENSIONS", "ReaderLimits",
-    "SheetChoice", "UnreadableFile", "WorkbookFrames", "normalise_header", "read_source",
+    "SheetChoice", "UnreadableFile", "WorkbookFrames", "normalise_header", "read_csv", "read_jsonl", "read_parquet",
+    "read_source", "read_workbook",
 ]
 
 CSV_EXTENSIONS = {".csv", ".txt"}
@@ -53,12 +58,37 @@ _SAVE_AS = {
 SAVE_AS_ZH = "请另存为Excel工作簿（.xlsx）、Excel 97-2003（.xls）、OpenDocument（.ods）或CSV（UTF-8）后上传"
 
 _Reader = Callable[[Path, frozenset[str], int, ReaderLimits], Iterator[SourceFrame]]
-_READERS: dict[str, _Reader] = {
-    **dict.fromkeys(CSV_EXTENSIONS, read_csv),
-    **dict.fromkeys(WORKBOOK_EXTENSIONS, read_workbook),
-    **dict.fromkeys(JSONL_EXTENSIONS, read_jsonl),
-    **dict.fromkeys(PARQUET_EXTENSIONS, read_parquet),
+# Each format's reader is imported when a file of that format is read (and these names on first use,
+# PEP 562): the CSV reader brings charset_normalizer and pyarrow.csv (~50 ms), Parquet pyarrow.parquet
+# with pyarrow.fs (~20 ms); a one-file upload needs one of them (start-up, bench/startup.py).
+_MODULE_OF = {
+    "read_csv": "connectors.files.delimited",
+    "read_jsonl": "connectors.files.records",
+    "read_parquet": "connectors.files.records",
+    "read_workbook": "connectors.files.workbook",
+    "SheetChoice": "connectors.files.workbook",
+    "WorkbookFrames": "connectors.files.workbook",
 }
+_READERS: dict[str, str] = {
+    **dict.fromkeys(CSV_EXTENSIONS, "read_csv"),
+    **dict.fromkeys(WORKBOOK_EXTENSIONS, "read_workbook"),
+    **dict.fromkeys(JSONL_EXTENSIONS, "read_jsonl"),
+    **dict.fromkeys(PARQUET_EXTENSIONS, "read_parquet"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The readers and the workbook's types, imported from their module on first use."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULE_OF})
 
 
 def read_source(
@@ -80,8 +110,8 @@ def read_source(
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be positive")
     suffix = path.suffix.lower()
-    reader = _READERS.get(suffix)
-    if reader is None:
+    reader_name = _READERS.get(suffix)
+    if reader_name is None:
         named = _SAVE_AS.get(suffix)
         kind = f"{named}文件无法直接读取" if named else f"不支持的文件类型“{suffix or '无扩展名'}”"
         raise UnreadableFile(path.name, f"{kind}，{SAVE_AS_ZH}", f"unsupported file type {suffix or '(no extension)'!r}")
@@ -91,6 +121,7 @@ def read_source(
         raise UnreadableFile(path.name, "文件为空", "file is empty")
     known = frozenset(normalise_header(h) for h in known_headers) - {""}
     bounds = limits or ReaderLimits.from_env()
-    if reader is read_workbook:
-        return read_workbook(path, known, chunk_rows, bounds, sheet)
+    reader: _Reader = __getattr__(reader_name)
+    if reader_name == "read_workbook":
+        return reader(path, known, chunk_rows, bounds, sheet)  # type: ignore[call-arg]
     return reader(path, known, chunk_rows, bounds)

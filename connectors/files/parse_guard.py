@@ -10,6 +10,13 @@ the setting; the reader's own process never meets it. A file within them is then
 the same bytes, the same parse, so the same memory; one calamine cannot open at all is refused here
 with the reader's own message (and the parent never prints calamine's panic).
 
+The address-space bound grows with the file's content (`parse_bound`): a province's honest 1 M-row
+xls (303 MB) or ods (1.8 GB of XML) needs 2.4–3.5 GB, past the 2 GiB that refuses a hostile 2 KB file, so
+the bound is the larger of `max_parse_bytes` and 64 MiB + a measured factor × the content (the file's size for
+an xls, the inflated size its zip's central directory declares for xlsb/ods/xlsx; `check_zip` has
+already bounded those declarations by ratio and total), at most `max_parse_bytes_ceiling`. A tiny file
+claiming a huge dimension or repeating a row 99,000 times has no content to raise it.
+
 Cost per file: a fork of a small process (~2 ms) plus calamine's native parse once more (the Python
 conversion of rows, the larger part of reading, is not repeated). `max_parse_bytes = 0` turns the
 guard off.
@@ -22,6 +29,7 @@ import json
 import subprocess
 import sys
 import threading
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +60,35 @@ def _stop(server: subprocess.Popen[str]) -> None:
             server.kill()
 
 
-def parse_in_child(path: Path, limits: ReaderLimits) -> dict[str, Any]:
-    """The child's outcome for `path`: {"outcome": ok|unopenable|memory|time|crash, "peak_kib": …}."""
+_ZIPPED = {".xlsx", ".xlsm", ".xlsb", ".ods"}  # content: the members' declared sizes (check_zip bounded them)
+_BINARY = {".xls", ".xlsb"}  # calamine's cells per byte of BIFF/BIFF12 records; the others are XML
+_INTERPRETER = 64 << 20  # the child's own address space before it parses (Python + calamine: ~16 MB)
+
+
+def parse_bound(path: Path, limits: ReaderLimits) -> int:
+    """The address space calamine may take for `path`: `max_parse_bytes`, raised in proportion to the
+    file's content (see the module's docstring) up to `max_parse_bytes_ceiling`."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in _ZIPPED:
+            with zipfile.ZipFile(path) as archive:
+                content = sum(m.file_size for m in archive.infolist())
+        else:
+            content = path.stat().st_size
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
+        content = 0  # calamine will not open it either: the base bound
+    content = min(content, limits.max_uncompressed_bytes)  # what check_zip let through, never more
+    factor = limits.parse_bytes_per_binary_byte if suffix in _BINARY else limits.parse_bytes_per_xml_byte
+    scaled = min(_INTERPRETER + factor * content, limits.max_parse_bytes_ceiling)
+    return max(limits.max_parse_bytes, scaled)
+
+
+def parse_in_child(path: Path, limits: ReaderLimits, max_bytes: int | None = None) -> dict[str, Any]:
+    """The child's outcome for `path` under `max_bytes` of address space (default: `parse_bound`):
+    {"outcome": ok|unopenable|memory|time|crash, "peak_kib": …}."""
     global _server
-    request = json.dumps({"path": str(path.resolve()), "max_bytes": limits.max_parse_bytes,
+    bound = parse_bound(path, limits) if max_bytes is None else max_bytes
+    request = json.dumps({"path": str(path.resolve()), "max_bytes": bound,
                           "seconds": limits.max_parse_seconds}) + "\n"
     with _lock:
         for attempt in (1, 2):  # a server gone (killed by someone) is started again, once
@@ -81,7 +114,8 @@ def guard_parse(path: Path, limits: ReaderLimits) -> None:
     """Refuse `path` (UnreadableFile) if parsing it with calamine passes the memory or time bound."""
     if limits.max_parse_bytes <= 0:
         return
-    result = parse_in_child(path, limits)
+    bound = parse_bound(path, limits)
+    result = parse_in_child(path, limits, bound)
     outcome = result["outcome"]
     if outcome == "ok":
         return
@@ -91,12 +125,15 @@ def guard_parse(path: Path, limits: ReaderLimits) -> None:
             path.name, f"无法打开{fmt}文件：文件已损坏或格式与扩展名不符，请用Excel重新保存后上传",
             f"cannot open as {path.suffix}: {result.get('error', '')}",
         )
-    mib = limits.max_parse_bytes >> 20
+    mib = bound >> 20
     if outcome == "memory":
+        scaled = "" if bound == limits.max_parse_bytes else (
+            " — the bound for this file's size; parse_bytes_per_binary_byte/_xml_byte, max_parse_bytes_ceiling"
+        )
         raise UnreadableFile(
             path.name,
             f"解析该{fmt}文件所需内存超过平台上限（{mib} MiB）：文件已损坏或内容异常，请用Excel重新保存后上传",
-            f"parsing it needs more than {mib} MiB (max_parse_bytes, TOURLINK_READER_MAX_PARSE_BYTES): "
+            f"parsing it needs more than {mib} MiB (max_parse_bytes, TOURLINK_READER_MAX_PARSE_BYTES{scaled}): "
             "refused as damaged or hostile",
         )
     if outcome == "time":

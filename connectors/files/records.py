@@ -14,14 +14,17 @@ from collections import Counter
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from connectors.files.errors import UnreadableFile
 from connectors.files.limits import ReaderLimits
 from tourlink.frames import ROW, SourceFrame
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 
 def is_failure(exc: BaseException) -> bool:
@@ -109,6 +112,8 @@ def _jsonl_error(path: Path, records: list[bytes], numbers: list[int], exc: Base
 
 
 def read_parquet(path: Path, known: frozenset[str], chunk_rows: int, limits: ReaderLimits) -> Iterator[SourceFrame]:
+    import pyarrow.parquet as pq  # here, not at the top: it brings pyarrow.fs (S3, GCS...), ~20 ms a workbook upload never needs
+
     try:
         parquet = pq.ParquetFile(path)
         names = parquet.schema_arrow.names

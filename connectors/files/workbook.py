@@ -170,10 +170,15 @@ def _open(path: Path) -> python_calamine.CalamineWorkbook:
 
 @dataclass
 class _Plan:
-    sheet: python_calamine.CalamineSheet
+    """A sheet to read: its header and first rows. Only the first plan keeps calamine's copy of its
+    sheet (`sheet`, `rows`); the others fetch theirs when their turn comes, so a 17-sheet xls holds
+    one sheet's copy beside the workbook's own, not all seventeen."""
+
+    index: int
     header: Header
     head: list[list]
-    rows: Iterator[list]
+    sheet: python_calamine.CalamineSheet | None
+    rows: Iterator[list] | None
 
 
 def _plan(
@@ -212,7 +217,7 @@ def _plan(
             reason_zh, reason = no_header_reason(texts, known)
             choices.append(SheetChoice(name, False, reason_zh, reason))
             continue
-        plans.append(_Plan(sheet, header, head, rows))
+        plans.append(_Plan(index, header, head, sheet, rows) if not plans else _Plan(index, header, head, None, None))
         choices.append(SheetChoice(name, True))
     return plans, choices
 
@@ -222,8 +227,14 @@ def _frames(
 ) -> Iterator[SourceFrame]:
     try:
         ods = _ods_merges(path) if path.suffix.lower() == ".ods" else {}
-        for plan in plans:
-            sheet, header = plan.sheet, plan.header
+        for number, plan in enumerate(plans):
+            sheet, rows, header = plan.sheet, plan.rows, plan.header
+            plan.sheet = plan.rows = None
+            if sheet is None or rows is None:
+                sheet = workbook.get_sheet_by_index(plan.index)  # read whole once already: it loads
+                rows = islice(sheet.iter_rows(), len(plan.head), None)
+            if number == len(plans) - 1:  # the sheet holds its own copy: the workbook's is let go
+                workbook.close()
             assert sheet.start is not None
             first_col = sheet.start[1]
             merges = [
@@ -231,7 +242,7 @@ def _frames(
                 for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or ods.get(sheet.name, ()))
                 if r1 > r0 and r0 > header.index
             ]
-            data = chain(plan.head[header.index + 1 :], plan.rows)
+            data = chain(plan.head[header.index + 1 :], rows)
             yield from _sheet_chunks(path, sheet.name, header, data, merges, chunk_rows)
     finally:
         with suppress(python_calamine.WorkbookClosed):

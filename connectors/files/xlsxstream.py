@@ -260,7 +260,7 @@ def _texts(block: bytes, starts: np.ndarray, ends: np.ndarray) -> pl.Series:
         array.validate(full=True)
     except pa.ArrowInvalid:
         raise DamagedSheet("cell text that is not UTF-8") from None
-    return pl.Series(pl.from_arrow(array)).cast(pl.String)
+    return arrow_series(array).cast(pl.String)
 
 
 def _render(block: bytes, f: dict[str, np.ndarray], book: XlsxBook) -> pl.DataFrame:
@@ -322,7 +322,25 @@ def nullable_index(at: np.ndarray) -> pl.Series:
     """Positions for `gather`, -1 as null (built from buffers: `pa.array(mask=…)` would import pandas)."""
     at = np.ascontiguousarray(at, dtype=np.int64)
     valid = np.packbits(at >= 0, bitorder="little")
-    return pl.Series(pl.from_arrow(pa.Array.from_buffers(pa.int64(), len(at), [pa.py_buffer(valid), pa.py_buffer(at)])))
+    return arrow_series(pa.Array.from_buffers(pa.int64(), len(at), [pa.py_buffer(valid), pa.py_buffer(at)]))
+
+
+class _CArray:
+    """A pyarrow array seen only through the Arrow C data interface (`__arrow_c_array__`)."""
+
+    def __init__(self, array: pa.Array) -> None:
+        self._array = array
+
+    def __arrow_c_array__(self, requested_schema: object | None = None) -> tuple[object, object]:
+        return self._array.__arrow_c_array__(requested_schema)
+
+
+def arrow_series(array: pa.Array) -> pl.Series:
+    """`array` as a polars Series, handed over by the Arrow C data interface: the same zero-copy
+    import as `pl.from_arrow`, without its `coerce_arrow`, which imports pyarrow.compute (~70-100 ms
+    of a one-file import's start-up, bench/startup.py) to recombine chunked dictionaries, and one
+    array is never chunked."""
+    return pl.Series(_CArray(array))
 
 
 def serial_text(serials: pl.Series) -> pl.Series:

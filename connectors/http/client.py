@@ -2,6 +2,14 @@
 
 `check` (per dialect) turns a received body into an error when the vendor's envelope says so, inside
 the retry loop, so an envelope "rate limited" is retried exactly like an HTTP 429.
+
+A body is read in memory up to `spill_body_bytes` (8 MiB by default); a larger one is streamed on to
+a temp file (`connectors.bodies`: `$TOURLINK_HOME/tmp/tourlink-body-<pid>-…`), its first bytes kept
+for error quotes, and `max_body_bytes` still refuses it at the bound. A check marked
+`check.reads_raw` is handed the `RawBody` (it parses from the file); any other gets the bytes (the
+file is then read back and deleted: only bodies a check reads from disk stay spilled). The
+spilled file of an attempt that fails is deleted at once; the files of a read that fails, when the
+client closes (`__exit__` with the error); the rest belong to the `Extract`, deleted by the flow.
 """
 
 from __future__ import annotations
@@ -14,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from connectors import bodies
+from connectors.bodies import HEAD_BYTES, RawBody
 from connectors.http.auth import Auth, Request
 from connectors.http.errors import (
     AuthError,
@@ -23,6 +33,7 @@ from connectors.http.errors import (
     SourceError,
     Unauthorized,
 )
+from connectors.http.gate import InFlightGate
 from connectors.http.retry import RateLimiter, RequestBudget, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -33,13 +44,14 @@ Check = Callable[..., Any]  # (body, what) -> decoded payload, or raise; (body, 
 _SECRET_PARAMS = {"sign", "token", "client_secret", "password", "access_token"}
 MAX_REFRESHES = 3  # credential renewals per request (401 → new token → retry)
 MAX_STALE_RETRIES = 64  # retries of a 401 on a token other requests in flight renewed or shared
-MAX_BODY_BYTES = 64 * 1024 * 1024  # a page larger than this is refused, never held in memory whole
+MAX_BODY_BYTES = 64 * 1024 * 1024  # a page larger than this is refused (the source's `max_body_bytes`)
+SPILL_BODY_BYTES = 8 * 1024 * 1024  # a page larger than this goes to a temp file (the source's `spill_body_bytes`)
 
 
 @dataclass
 class Response:
     status: int
-    body: bytes
+    body: RawBody  # in memory, or spilled to a temp file (over `spill_body_bytes`)
     payload: Any  # what `check` returned (decoded JSON, or the body for XML)
     attempts: int
 
@@ -57,6 +69,7 @@ class HttpClient:
         source: str = "",
         max_body_bytes: int = MAX_BODY_BYTES,
         max_in_flight: int = 4,
+        spill_body_bytes: int = SPILL_BODY_BYTES,
     ):
         self.base_url = base_url.rstrip("/")
         self.auth = auth
@@ -66,9 +79,13 @@ class HttpClient:
         self.source = source
         self.requests = 0
         self.max_body_bytes = int(max_body_bytes)
+        self.spill_body_bytes = int(spill_body_bytes)
+        self._spilled: list[RawBody] = []  # every body this client spilled: deleted if the read fails
+        bodies.sweep()  # what crashed processes left in the spill folder (once per process)
         self._count = threading.Lock()  # requests may be in flight from several threads (paging, dependents)
-        # at most `max_in_flight` requests on the wire, however many threads ask (pages × dependents)
-        self._in_flight = threading.BoundedSemaphore(max(1, max_in_flight))
+        # at most `max_in_flight` requests on the wire, however many threads ask (streams × pages ×
+        # dependents); a freed slot goes to the earliest stream waiting (`connectors.http.gate`)
+        self._in_flight = InFlightGate(max(1, max_in_flight))
         limits = httpx.Limits(max_connections=max(1, max_in_flight), max_keepalive_connections=max(1, max_in_flight))
         self._http = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, limits=limits)
 
@@ -78,8 +95,16 @@ class HttpClient:
     def __enter__(self) -> HttpClient:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         self.close()
+        if kind is not None:  # the read failed (or was stopped): nothing it spilled is kept
+            self.discard_spilled()
+
+    def discard_spilled(self) -> None:
+        """Delete every temp file this client spilled a body to."""
+        with self._count:
+            spilled, self._spilled = self._spilled, []
+        bodies.discard(spilled)
 
     def scrub(self, text: str) -> str:
         """`text` with every secret value the auth holds replaced: for logs and exception messages."""
@@ -93,12 +118,13 @@ class HttpClient:
         query = "&".join(f"{k}={v}" for k, v in shown.items() if k not in {"appId", "timestamp", "nonce", "account"})
         return self.scrub(f"{self.source} {request.method} {request.path}" + (f"?{query}" if query else ""))
 
-    def _send(self, request: Request, what: str) -> tuple[httpx.Response, bytes]:
-        """Send once and read the body, refusing one over `max_body_bytes` (announced or received)."""
+    def _send(self, request: Request, what: str) -> tuple[httpx.Response, RawBody]:
+        """Send once and read the body, refusing one over `max_body_bytes` (announced or received);
+        one over `spill_body_bytes` is streamed to a temp file."""
         with self._in_flight:
             return self._send_one(request, what)
 
-    def _send_one(self, request: Request, what: str) -> tuple[httpx.Response, bytes]:
+    def _send_one(self, request: Request, what: str) -> tuple[httpx.Response, RawBody]:
         self.budget.spend(f"{request.method} {request.path}")
         self.limiter.wait()
         with self._count:
@@ -115,15 +141,42 @@ class HttpClient:
             announced = response.headers.get("Content-Length", "")
             if announced.isdigit() and int(announced) > self.max_body_bytes:
                 raise BodyTooLarge(f"{what}: body of {announced} bytes is over the limit of {self.max_body_bytes}")
-            chunks, size = [], 0
+            return response, self._receive(response, what)
+        finally:
+            response.close()
+
+    def _receive(self, response: httpx.Response, what: str) -> RawBody:
+        """The body in memory, or past `spill_body_bytes` in a temp file with its head kept; a body
+        over `max_body_bytes` is refused as it arrives and its file deleted."""
+        chunks: list[bytes] = []
+        size, path, sink, head = 0, None, None, b""
+        try:
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > self.max_body_bytes:
                     raise BodyTooLarge(f"{what}: body over the limit of {self.max_body_bytes} bytes")
+                if sink is not None:
+                    sink.write(chunk)
+                    continue
                 chunks.append(chunk)
-            return response, b"".join(chunks)
-        finally:
-            response.close()
+                if size > self.spill_body_bytes:
+                    path, sink = bodies.spill_file()
+                    for kept in chunks:
+                        sink.write(kept)
+                    head = b"".join(chunks)[:HEAD_BYTES]
+                    chunks = []
+            if sink is None:
+                return RawBody(body=b"".join(chunks))
+            sink.close()
+            spilled = RawBody(path=path, start=head)
+            with self._count:
+                self._spilled.append(spilled)
+            return spilled
+        except BaseException:
+            if sink is not None:
+                sink.close()
+                path.unlink(missing_ok=True)  # type: ignore[union-attr]
+            raise
 
     def request(
         self,
@@ -153,26 +206,14 @@ class HttpClient:
                     raise RetryableError(f"{what}: timed out ({type(exc).__name__})") from None
                 except (httpx.TransportError, httpx.DecodingError) as exc:
                     raise RetryableError(f"{what}: connection failed ({type(exc).__name__})") from None
-                status = response.status_code
-                if status == 401:
-                    raise Unauthorized(f"{what}: HTTP 401 (token expired or rejected)")
-                if status == 429:
-                    raise RetryableError(f"{what}: HTTP 429 rate limited", _retry_after(response))
-                if status >= 500:
-                    raise RetryableError(f"{what}: HTTP {status}", _retry_after(response))
-                if status == 403:
-                    raise AuthError(f"{what}: HTTP 403 forbidden: check the source's credentials")
-                if status >= 400:
-                    raise ParameterError(f"{what}: HTTP {status}: {self.scrub(raw[:200].decode('utf-8', 'replace'))}")
                 try:
-                    charset = response.charset_encoding or ""
-                    payload = check(raw, what, charset) if getattr(check, "wants_charset", False) else check(raw, what)
-                except RetryableError:
+                    if raw.spilled and not getattr(check, "reads_raw", False):  # a check that wants bytes: no file kept
+                        spilled, raw = raw, RawBody(body=raw.read_bytes())
+                        self._forget(spilled)
+                    return Response(response.status_code, raw, self._judge(response, raw, what, check), attempt + 1)
+                except BaseException:  # this attempt's body is not kept: a spilled one goes now
+                    self._forget(raw)
                     raise
-                except SourceError as exc:  # a verdict on the body may quote it: never a secret
-                    exc.args = (self.scrub(str(exc)),)
-                    raise
-                return Response(status, raw, payload, attempt + 1)
             except Unauthorized as exc:
                 # A 401 on a request sent without our credentials (the token endpoint itself) means
                 # the client credentials are rejected: refreshing would re-enter the token fetch. With
@@ -194,6 +235,36 @@ class HttpClient:
                 pause = self.retry.delay(attempt - 1, exc.retry_after)
                 log.warning("%s; retry %d in %.2fs", self.scrub(str(exc)), attempt, pause)
                 self.retry.sleep(pause)
+
+
+    def _judge(self, response: httpx.Response, raw: RawBody, what: str, check: Check) -> Any:
+        """The status's verdict, then the check's payload (a verdict quoting the body is scrubbed)."""
+        status = response.status_code
+        if status == 401:
+            raise Unauthorized(f"{what}: HTTP 401 (token expired or rejected)")
+        if status == 429:
+            raise RetryableError(f"{what}: HTTP 429 rate limited", _retry_after(response))
+        if status >= 500:
+            raise RetryableError(f"{what}: HTTP {status}", _retry_after(response))
+        if status == 403:
+            raise AuthError(f"{what}: HTTP 403 forbidden: check the source's credentials")
+        if status >= 400:
+            raise ParameterError(f"{what}: HTTP {status}: {self.scrub(raw.head(200).decode('utf-8', 'replace'))}")
+        body: Any = raw if getattr(check, "reads_raw", False) else raw.read_bytes()  # in memory by then
+        try:
+            charset = response.charset_encoding or ""
+            return check(body, what, charset) if getattr(check, "wants_charset", False) else check(body, what)
+        except RetryableError:
+            raise
+        except SourceError as exc:  # a verdict on the body may quote it: never a secret
+            exc.args = (self.scrub(str(exc)),)
+            raise
+
+    def _forget(self, raw: RawBody) -> None:
+        if raw.spilled:
+            with self._count:
+                self._spilled = [b for b in self._spilled if b is not raw]
+            raw.discard()
 
 
 def _retry_after(response: httpx.Response) -> float | None:

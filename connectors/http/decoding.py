@@ -1,13 +1,13 @@
 """Response bodies to records: JSON, and XML parsed as a stream with every dangerous feature off.
 
 XML comes from on-premise systems as tens of MB in GBK with a default namespace; lxml's `iterparse`
-reads it from bytes (so the declared encoding is honoured) and frees each record once converted.
-Entities are not resolved, no DTD is loaded and nothing is fetched from the network.
+reads it from a binary file object (bytes, or the temp file a large body was spilled to: so the
+declared encoding is honoured and memory does not grow with the body) and frees each record once
+converted. Entities are not resolved, no DTD is loaded and nothing is fetched from the network.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -15,18 +15,24 @@ from typing import Any
 
 from lxml import etree
 
+from connectors.bodies import RawBody, as_raw
 from connectors.http.errors import BodyRefused, RetryableError
 
 MAX_DEPTH = 256  # nesting of one record's elements
 SAFE_XML = {"resolve_entities": False, "no_network": True, "load_dtd": False, "dtd_validation": False, "huge_tree": True}
 
 
-def decode_json(body: bytes, what: str) -> Any:
-    """A truncated or garbled body is retryable: gateways cut responses short."""
+def decode_json(body: bytes | RawBody, what: str) -> Any:
+    """A truncated or garbled body is retryable: gateways cut responses short. A spilled body is
+    parsed from its file (whole, as JSON must be; the bytes are never held beside the result)."""
+    raw = as_raw(body)
     try:
-        return json.loads(body)
+        if raw.body is not None:
+            return json.loads(raw.body)
+        with raw.open() as fh:
+            return json.load(fh)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RetryableError(f"{what}: body is not complete JSON ({exc.__class__.__name__} at {len(body)} bytes)") from None
+        raise RetryableError(f"{what}: body is not complete JSON ({exc.__class__.__name__} at {raw.size} bytes)") from None
 
 
 def jsonapi_records(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -89,33 +95,54 @@ _PREDEFINED = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
 _ROOT = re.compile(rb"<(?![?!])([^\s/>]+)")
 
 
-def _complete(body: bytes) -> bool:
+def _complete(body: RawBody) -> bool:
     """Whether the body ends with its root element's end tag: a body cut short (a gateway truncated
     it) does not, so its syntax error is worth a retry; a complete one gets the same error again."""
-    root = _ROOT.search(body[: 64 * 1024])
+    root = _ROOT.search(body.head(64 * 1024))
     if root is None:
         return False
-    tail = body[-4096:].rstrip()
+    tail = body.tail(4096).rstrip()
     return bool(re.search(rb"</" + re.escape(root.group(1)) + rb"\s*>$", tail))
 
 
-def syntax_error(body: bytes, what: str, exc: etree.XMLSyntaxError) -> Exception:
+def _blocks(body: RawBody, size: int = 1 << 20, overlap: int = 256) -> Iterator[bytes]:
+    """The body in blocks that overlap by `overlap` bytes (an entity name cut by a block boundary is
+    whole in the next one), read from the file when spilled."""
+    if body.body is not None:
+        yield body.body
+        return
+    with body.open() as fh:
+        carry = b""
+        while block := fh.read(size):
+            yield carry + block
+            carry = block[-overlap:]
+
+
+def syntax_error(body: bytes | RawBody, what: str, exc: etree.XMLSyntaxError) -> Exception:
     """What a syntax error means: a cut body is retryable; a complete body with an entity reference,
     too deep or otherwise broken is refused at once (the same request would get the same body)."""
-    if not _complete(body):
+    raw = as_raw(body)
+    if not _complete(raw):
         return RetryableError(f"{what}: XML body incomplete ({exc.msg})")
-    for found in _ENTITY.finditer(body):
-        if found.group(1) not in _PREDEFINED:
-            return BodyRefused(entity_refused(what, "&" + found.group(1).decode("utf-8", "replace") + ";"))
+    for block in _blocks(raw):
+        for found in _ENTITY.finditer(block):
+            if found.group(1) not in _PREDEFINED:
+                return BodyRefused(entity_refused(what, "&" + found.group(1).decode("utf-8", "replace") + ";"))
     return BodyRefused(f"{what}: XML body malformed ({exc.msg}): a complete body the vendor would send again, not retried")
 
 
-def iter_xml(body: bytes, record_tag: str, *, head_tag: str = "Head", list_tags: frozenset[str] = frozenset(), what: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+def iter_xml(body: bytes | RawBody, record_tag: str, *, head_tag: str = "Head", list_tags: frozenset[str] = frozenset(), what: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield ("head", {...}) once, then ("record", {...}) per `record_tag` element, namespace-agnostic.
 
     A body cut short raises RetryableError (the gateway truncated it): the caller retries the page.
     """
-    events = etree.iterparse(io.BytesIO(body), events=("end",), **SAFE_XML)
+    raw = as_raw(body)
+    with raw.open() as source:
+        yield from _iter_xml(source, raw, record_tag, head_tag, list_tags, what)
+
+
+def _iter_xml(source: Any, raw: RawBody, record_tag: str, head_tag: str, list_tags: frozenset[str], what: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    events = etree.iterparse(source, events=("end",), **SAFE_XML)
     try:
         for _, element in events:
             name = _local(element.tag)
@@ -129,4 +156,4 @@ def iter_xml(body: bytes, record_tag: str, *, head_tag: str = "Head", list_tags:
                 while parent is not None and element.getprevious() is not None:
                     del parent[0]
     except etree.XMLSyntaxError as exc:
-        raise syntax_error(body, what, exc) from None
+        raise syntax_error(raw, what, exc) from None

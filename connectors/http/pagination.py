@@ -21,13 +21,15 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.bodies import RawBody
 from connectors.http.errors import PaginationError, TotalMismatch
+from connectors.http.gate import carried
 
 
 @dataclass
 class Page:
     records: list[dict[str, Any]]
-    body: bytes  # the raw response, kept in the landing folder
+    body: bytes | RawBody  # the raw response (in memory or spilled), kept in the landing folder
     total: int | None = None  # announced total, when the vendor gives one
     next_cursor: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # dependent bodies, keyed by parent id
@@ -67,6 +69,7 @@ def in_order(fetch: Callable[[int], Page], numbers: Iterable[int], concurrency: 
             yield n, fetch(n)
         return
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="page")
+    fetch = carried(fetch)  # the pages' requests keep their stream's priority (`connectors.http.gate`)
     pending: deque[tuple[int, Future[Page]]] = deque()
     queue = iter(numbers)
     try:

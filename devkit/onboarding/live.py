@@ -49,10 +49,14 @@ def preflight(source: SourceConfig) -> list[str]:
 
 
 def _read(source: SourceConfig, state: dict[str, str]) -> Any:
+    """The reader's Extract; nothing is landed, so large bodies spilled to disk are deleted at once."""
     from connectors import dialects
+    from connectors.bodies import discard
     from connectors.reading import Window
 
-    return dialects.reader(source.dialect)(source, state, Window())
+    got = dialects.reader(source.dialect)(source, state, Window())
+    discard(got.raw)
+    return got
 
 
 def _state_problems(state: dict[str, str]) -> list[str]:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,42 @@ def test_tourlink_import_refuses_the_hostile_xls_with_exit_2_naming_it(tmp_path)
     assert "Traceback" not in run.stderr and "panicked" not in run.stderr
     assert f"cannot read {path}" in run.stderr and "max_parse_bytes" in run.stderr
     assert "nothing of this batch was loaded" in run.stderr
+
+
+def _honest_xls(folder: Path) -> Path:
+    """3.5 MB of roster-like xls: calamine needs ~50 MB of address space for it (16 MB of it the child's own)."""
+    path = folder / "honest.xls"
+    rows = [[f"T{i // 30}", f"张三{i % 97}", f"21010219900101{i:06d}"] + [f"列{i % 13}"] * 7 for i in range(20_000)]
+    write_xlwt(path, "标题", KNOWN + [f"其他{k}" for k in range(7)], rows, None)
+    return path
+
+
+def test_the_bound_grows_with_an_honest_files_content_so_a_big_province_file_is_read(tmp_path):
+    # A small base bound stands in for the 2 GiB a 1 M-row xls (303 MB, ~2.4 GB to parse) is past.
+    path = _honest_xls(tmp_path)
+    small = ReaderLimits(max_parse_bytes=24 << 20)
+    assert parse_guard.parse_bound(path, small) > 12 * path.stat().st_size  # 64 MiB + 12 × its size
+    with pytest.raises(UnreadableFile) as refused:  # the base bound alone: refused
+        _read(path, ReaderLimits(max_parse_bytes=24 << 20, max_parse_bytes_ceiling=24 << 20))
+    assert "24 MiB" in refused.value.reason
+    assert _read(path, small) == 20_000  # the bound for its size: read
+
+
+@pytest.mark.parametrize("make", [huge_dimension_xls, repeated_rows_ods])
+def test_a_tiny_hostile_file_has_no_content_to_raise_the_bound(make, tmp_path):
+    path = make(tmp_path)
+    assert parse_guard.parse_bound(path, ReaderLimits()) == 2 << 30
+    small = ReaderLimits(max_parse_bytes=24 << 20)
+    assert parse_guard.parse_bound(path, small) < 65 << 20  # 64 MiB for the child's interpreter, next to nothing for it
+    with pytest.raises(UnreadableFile) as refused:
+        _read(path, small)
+    assert "内存超过平台上限" in refused.value.reason_zh
+
+
+def test_a_zip_members_declared_sizes_raise_the_bound_only_up_to_the_ceiling(tmp_path):
+    path = tmp_path / "roster.ods"
+    write_odfpy(path, "标题", KNOWN, [["T1", "张三", "1"]], None)
+    inflated = sum(m.file_size for m in zipfile.ZipFile(path).infolist())
+    limits = ReaderLimits(max_parse_bytes=1 << 20)
+    assert parse_guard.parse_bound(path, limits) == (64 << 20) + 3 * inflated  # 3 × its XML, not its zipped size
+    assert parse_guard.parse_bound(path, ReaderLimits(max_parse_bytes=1 << 20, max_parse_bytes_ceiling=2 << 20)) == 2 << 20

@@ -4,6 +4,7 @@ comments to `body_bytes`, so a test can measure what the reader holds of a body 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -46,6 +47,11 @@ class BigXmlVendor:
                     done += 1
             yield b" " * rest
             yield tail
+
+        digest = hashlib.sha256()
+        for chunk in body():
+            digest.update(chunk)
+        self.sha256 = digest.hexdigest()  # of the body as served: the landed raw file must hash the same
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"

@@ -30,9 +30,10 @@ def test_a_quarantined_api_row_names_its_own_page_and_position(sandbox_signed_js
 
 @pytest.mark.slow
 def test_every_raw_page_is_kept_in_the_landing_folder_and_replays_to_the_same_warehouse(
-    sandbox_signed_json, tourlink_home
+    sandbox_signed_json, tourlink_home, warehouse_url, monkeypatch
 ):
-    """The bodies of a sync are the batch's raw inputs: mapped again, they give exactly what was loaded."""
+    """The bodies of a sync are the batch's raw inputs (on PostgreSQL landed while the read goes on,
+    recorded once it is whole): mapped again, they give exactly what was loaded."""
     import json
     from datetime import UTC, datetime
 
@@ -42,6 +43,7 @@ def test_every_raw_page_is_kept_in_the_landing_folder_and_replays_to_the_same_wa
     from mappings.engine import load_mapping
     from tourlink import schema
 
+    monkeypatch.setenv("TOURLINK_WAREHOUSE_URL", warehouse_url)
     result = flow.sync(sandbox_signed_json.source)
     engine = sa.create_engine(settings.warehouse_url())
     with engine.connect() as conn:

@@ -104,8 +104,10 @@ def test_a_killed_sync_commits_no_tombstone_state(sandbox_oauth_cursor, tourlink
 
 
 @pytest.mark.slow
-def test_a_stream_that_fails_after_another_was_staged_loads_nothing(sandbox_oauth_cursor, tourlink_home, monkeypatch):
-    """Streams are mapped and validated as they arrive; a later stream's error still loads nothing."""
+def test_a_stream_that_fails_after_another_was_staged_loads_nothing(sandbox_oauth_cursor, tourlink_home, monkeypatch,
+                                                                    warehouse_url):  # fmt: skip
+    """Streams are mapped and validated as they arrive (on PostgreSQL merged into the batch's open
+    transaction); a later stream's error still loads nothing: no row, no state, no batch."""
     import tourlink.flow.sources as sources
     from connectors.http.errors import SourceError
     from devkit.sandbox.server import Reply
@@ -124,13 +126,56 @@ def test_a_stream_that_fails_after_another_was_staged_loads_nothing(sandbox_oaut
         return dispatch(handler, method, path, query, body)
 
     box.sandbox.dispatch = failing
+    monkeypatch.setenv("TOURLINK_WAREHOUSE_URL", warehouse_url)
     monkeypatch.setattr(sources, "observe_drift", observed)
     with pytest.raises(SourceError, match="contracts"):
         flow.sync(box.source)
     assert handed_on == [["groups"]], "the groups stream was handed on before the contracts stream failed"
     assert stored_watermarks(box.source.name) == {}
-    rows = warehouse_rows(settings.warehouse_url())
+    rows = warehouse_rows(warehouse_url)
     assert all(found == [] for found in rows.values()), {e: len(found) for e, found in rows.items()}
+    assert _batches(warehouse_url) == [], "a withdrawn batch leaves no batch row and no file row"
+
+
+def _batches(url: str) -> list[tuple]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("select batch_id from batch union all select batch_id from batch_file")).all()
+    engine.dispose()
+    return [tuple(row) for row in found]
+
+
+@pytest.mark.slow
+def test_on_postgresql_the_first_stream_is_merged_while_the_last_is_still_fetched(
+    sandbox_oauth_cursor, pg_url, tourlink_home, monkeypatch
+):
+    """The sync's own cost is what runs after its last page: on PostgreSQL the batch's transaction is
+    open from the start, so a stream read whole is merged while another is still being fetched."""
+    import tourlink.flow.merge as committing
+    from devkit.sandbox.server import Reply
+
+    box = sandbox_oauth_cursor
+    dispatch, real, events = box.sandbox.dispatch, committing._write_part, []
+
+    def slow_contracts(handler, method, path, query, body) -> Reply:  # noqa: ANN001 - the contracts stream waits
+        if path.endswith("/contracts"):
+            waited = time.monotonic() + 10  # held back until the groups are merged, or 10 s
+            while "merged tour_group" not in events and time.monotonic() < waited:
+                time.sleep(0.05)
+            events.append("contracts answered")
+        return dispatch(handler, method, path, query, body)
+
+    def merged(b, result, entity, kind, frame, prepared=None) -> None:  # noqa: ANN001
+        events.append(f"merged {entity}")
+        real(b, result, entity, kind, frame, prepared)
+
+    box.sandbox.dispatch = slow_contracts
+    monkeypatch.setattr(committing, "_write_part", merged)
+    flow.sync(box.source, warehouse=Warehouse(pg_url))
+    assert events.index("merged tour_group") < events.index("contracts answered"), events
+    assert differences(warehouse_rows(pg_url), box.sandbox.ground_truth()) == []
 
 
 @pytest.mark.slow

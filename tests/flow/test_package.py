@@ -8,7 +8,14 @@ import sys
 import pytest
 
 import tourlink.flow as flow
-from connectors.http.errors import AuthError, ParameterError, SourceError
+from connectors.http.errors import (
+    AuthError,
+    BodyRefused,
+    BodyTooLarge,
+    ParameterError,
+    RetryableError,
+    SourceError,
+)
 from connectors.registry import RegistryError, SecretError
 
 
@@ -21,8 +28,25 @@ def test_every_public_name_resolves_to_its_module_s_object(name):
 
 
 def test_the_error_groups_say_what_retrying_cannot_fix_and_what_a_failed_source_is():
-    assert flow.CONFIGURATION_ERRORS == (AuthError, ParameterError, RegistryError, SecretError)
+    assert flow.CONFIGURATION_ERRORS == (
+        AuthError, ParameterError, BodyRefused, BodyTooLarge, RegistryError, SecretError,
+    )
     assert flow.SOURCE_ERRORS == (RegistryError, SecretError, SourceError)
+
+
+@pytest.mark.parametrize("error", [BodyRefused("entity reference in body"), BodyTooLarge("over 64 MiB")])
+def test_a_body_the_vendor_must_mend_or_the_operator_must_allow_is_not_retried_by_airflow(error):
+    from tourlink import nightly
+
+    assert isinstance(nightly._fail_fast(error), nightly.ConfigurationError)
+    assert str(error) in str(nightly._fail_fast(error))
+
+
+def test_a_transient_source_error_stays_worth_another_try():
+    from tourlink import nightly
+
+    error = RetryableError("HTTP 503")
+    assert nightly._fail_fast(error) is error
 
 
 def test_an_unknown_name_is_an_attribute_error():

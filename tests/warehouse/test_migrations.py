@@ -174,6 +174,23 @@ def test_opening_an_up_to_date_warehouse_does_not_import_alembic(tmp_path):
     assert out.strip() == "[]"
 
 
+def test_opening_an_up_to_date_warehouse_does_not_wait_for_a_running_batch(tmp_path):
+    import sqlite3
+    import subprocess
+    import sys
+
+    db = tmp_path / "wh.db"
+    Warehouse(f"sqlite:///{db}", landing_dir=tmp_path).engine.dispose()  # created: every migration ran
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # what a loading batch holds until it commits
+    try:
+        probe = f"from warehouse.load import Warehouse; Warehouse({f'sqlite:///{db}'!r}, landing_dir={str(tmp_path)!r})"
+        subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)  # the busy timeout is 600 s
+    finally:
+        writer.rollback()
+        writer.close()
+
+
 def test_a_warehouse_one_revision_behind_is_still_upgraded_by_alembic(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'wh.db'}")
     with engine.begin() as conn:

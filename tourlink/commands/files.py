@@ -71,8 +71,6 @@ def import_command(
 
     A file whose exact bytes a committed batch already holds is skipped (its rows could only be
     unchanged); `--force` imports it again."""
-    from rich.console import Console
-
     from tourlink.flow import UnreadableInput, WarehouseFailed, database_errors, import_files
 
     _check_entity_and_mapping(entity, mapping)
@@ -91,6 +89,8 @@ def import_command(
         summary = result.to_json()
         _print_json({k: summary[k] for k in ("batch_id", "files", "entities", "skipped", "sheets")})
         return
+    from rich.console import Console  # only for the table: ~35 ms of start-up a `--json` run does not pay
+
     console = Console()
     if result.batch_id is not None:
         console.print(_counts_table(result, f"batch {result.batch_id}"))

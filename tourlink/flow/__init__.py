@@ -57,13 +57,16 @@ _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names
 
 
 def _errors() -> dict[str, tuple[type[Exception], ...]]:
-    from connectors.http.errors import AuthError, ParameterError, SourceError
+    from connectors.http.errors import AuthError, BodyRefused, BodyTooLarge, ParameterError, SourceError
     from connectors.registry import RegistryError, SecretError
 
     return {
         # What a person must fix (a registry file, a secret, rejected credentials, a request the
-        # vendor refuses): retrying does not help. Everything else a source raises is worth another try.
-        "CONFIGURATION_ERRORS": (AuthError, ParameterError, RegistryError, SecretError),
+        # vendor refuses, a body the vendor must mend or a bound the operator must raise): the same
+        # request gets the same answer, so retrying does not help. Everything else is worth another try.
+        "CONFIGURATION_ERRORS": (
+            AuthError, ParameterError, BodyRefused, BodyTooLarge, RegistryError, SecretError,
+        ),
         # What `tourlink sync` / `sources check` report as a failed source (exit 3) rather than a crash.
         "SOURCE_ERRORS": (RegistryError, SecretError, SourceError),
     }

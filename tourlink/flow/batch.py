@@ -10,12 +10,12 @@ Airflow's steps run the same two halves apart, with a hand-over between them (`f
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from connectors.bodies import temp_folder
 from connectors.reading import RawBody
 from tourlink.flow.inputs import Input, recorded_sheets, sheet_records
 from tourlink.flow.merge import BatchResult, StreamedBatch
@@ -40,9 +40,8 @@ def load_batch(
     files = [(str(item.path), item.name or item.path.name) for item in inputs if item.path is not None]
     streamed: StreamedBatch | None = None
     try:  # the warehouse failing anywhere (a cut connection) is told as what it left: `flow.outage`
-        with tempfile.TemporaryDirectory(prefix="tourlink-raw-") as tmp:
-            raw_files = [_spill(Path(tmp), i, body) for i, body in enumerate(raw)]
-            streamed = StreamedBatch(warehouse, source, files, raw_files)
+        with temp_folder("raw") as tmp:
+            streamed = StreamedBatch(warehouse, source, files, raw_files(Path(tmp), raw))
             try:
                 staged, _ = stage(
                     inputs, source=source, warehouse=warehouse, owner_uscc=owner_uscc, show_progress=show_progress,
@@ -76,9 +75,7 @@ def after_commit(warehouse: Any, *, source: str, entities: Sequence[str]) -> dic
     return derive(warehouse.engine, source=source, entities=entities)
 
 
-def _spill(folder: Path, i: int, body: RawBody) -> Path:
-    """A raw body as a file the landing folder can copy (named as the steward will see it)."""
-    path = folder / f"{i:05d}" / body.name
-    path.parent.mkdir(parents=True)
-    path.write_bytes(body.body)
-    return path
+def raw_files(folder: Path, raw: Sequence[RawBody]) -> list[Path]:
+    """The raw bodies as files the landing folder can copy, named as the steward will see them: a
+    spilled body is linked (or copied in blocks), never read into memory."""
+    return [body.save_as(folder / f"{i:05d}" / body.name) for i, body in enumerate(raw)]

@@ -29,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from connectors.bodies import RawBody
 from tourlink import settings, storage
 
 # A step found nothing where the step before it hands over: it ran out of order, against other
@@ -59,6 +60,12 @@ class Handover:
 
     def write_bytes(self, name: str, data: bytes) -> str:
         self._path(name).write_bytes(data)
+        return name
+
+    def write_body(self, name: str, body: RawBody) -> str:
+        """A raw body as part `name`: a spilled one linked or copied in blocks, never read whole
+        (`publish` then streams the file to storage, `fsspec`'s `put_file`)."""
+        body.save_as(self._path(name))
         return name
 
     def local_path(self, name: str) -> Path:

@@ -4,7 +4,9 @@ source's state, and commits whole or not at all.
 
 Two ways, one result: `commit` loads a staged batch's parts from its hand-over (Airflow's merge
 step); `StreamedBatch` holds the transaction open in a writer thread and merges each part while the
-next chunk is read, mapped and validated (every direct path: the CLI, a sync, an SFTP drop, a replay).
+next chunk is read, mapped and validated (every direct path: the CLI, a sync, an SFTP drop, a replay);
+a sync opens it while its read is still fetched and hands it the raw inputs once the read is whole
+(`StreamedBatch.keep`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -162,6 +164,14 @@ class StreamedBatch:
         if self._error is not None:
             raise self._error
 
+    def keep(self, raw_files: Callable[[], Sequence[Path | str]]) -> None:
+        """Keep more raw inputs in this batch: `raw_files()` (the files to land) is called in the
+        writer's thread, in the transaction, after the parts handed over before it. A sync opens its
+        batch before its read is whole and keeps the bodies once it is: a read that fails lands none."""
+        self._hand_over(("files", "", None, raw_files))  # type: ignore[arg-type]
+        if self._error is not None:
+            raise self._error
+
     def finish(self, staged: StagedBatch) -> BatchResult:
         """Every part is handed over: let the writer commit, and wait for it."""
         self._staged = staged
@@ -205,6 +215,9 @@ class StreamedBatch:
                     self._queue.task_done()
                     if entity == "abort":
                         raise BatchWithdrawn()
+                    if entity == "files":
+                        _keep_inputs(b, self.result, (), prepared())  # type: ignore[misc, operator]
+                        continue
                     if frame is None:
                         break
                     started = time.perf_counter()

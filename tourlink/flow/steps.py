@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.bodies import discard
 from connectors.reading import Window
 from tourlink import storage
 from tourlink.flow.batch import after_commit
@@ -41,12 +42,15 @@ def extract(source_name: str, run_id: str, window: Window) -> dict[str, Any]:
     handover.clear()  # a retry starts from nothing a previous try left
     wh = warehouse_of(None)  # the schema made if need be
     got = read(source, stored_state(source.name, wh), window)
-    observe_drift(got, wh)  # alerted before validation can quarantine over a renamed field
-    frames = [
-        {"part": handover.write_frame(f"frames/{i:05d}.parquet", frame.data), "file": frame.file}
-        for i, frame in enumerate(got.frames)
-    ]
-    raw = [handover.write_bytes(f"raw/{i:05d}/{body.name}", body.body) for i, body in enumerate(got.raw)]
+    try:  # spilled raw bodies are deleted once handed over (or when the hand-over fails)
+        observe_drift(got, wh)  # alerted before validation can quarantine over a renamed field
+        frames = [
+            {"part": handover.write_frame(f"frames/{i:05d}.parquet", frame.data), "file": frame.file}
+            for i, frame in enumerate(got.frames)
+        ]
+        raw = [handover.write_body(f"raw/{i:05d}/{body.name}", body) for i, body in enumerate(got.raw)]
+    finally:
+        discard(got.raw)
     summary = {"pages": got.pages, "requests": got.requests, "streams": got.streams, "rows": got.rows,
                "extracted": not nothing_to_commit(got)}
     handover.write_json(EXTRACTED, {**summary, "source": source.name, "mapping": got.mapping, "state": got.state,

@@ -74,9 +74,15 @@ def _stored(connection: sa.Connection) -> list[str] | None:
     return [row[0] for row in connection.exec_driver_sql("SELECT version_num FROM alembic_version")]
 
 
+def at_head(connection: sa.Connection) -> bool:
+    """Whether the stored revision is the newest one the version files plainly declare (two reads,
+    no Alembic, no lock): False also whenever Alembic must decide."""
+    return (newest := declared_head()) is not None and _stored(connection) == [newest]
+
+
 def upgrade(connection: sa.Connection, revision: str = "head") -> None:
     """Upgrade the schema on `connection` (inside its transaction) to `revision`."""
-    if revision == "head" and (newest := declared_head()) is not None and _stored(connection) == [newest]:
+    if revision == "head" and at_head(connection):
         return
     from alembic import command
 

@@ -31,7 +31,8 @@ def record_samples(source_name: str, folder: Path) -> list[Path]:
         with erp.build_client(source) as client:
             dialect = erp.vendor_of(source, client)
             for stream in source.streams:
-                _, records, body = erp.read_stream(dialect, stream, None, datetime.now(UTC)).pages[0]
+                _, records, raw = erp.read_stream(dialect, stream, None, datetime.now(UTC)).pages[0]
+                body = raw.read_bytes()
                 if source.dialect == "oauth-cursor":
                     body = json.dumps({"items": records, "next_cursor": None}, ensure_ascii=False).encode()
                 path = folder / f"{stream}.{dialect.extension}"
