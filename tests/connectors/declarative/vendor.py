@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.loopback import Loopback
 
 TOKEN = "vendor-token-0123"
 
@@ -26,39 +28,22 @@ class PagedVendor:
         self.body_override: bytes | None = None
         self.announce_length = True
         self._lock = threading.Lock()
-        vendor = self
+        self._loopback = Loopback(self._served, announce_length=lambda: self.announce_length)
+        self.server = self._loopback.server
+        self.url = self._loopback.url
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                with vendor._lock:
-                    vendor.arrivals.append(time.monotonic())
-                    vendor.paths.append(self.path)
-                    vendor.in_flight += 1
-                    vendor.max_in_flight = max(vendor.max_in_flight, vendor.in_flight)
-                try:
-                    time.sleep(vendor.latency)
-                    status, body = vendor.answer(self.path, self.headers.get("Authorization", ""))
-                finally:
-                    with vendor._lock:
-                        vendor.in_flight -= 1
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                if vendor.announce_length:
-                    self.send_header("Content-Length", str(len(body)))
-                else:
-                    self.close_connection = True
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+    def _served(self, target: str, headers: Message) -> tuple[int, bytes]:
+        with self._lock:
+            self.arrivals.append(time.monotonic())
+            self.paths.append(target)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            time.sleep(self.latency)
+            return self.answer(target, headers.get("Authorization", ""))
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def answer(self, target: str, authorization: str) -> tuple[int, bytes]:
         if authorization != f"Bearer {TOKEN}":
@@ -78,8 +63,7 @@ class PagedVendor:
         return 200, json.dumps({"total": len(self.groups), "items": chosen}).encode()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._loopback.stop()
 
     def busiest_second(self) -> int:
         """The most requests that arrived within any one second."""

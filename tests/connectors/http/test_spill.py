@@ -5,9 +5,7 @@ start of the body with secrets scrubbed, and no temp file outlives a failed atte
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,6 +14,7 @@ from connectors.http.auth import BasicAuth
 from connectors.http.client import HttpClient
 from connectors.http.errors import BodyTooLarge, ParameterError, RetryableError, SourceError
 from connectors.http.retry import RetryPolicy
+from tests.loopback import Loopback
 
 KIB = 1024
 
@@ -26,35 +25,20 @@ class Vendor:
     def __init__(self) -> None:
         self.answers: list[tuple[int, bytes]] = [(200, b"{}")]
         self.requests = 0
-        vendor = self
+        self.loopback = Loopback(self._answer)
+        self.url = self.loopback.url
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                status, body = vendor.answers[min(vendor.requests, len(vendor.answers) - 1)]
-                vendor.requests += 1
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+    def _answer(self, path: str, headers: object) -> tuple[int, bytes]:
+        status, body = self.answers[min(self.requests, len(self.answers) - 1)]
+        self.requests += 1
+        return status, body
 
 
 @pytest.fixture
 def vendor() -> Iterator[Vendor]:
     served = Vendor()
     yield served
-    served.server.shutdown()
-    served.server.server_close()
+    served.loopback.stop()
 
 
 def _client(vendor: Vendor, **options: int) -> HttpClient:

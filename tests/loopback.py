@@ -1,0 +1,45 @@
+"""A vendor double's HTTP server on loopback: the handler boilerplate written once.
+
+`answer(path, headers)` gives (status, body); the server sends it as JSON with its length, or, where
+`announce_length()` says no, without one and closes the connection (a body whose end is the close).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+Answer = Callable[[str, Message], tuple[int, bytes]]
+
+
+class Loopback:
+    """A threading HTTP server on 127.0.0.1 (a free port) answering every GET through `answer`."""
+
+    def __init__(self, answer: Answer, *, announce_length: Callable[[], bool] = lambda: True) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                status, body = answer(self.path, self.headers)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                if announce_length():
+                    self.send_header("Content-Length", str(len(body)))
+                else:
+                    self.close_connection = True
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
