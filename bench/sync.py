@@ -19,7 +19,7 @@ limit; the oauth-cursor emulator's own limit is `--rate` requests/s.
 
     python bench/sync.py [--groups 5000 | --groups signed-json=5000,oauth-cursor=100] [--latency 0,100,300]
                          [--runs 3] [--only fetch,sync,seq,dlt] [--seq-latency 100] [--max-concurrency N] [--sources sandbox_signed_json,…]
-                         [--reference /work/main] [--markdown FILE]
+                         [--reference ../main] [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def parse() -> argparse.Namespace:
         "--rate", type=float, default=RATE, help=f"oauth-cursor emulator's requests/s (default {RATE:g})"
     )
     parser.add_argument("--reference", type=Path,
-                        help="another checkout (with its .venv) whose sync runs beside this one's, e.g. /work/main")
+                        help="another checkout (with its .venv) whose sync runs beside this one's, e.g. ../main")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--out", type=Path, default=BENCH / "out")
     parser.add_argument("--markdown", type=Path)
