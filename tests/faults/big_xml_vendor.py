@@ -5,10 +5,9 @@ comments to `body_bytes`, so a test can measure what the reader holds of a body 
 from __future__ import annotations
 
 import hashlib
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from devkit.sandbox.legacy_xml import NAMESPACE
+from tests.loopback import Loopback, Streamed
 
 HEAD = (f'<?xml version="1.0" encoding="GBK"?><Response xmlns="{NAMESPACE}"><Head><Code>0000</Code>'
         "<Msg>成功</Msg><Total>{total}</Total></Head><Body>")
@@ -53,29 +52,12 @@ class BigXmlVendor:
             digest.update(chunk)
         self.sha256 = digest.hexdigest()  # of the body as served: the landed raw file must hash the same
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        def answer(path: str, headers: object) -> tuple[int, Streamed, str]:
+            vendor.requests += 1
+            return 200, Streamed(vendor.length, body), "text/xml; charset=GBK"
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                vendor.requests += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "text/xml; charset=GBK")
-                self.send_header("Content-Length", str(vendor.length))
-                self.end_headers()
-                try:
-                    for chunk in body():
-                        self.wfile.write(chunk)
-                except (BrokenPipeError, ConnectionResetError):  # the reader refused it part way
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._loopback = Loopback(answer)
+        self.url = self._loopback.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._loopback.stop()

@@ -8,9 +8,7 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ import yaml
 
 from connectors.http.errors import AuthError, ParameterError
 from connectors.registry import SourceConfig
+from tests.loopback import Loopback
 from tourlink import settings
 from tourlink.flow import sync
 
@@ -33,27 +32,15 @@ class Vendor:
 
     def __init__(self, body: bytes, content_type: str = "application/json"):
         self.body, self.content_type, self.requests = body, content_type, []
-        vendor = self
+        self._loopback = Loopback(self._answer)
+        self.url = self._loopback.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                vendor.requests.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", vendor.content_type)
-                self.send_header("Content-Length", str(len(vendor.body)))
-                self.end_headers()
-                self.wfile.write(vendor.body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+    def _answer(self, path: str, headers: object) -> tuple[int, bytes, str]:
+        self.requests.append(path)
+        return 200, self.body, self.content_type
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._loopback.stop()
 
 
 @pytest.fixture
