@@ -8,6 +8,7 @@ file already landed (same content) is not copied again.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,9 @@ def land(path: Path, landing_dir: Path) -> LandedFile:
     relative = Path(sha[:2]) / f"{sha}{suffix}"
     target = landing_dir / relative
     size = path.stat().st_size
-    if not target.exists():
+    if target.exists():
+        os.utime(target)  # landed again: fresh, so retention never takes it for an unrecorded leftover
+    else:
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_file(target, prefix=".landing-") as out, open(path, "rb") as src:
             shutil.copyfileobj(src, out, _CHUNK)

@@ -114,3 +114,69 @@ def test_files_of_groups_that_ended_recently_are_kept(loaded, monkeypatch):
     result = json.loads(tourlink("retention", "run", "--apply", "--json"))
     assert result["landing_files"] == [] and result["quarantine_rows"] == 0
     assert any(loaded["good"].encode() in b for b in _landing_bytes(loaded["home"]).values())
+
+
+def _aged(path, days: float) -> None:
+    import os
+    import time
+
+    stamp = time.time() - days * 86400
+    os.utime(path, (stamp, stamp))
+
+
+def test_landing_files_no_batch_records_are_due_after_a_day_and_a_fresh_one_is_kept(loaded, monkeypatch):
+    """A failed sync's landed bodies and a copy cut short are unrecorded: retention takes them too,
+    but never one written within the day (a running batch's files are unrecorded until it commits)."""
+    home, good = loaded["home"], loaded["good"]
+    landing = home / "landing"
+    failed = landing / "ab" / ("ab" + "0" * 62 + ".json")
+    failed.parent.mkdir(parents=True, exist_ok=True)
+    failed.write_text(json.dumps({"zjhm": good}), encoding="utf-8")
+    cut_short = failed.parent / ".landing-x1y2z3"
+    cut_short.write_bytes(b"PK\x03\x04 partial")
+    running = landing / "cd" / ("cd" + "1" * 62 + ".json")
+    running.parent.mkdir(parents=True, exist_ok=True)
+    running.write_text(json.dumps({"zjhm": good}), encoding="utf-8")
+    _aged(failed, 2)
+    _aged(cut_short, 2)
+    _aged(running, 0.5)
+
+    monkeypatch.setenv("TOURLINK_RETENTION_DAYS", "0")
+    act_as(home, "ops", "CN", role="admin")
+    done = json.loads(tourlink("retention", "run", "--apply", "--json"))
+    assert done["unrecorded_files"] == 2
+    assert set(done["landing_files"]) >= {"ab/" + failed.name, "ab/.landing-x1y2z3"}
+    assert "cd/" + running.name not in done["landing_files"]
+    assert good not in failed.read_text(encoding="utf-8") and good[-4:] in failed.read_text(encoding="utf-8")
+    assert not cut_short.exists()
+    assert good in running.read_text(encoding="utf-8")  # within the grace: perhaps a running batch's
+
+
+def test_a_file_landed_again_is_fresh_and_a_batch_that_recorded_it_since_the_plan_keeps_it(loaded, monkeypatch, tmp_path):
+    from datetime import datetime, timedelta
+
+    from tourlink.retention.policy import plan, run
+    from warehouse.landing import land
+
+    home, good = loaded["home"], loaded["good"]
+    body = tmp_path / "page.json"
+    body.write_text(json.dumps({"zjhm": good}), encoding="utf-8")
+    landed = land(body, home / "landing")
+    target = home / "landing" / landed.landing_path
+    _aged(target, 3)
+    land(body, home / "landing")  # the same content again: touched, not copied
+    engine = sa.create_engine(f"sqlite:///{home / 'warehouse.db'}")
+    assert landed.landing_path not in plan(engine, home / "landing", days=0, key=None).unrecorded
+
+    _aged(target, 3)
+    due = plan(engine, home / "landing", days=0, key=None)
+    assert landed.landing_path in due.unrecorded
+    with engine.begin() as conn:  # a batch records it between the plan and the apply
+        batch_id = conn.execute(sa.text("select batch_id from batch limit 1")).scalar_one()
+        conn.execute(sa.text("insert into batch_file (batch_id, sha256, file, landing_path, size, received_at)"
+                             " values (:b, :s, 'page.json', :p, 1, :r)"),
+                     {"b": batch_id, "s": landed.sha256, "p": landed.landing_path, "r": datetime.now() - timedelta(days=3)})
+    monkeypatch.setattr("tourlink.retention.policy.plan", lambda *a, **k: due)
+    run(engine, home / "landing", days=0, apply=True)
+    assert good in target.read_text(encoding="utf-8")
+    engine.dispose()

@@ -4,6 +4,11 @@ A landing file is due `days` after the later of its arrival and the end date of 
 carried (tour groups loaded from it, or the groups of members loaded from it); a file landed by
 several batches waits for the latest. A quarantine raw row is due `days` after its entry closed
 (resolved or waived); open entries keep their raw row, which their fix template needs.
+
+A landing file no batch records (a sync whose read failed after some bodies had landed, a crash
+before the commit, a copy cut short under its temporary name) is due `days` after it was last
+written, and never within `UNRECORDED_GRACE` of it: a running batch's files are unrecorded until it
+commits (landing a file already there touches it, so a batch reusing an old one keeps it fresh).
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ import sqlalchemy as sa
 from tourlink.retention import redaction
 from warehouse import tables as t
 
+UNRECORDED_GRACE = timedelta(days=1)
+
 
 @dataclass
 class Plan:
     days: int
     landing: list[tuple[str, str]] = field(default_factory=list)  # (landing_path, encrypt|redact|delete)
     quarantine_ids: list[int] = field(default_factory=list)
+    unrecorded: set[str] = field(default_factory=set)  # of `landing`: files no batch records
 
 
 @dataclass
@@ -36,7 +44,8 @@ class RetentionResult:
         for _path, action in self.plan.landing:
             counts[action] += 1
         return {"days": self.plan.days, "applied": self.applied, "landing": dict(counts),
-                "landing_files": [p for p, _a in self.plan.landing], "quarantine_rows": len(self.plan.quarantine_ids)}
+                "landing_files": [p for p, _a in self.plan.landing], "unrecorded_files": len(self.plan.unrecorded),
+                "quarantine_rows": len(self.plan.quarantine_ids)}
 
 
 def _last_group_end(conn: sa.Connection) -> dict[str, date]:
@@ -76,7 +85,36 @@ def plan(engine: sa.Engine, landing_dir: Path, *, days: int, key: bytes | None, 
         action = redaction.landing_action(landing_dir / path, key)
         if action:
             result.landing.append((path, action))
+    for path, action in _unrecorded(landing_dir, set(arrived), min(cutoff, now - UNRECORDED_GRACE), key):
+        result.landing.append((path, action))
+        result.unrecorded.add(path)
     return result
+
+
+def _written(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+
+
+def _unrecorded(landing_dir: Path, recorded: set[str], before: datetime, key: bytes | None) -> list[tuple[str, str]]:
+    """Landing files (`<sha[:2]>/<name>`) no batch_file row names, last written before `before`."""
+    due = []
+    for path in sorted(landing_dir.glob("*/*")) if landing_dir.is_dir() else ():
+        relative = path.relative_to(landing_dir).as_posix()
+        if relative in recorded or not path.is_file() or _written(path) > before:
+            continue
+        action = "delete" if path.name.startswith(".landing-") else redaction.landing_action(path, key)
+        if action:
+            due.append((relative, action))
+    return due
+
+
+def _still_unrecorded(engine: sa.Engine, landing_dir: Path, path: str, before: datetime) -> bool:
+    """Checked again just before acting: a batch may have landed the same content since the plan."""
+    bf = t.batch_file
+    with engine.connect() as conn:
+        named = conn.execute(sa.select(bf.c.landing_path).where(bf.c.landing_path == path).limit(1)).first()
+    file = landing_dir / path
+    return named is None and file.is_file() and _written(file) <= before
 
 
 def _redact_quarantine(engine: sa.Engine, ids: list[int]) -> int:
@@ -100,7 +138,10 @@ def run(
     """Plan, and with `apply` carry out: landing files first (each atomically), then the raw rows."""
     due = plan(engine, landing_dir, days=days, key=key, now=now)
     if apply:
+        before = (now or datetime.now(UTC)).replace(tzinfo=None) - max(timedelta(days=days), UNRECORDED_GRACE)
         for path, action in due.landing:
+            if path in due.unrecorded and not _still_unrecorded(engine, landing_dir, path, before):
+                continue
             redaction.apply_to_landing(landing_dir / path, action, key)
         _redact_quarantine(engine, due.quarantine_ids)
     return RetentionResult(due, apply)
