@@ -21,18 +21,23 @@ def vendor(monkeypatch) -> Iterator[PagedVendor]:
     box.stop()
 
 
-def source(url: str, **more: object) -> SourceConfig:
-    """Two streams of one vendor: `groups` (10 pages of 4 and a member request per group), then `plain`
-    (the same 10 pages, no dependents): `plain` is read whole long before `groups`."""
+def source(url: str, streams: tuple[str, ...] = ("groups", "plain"), **more: object) -> SourceConfig:
+    """Two streams of one vendor: `groups` (10 pages of 4 and a member request per group) and `plain`
+    (the same 10 pages, no dependents, a sixth of the requests)."""
     declared = options(page_size=4, **more)
     declared["resources"] = {**declared["resources"], "plain": {"path": "/v1/plain"}}
     return SourceConfig(name="paged", dialect="rest", base_url=url, credentials={"token": "env:PAGED_VENDOR_TOKEN"},
-                        streams=("groups", "plain"), mapping="jsonapi", options=declared)
+                        streams=streams, mapping="jsonapi", options=declared)
 
 
 def test_each_stream_is_handed_on_when_it_is_read_whole_and_all_share_the_limit_in_flight(vendor):
-    parts = list(read_parts(source(vendor.url, max_concurrency=4), {}))
-    assert [list(p.streams) for p in parts] == [["plain"], ["groups"], ["groups", "plain"]]
+    """`plain` first: its requests go first (`http.gate`), so it is read whole long before `groups`."""
+    parts, asked = [], []
+    for part in read_parts(source(vendor.url, streams=("plain", "groups"), max_concurrency=4), {}):
+        parts.append(part)
+        asked.append(len(vendor.paths))
+    assert [list(p.streams) for p in parts] == [["plain"], ["groups"], ["plain", "groups"]]
+    assert asked[0] < 40, "plain is handed on while groups is still asking"
     assert 1 < vendor.max_in_flight <= 4, "both streams' requests together never above max_concurrency"
     plain, groups, last = parts
     assert plain.pages == 10 and groups.pages == 10 and plain.requests == groups.requests == 0
