@@ -249,6 +249,17 @@ def digits_between(arr: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.nd
     return value
 
 
+def plain_integers(arr: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Which byte ranges [start, end) hold a whole number as `cells.float_text` would write it (1 to
+    15 digits, no leading zero, no sign): that text is the cell's text as it stands."""
+    length = end - start
+    plain = (length >= 1) & (length <= 15)
+    for k in range(int(length[plain].max()) if plain.any() else 0):
+        inside = k < length
+        plain &= ~inside | (arr[np.where(inside, start + k, 0)] - np.uint8(48) < 10)  # wraps: digits < 10
+    return plain & ((arr[start] != 48) | (length == 1))
+
+
 def _span(lt: np.ndarray, name: np.ndarray, after: np.ndarray, arr: np.ndarray, lp: int, element: int,
           tag_end: np.ndarray, next_cell: np.ndarray, closed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """[from, to) of the first `<v>` (element `v`) or `<is>` (`i`) inside each cell, or (-1, -1): the

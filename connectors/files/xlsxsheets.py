@@ -142,27 +142,35 @@ def _data_blocks(path: Path, plan: SheetPlan) -> Iterator[pl.DataFrame]:
 def _wide(cells: pl.DataFrame, header: Header, wanted: list[int], book: XlsxBook) -> pl.DataFrame:
     """One row per sheet row of the block, the header's columns as `text_<col>`/`number_<col>`.
 
-    Cells come row by row, columns ascending within a row (as every writer stores them): each
-    wanted column is one gather. Any other order takes the general pivot."""
+    Cells come row by row, columns ascending within a row (as every writer stores them): the cell
+    under each wanted column of each row is found by position, and the strings of all of them come
+    in one gather (one per column cost a polars call each). Any other order takes the general pivot."""
     row, col = cells.get_column("row").to_numpy(), cells.get_column("col").to_numpy()
     starts = np.r_[True, row[1:] != row[:-1]]
     if not ((row[1:] >= row[:-1]).all() and (starts[1:] | (col[1:] > col[:-1])).all()):
         return _pivot(resolved(cells, book), header, wanted)
     group = np.cumsum(starts) - 1
     n = int(group[-1]) + 1 if len(group) else 0
-    text, number = cells.get_column("text"), cells.get_column("number").to_numpy()
+    slot = np.full(max(int(col.max()) + 1 if len(col) else 0, max(wanted, default=0) + 1), -1, dtype=np.int64)
+    slot[wanted] = np.arange(len(wanted))
+    mine = np.flatnonzero(slot[col] >= 0)
+    at = np.full((len(wanted), n), -1, dtype=np.int64)  # the cell under each wanted column of each row
+    at[slot[col[mine]], group[mine]] = mine
+    at = at.ravel()
     sst = cells.get_column("sst").to_numpy()
+    shared = np.where(at < 0, -1, sst[np.maximum(at, 0)])
+    # Every wanted cell's text in one gather from the shared strings, then the cells' own texts
+    # (numbers, inline strings), then a null: a null in the index or a merge of two gathers is
+    # four times slower, as polars then rebuilds the string buffers.
+    texts = cells.get_column("text")
+    source = pl.concat([book.strings, texts, pl.Series([None], dtype=pl.String)], rechunk=True)
+    none = len(book.strings) + len(texts)
+    strings = source.gather(np.where(shared >= 0, shared, np.where(at >= 0, len(book.strings) + at, none)))
+    number = np.where(at < 0, False, cells.get_column("number").to_numpy()[np.maximum(at, 0)])
     columns: dict[str, pl.Series | np.ndarray] = {"row": row[starts]}
-    for k in wanted:
-        sel = np.flatnonzero(col == k)
-        at = np.full(n, -1, dtype=np.int64)
-        at[group[sel]] = sel
-        missing = at < 0
-        shared = np.where(missing, -1, sst[np.maximum(at, 0)])
-        strings = book.strings.gather(nullable_index(shared))
-        own = np.where(shared >= 0, -1, at)  # the cells whose text is their own (numbers, inline, …)
-        columns[f"text_{k}"] = strings if (own < 0).all() else strings.fill_null(text.gather(nullable_index(own)))
-        columns[f"number_{k}"] = np.where(missing, False, number[np.maximum(at, 0)])
+    for i, k in enumerate(wanted):
+        columns[f"text_{k}"] = strings.slice(i * n, n)
+        columns[f"number_{k}"] = number[i * n:(i + 1) * n]
     return pl.DataFrame(columns)
 
 
