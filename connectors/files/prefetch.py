@@ -1,5 +1,5 @@
 """An iterator run ahead in a thread: the next blocks of a sheet are inflated and parsed while the
-caller turns the current one into rows.
+caller turns the current one into rows (stages chained, each ahead of the next).
 
 Why a thread and not a process: inflating (zlib) and the numpy/polars kernels the parsing is made of
 release the GIL, so on two cores the two halves overlap without copying blocks between processes.
@@ -38,13 +38,18 @@ def ahead(make: Callable[[], Iterator[T]], depth: int = 2) -> Iterator[T]:
         return False
 
     def produce() -> None:
+        items_made = make()
         try:
-            for item in make():
+            for item in items_made:
                 if not put(item):
                     return
         except BaseException as exc:  # handed to the consumer, which raises it
             put(_Failed(exc))
             return
+        finally:  # a stage that is itself read ahead stops its own thread now, not when collected
+            close = getattr(items_made, "close", None)
+            if close is not None:
+                close()
         put(_DONE)
 
     thread = threading.Thread(target=produce, name="tourlink-sheet-ahead", daemon=True)

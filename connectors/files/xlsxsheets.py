@@ -159,13 +159,16 @@ def _wide(cells: pl.DataFrame, header: Header, wanted: list[int], book: XlsxBook
     at = at.ravel()
     sst = cells.get_column("sst").to_numpy()
     shared = np.where(at < 0, -1, sst[np.maximum(at, 0)])
-    # Every wanted cell's text in one gather from the shared strings, then the cells' own texts
-    # (numbers, inline strings), then a null: a null in the index or a merge of two gathers is
-    # four times slower, as polars then rebuilds the string buffers.
+    # Every wanted cell's text in one gather from the block's shared strings, then the cells' own
+    # texts (numbers, inline strings), then a null: a null in the index, or a merge of two gathers,
+    # is four times slower (polars then rebuilds the string buffers), and the whole table in the
+    # concatenation would cost each block the table's size.
+    used = np.flatnonzero(shared >= 0)
     texts = cells.get_column("text")
-    source = pl.concat([book.strings, texts, pl.Series([None], dtype=pl.String)], rechunk=True)
-    none = len(book.strings) + len(texts)
-    strings = source.gather(np.where(shared >= 0, shared, np.where(at >= 0, len(book.strings) + at, none)))
+    source = pl.concat([book.strings.gather(shared[used]), texts, pl.Series([None], dtype=pl.String)], rechunk=True)
+    index = np.where(at >= 0, len(used) + at, len(used) + len(texts))
+    index[used] = np.arange(len(used))
+    strings = source.gather(index)
     number = np.where(at < 0, False, cells.get_column("number").to_numpy()[np.maximum(at, 0)])
     columns: dict[str, pl.Series | np.ndarray] = {"row": row[starts]}
     for i, k in enumerate(wanted):
