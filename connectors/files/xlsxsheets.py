@@ -197,6 +197,8 @@ class _Merged:
         self.ranges = ranges
         r0, c0, r1, c1 = (np.array([m[i] for m in ranges], dtype=np.int64) for i in range(4))
         self.key = r0 * _KEY + c0  # the top-left cell of each range
+        self.anchor_columns = np.zeros(int(c0.max(initial=0)) + 2, dtype=bool)  # the last: every column past them
+        self.anchor_columns[c0] = True
         self.order = np.argsort(self.key)
         self.text = pl.Series("text", [], dtype=pl.String).extend_constant(None, len(ranges))
         self.number = np.zeros(len(ranges), dtype=bool)
@@ -208,12 +210,14 @@ class _Merged:
                 self.columns[position] = (r0[by_row], r1[by_row], by_row)
 
     def keep_anchors(self, cells: pl.DataFrame, book: XlsxBook) -> None:
-        key = cells.get_column("row").to_numpy() * _KEY + cells.get_column("col").to_numpy()
+        col = cells.get_column("col").to_numpy()
+        maybe = np.flatnonzero(self.anchor_columns[np.minimum(col, len(self.anchor_columns) - 1)])
+        key = cells.get_column("row").to_numpy()[maybe] * _KEY + col[maybe]
         sorted_keys = self.key[self.order]
         at = np.minimum(np.searchsorted(sorted_keys, key), len(sorted_keys) - 1)
-        hit = np.flatnonzero(sorted_keys[at] == key)
-        if len(hit):
-            ids = self.order[at[hit]]
+        found = np.flatnonzero(sorted_keys[at] == key)
+        if len(found):
+            hit, ids = maybe[found], self.order[at[found]]
             self.text = self.text.scatter(ids, resolved(cells[hit], book).get_column("text"))
             self.number[ids] = cells.get_column("number").to_numpy()[hit]
 
