@@ -22,11 +22,11 @@ from connectors.files.prefetch import background
 from connectors.files.table import HEADER_SEARCH_ROWS, Header, empty_frame, find_header, no_header_reason, table_frame
 from connectors.files.xlsxstream import (
     DamagedSheet,
+    SheetCells,
     XlsxBook,
     column_letters,
     nullable_index,
     resolved,
-    sheet_cells,
     sheet_merges,
 )
 from connectors.files.zipcheck import too_large
@@ -42,7 +42,7 @@ class SheetPlan:
     name: str
     member: str
     header: Header
-    blocks: Iterator[pl.DataFrame]
+    blocks: SheetCells
     pending: list[pl.DataFrame]
     merges: Callable[[], list[tuple[int, int, int, int]]]  # read in a second pass, while the cells stream
     book: XlsxBook
@@ -53,9 +53,9 @@ def plan_sheet(
 ) -> SheetPlan | tuple[str, str]:
     """The sheet's header and its cell blocks, or (Chinese, English) of why it is skipped."""
     member = book.sheets[name]
-    blocks = sheet_cells(archive, book, member)
     pending: list[pl.DataFrame] = []
     try:
+        blocks = SheetCells(archive, book, member)
         for block in blocks:
             pending.append(block)
             first = pending[0]["row"].min()
@@ -133,7 +133,7 @@ def _data_blocks(path: Path, plan: SheetPlan) -> Iterator[pl.DataFrame]:
         yield block.filter(below)
     plan.pending = []
     try:
-        for block in plan.blocks:
+        for block in plan.blocks.ahead():
             yield block.filter(below)
     except DamagedSheet as exc:
         raise _damaged(path, plan.name, exc) from None
