@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from tests.warehouse.entity_frames import roster_frames
+from tests.warehouse.entity_frames import entity_frame, roster_frames
 from warehouse import first_load
 from warehouse.load import MergeCounts, Warehouse
 
@@ -74,9 +74,15 @@ def test_the_rows_are_those_the_keyed_load_stores(wh, monkeypatch):
     assert loaded[0] == loaded[1] and len(loaded[0]) == members.height
 
 
-@pytest.mark.parametrize("case", ["table not empty", "chunk small", "parent"])
-def test_no_drop_when_the_table_holds_rows_or_the_chunk_is_small_or_the_table_is_a_parent(wh, case):
+@pytest.mark.parametrize("case", ["table not empty", "chunk small", "parent", "read beside a batch"])
+def test_no_drop_when_the_table_holds_rows_or_the_chunk_is_small_or_others_read_it_during_a_batch(wh, case):
     groups, members = roster_frames(GROUPS)
+    if case == "read beside a batch":  # travel_agency: an agency folder's branches, read on another connection
+        agencies = entity_frame("travel_agency", [{"uscc": f"9111{i:014d}"} for i in range(first_load.FIRST_LOAD_ROWS)])
+        with wh.batch("test") as b:
+            assert b.merge("travel_agency", agencies).loaded == first_load.FIRST_LOAD_ROWS
+            assert primary_key(b.connection, "travel_agency") == "PRIMARY KEY (uscc)"
+        return
     if case == "table not empty":
         with wh.batch("test") as b:
             b.merge("tour_group", groups)
@@ -133,6 +139,7 @@ def holds_the_table_exclusively(engine: sa.Engine, pid: int) -> bool:
         return conn.execute(sa.text(query), {"pid": pid}).scalar() > 0
 
 
+@pytest.mark.slow
 def test_a_killed_process_mid_load_leaves_the_key_and_no_rows_and_the_rerun_loads(wh, tmp_path):
     groups = 6_000  # 180,000 members: still copying when killed
     worker = subprocess.Popen(
