@@ -86,11 +86,12 @@ class KeylessTables:
         try:
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             conn.exec_driver_sql(f"ALTER TABLE {quote(key.table)} DROP CONSTRAINT {quote(key.name)}")
-        except sa.exc.OperationalError as exc:
-            savepoint.rollback()  # the lock_timeout goes with it
-            if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
-                raise
-            log.info("%s: a reader holds the table; its first load keeps the primary key", key.table)
+        except sa.exc.DBAPIError as exc:  # an optimisation only: anything refused loads keyed
+            savepoint.rollback()  # the lock_timeout goes with it (a lost connection raises here)
+            if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                log.info("%s: a reader holds the table; its first load keeps the primary key", key.table)
+            else:
+                log.warning("%s: its primary key could not be dropped for the first load: %s", key.table, exc.orig)
             return False
         # Empty when looked at, and no writer since (the batch's lock): checked again under ACCESS
         # EXCLUSIVE all the same, since a rebuild failing at commit would lose the whole batch.
