@@ -28,6 +28,7 @@ from tourlink import schema, settings
 from warehouse import locks, migrations, state, tables
 from warehouse.bulk import _ROWCOUNT, _copy, _create_temp, _storage_expr, _utcnow
 from warehouse.engine import SQLITE_BEGIN, make_engine
+from warehouse.first_load import KeylessTables
 from warehouse.landing import land
 from warehouse.merge import MergeWriter
 from warehouse.quarantine import QuarantineWriter
@@ -236,6 +237,7 @@ class BatchWriter(MergeWriter, QuarantineWriter, StateWriter):
         self._carried: dict[str, list[Path]] = {}  # child entity -> spooled keys this batch carries
         self._spool = _Spool()
         self._deleted: dict[str, int] = {}
+        self._keyless = KeylessTables(connection)  # keys dropped for a first load, rebuilt before use
         self._counts: dict[str, Any] = {}
         self._timings: dict[str, float] = {}
         self._files: set[str] = set()
@@ -275,6 +277,7 @@ class BatchWriter(MergeWriter, QuarantineWriter, StateWriter):
 
     def existing_keys(self, entity: str, keys: pl.DataFrame) -> pl.DataFrame:
         """The subset of `keys` (natural-key columns) already in the core table, this batch included."""
+        self._keyless.restore(entity)
         return _existing_keys(self.connection, entity, keys, self._temp_name("keys", entity))
 
     # ------------------------------------------------------------------ counts
@@ -287,6 +290,7 @@ class BatchWriter(MergeWriter, QuarantineWriter, StateWriter):
     # ------------------------------------------------------------------ internals
 
     def _finish(self) -> None:
+        self._keyless.restore()  # before the child-set replacement reads the tables, and before commit
         if self.source not in PATCH_SOURCES:
             self._replace_child_sets()
         counts = {k: dict(v) if isinstance(v, dict) else v for k, v in self._counts.items()}

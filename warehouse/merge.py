@@ -15,7 +15,9 @@ row whose stored hash equals its own has the same content and is neither copied 
 a key not stored yet is bulk-copied straight into
 the core table (PostgreSQL `COPY`, SQLite `executemany`); only rows whose stored hash differs go through
 a staging table and one `INSERT … ON CONFLICT … DO UPDATE … WHERE` that compares every content column.
-A first load into an empty table skips the lookups while no key comes twice (`MergeWriter._all_new`).
+A first load into an empty table skips the lookups while no key comes twice (`MergeWriter._all_new`)
+and, on PostgreSQL, a big one loads with the table's primary key dropped and rebuilt with one sort
+(`warehouse.first_load`).
 A parent written in a batch has its stored children replaced by the set the batch carries
 (`_replace_child_sets`, when the batch finishes).
 """
@@ -34,6 +36,7 @@ from tourlink.frames import UPDATED_AT_GIVEN
 from warehouse import tables
 from warehouse.bulk import _ROWCOUNT, _clear, _column_or_null, _copy, _fetch, _index_lookups, _storage_expr
 from warehouse.engine import upsert_insert
+from warehouse.first_load import KeylessTables
 
 if TYPE_CHECKING:
     from warehouse.batch import Warehouse, _Spool
@@ -94,6 +97,7 @@ class MergeWriter:
     _spool: _Spool
     _deleted: dict[str, int]
     _lock_names: list[str]
+    _keyless: KeylessTables
     # and, from `BatchWriter`: `_lock()`, `_stage_table(...)`; from `QuarantineWriter`: `_resolve_quarantine(...)`
 
     def merge(self, entity: str, good: pl.DataFrame, *, prepared: StorableRows | None = None) -> MergeCounts:
@@ -142,6 +146,7 @@ class MergeWriter:
         keys = list(spec.natural_key)
         if self._all_new(spec, table, stored):
             return stored, stored.clear()
+        self._keyless.restore(table.name)  # the lookups and the upsert go through the key
         held = self._stored_hashes(spec, table, stored)
         if held.is_empty():
             return stored, stored.clear()
@@ -162,6 +167,8 @@ class MergeWriter:
             locked = spec.name in self._lock_names
             empty = locked and self.connection.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None
             fresh[spec.name] = pl.Series("h", [], pl.UInt64) if empty else None
+            if empty:  # a big first chunk: COPY into the bare table, the key rebuilt once (`first_load`)
+                self._keyless.drop_for_first_load(spec.name, table, stored.height)
         merged = fresh[spec.name]
         if merged is None:
             return False
