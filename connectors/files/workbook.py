@@ -26,8 +26,8 @@ from connectors.files.odsmerge import ods_merges
 from connectors.files.parse_guard import guard_parse
 from connectors.files.records import is_failure
 from connectors.files.table import HEADER_SEARCH_ROWS, Header, empty_frame, find_header, no_header_reason, table_frame
+from connectors.files.xlsxbook import DamagedSheet, open_book
 from connectors.files.xlsxsheets import NotStreamable, SheetPlan, plan_sheet, sheet_frames
-from connectors.files.xlsxstream import DamagedSheet, open_book
 from connectors.files.zipcheck import check_xlsx_extent, check_zip
 from tourlink.frames import ROW, SourceFrame
 

@@ -86,9 +86,7 @@ def _regular_tags(
     then `s="N"` and `t="T"` in either order, one space apart. Walked attribute by attribute with a
     few gathers per cell, where `_any_tags` scans the block and binary-searches every quote (a third
     of the whole read). None: a tag of another shape (the caller takes `_any_tags`)."""
-    if in_row is None or not (
-        (arr[cs + lp + 2] == 32) & (arr[cs + lp + 3] == 114) & (arr[cs + lp + 4] == 61) & (arr[cs + lp + 5] == 34)
-    ).all():
+    if in_row is None or not bytes_at(arr, cs + lp + 2, b' r="').all():
         return None
     ref = cs + lp + 6
     col, row, letters = _reference(arr, ref, in_row)
@@ -247,6 +245,14 @@ def digits_between(arr: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.nd
             raise BlockDamaged("a number attribute or index that is not a number")
         value = np.where(more, value * 10 + d, value)
     return value
+
+
+def bytes_at(arr: np.ndarray, at: np.ndarray, expected: bytes) -> np.ndarray:
+    """Which positions `at` of `arr` start with `expected`."""
+    same = np.ones(len(at), dtype=bool)
+    for k, byte in enumerate(expected):
+        same &= arr[at + k] == byte
+    return same
 
 
 def plain_integers(arr: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:

@@ -20,15 +20,8 @@ from connectors.files.errors import UnreadableFile
 from connectors.files.limits import ReaderLimits
 from connectors.files.prefetch import background
 from connectors.files.table import HEADER_SEARCH_ROWS, Header, empty_frame, find_header, no_header_reason, table_frame
-from connectors.files.xlsxstream import (
-    DamagedSheet,
-    SheetCells,
-    XlsxBook,
-    column_letters,
-    nullable_index,
-    resolved,
-    sheet_merges,
-)
+from connectors.files.xlsxbook import DamagedSheet, XlsxBook, nullable_index
+from connectors.files.xlsxstream import SheetCells, column_letters, resolved, sheet_merges
 from connectors.files.zipcheck import too_large
 from tourlink.frames import ROW, SourceFrame
 

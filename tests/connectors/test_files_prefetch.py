@@ -59,3 +59,21 @@ def test_background_work_gives_its_result_or_raises_its_error():
 
     with pytest.raises(KeyError):
         background(fail)()
+
+
+def test_closing_a_stage_that_reads_another_stage_ahead_stops_both_threads():
+    def numbers():
+        i = 0
+        while True:
+            yield i
+            i += 1
+
+    def doubled():
+        for n in ahead(numbers):
+            yield 2 * n
+
+    before = threading.active_count()
+    items = ahead(doubled)
+    assert [next(items) for _ in range(3)] == [0, 2, 4]
+    items.close()
+    assert threading.active_count() == before

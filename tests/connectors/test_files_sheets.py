@@ -3,6 +3,7 @@ workbook order; the others are skipped and named with the reason the steward is 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import openpyxl
@@ -75,3 +76,22 @@ def test_a_sheet_whose_deflate_stream_is_broken_is_refused_naming_the_sheet_not_
     with pytest.raises(UnreadableFile) as caught:
         list(read_source(path, known_headers=KNOWN))
     assert "工作表“名单”的内容已损坏" in caught.value.reason_zh and "sheet1.xml" in str(caught.value)
+
+
+def _sheet_threads() -> int:
+    return sum(t.name == "tourlink-sheet-ahead" for t in threading.enumerate())
+
+
+def test_only_the_sheet_being_read_runs_ahead_so_a_workbook_of_many_sheets_holds_one_sheets_blocks(tmp_path, monkeypatch):
+    monkeypatch.setattr("connectors.files.xlsxbook.BLOCK_BYTES", 4096)  # a dozen blocks a sheet
+    rows = [ROSTER[0], *([f"T{i}", "张三", "210102199001011234"] for i in range(500))]
+    path = _book(tmp_path / "四表.xlsx", {f"第{k}团": rows for k in range(4)})
+    frames = read_source(path, known_headers=KNOWN)
+    assert [s.read for s in frames.sheets] == [True] * 4
+    assert _sheet_threads() == 0, "planning reads every sheet's header on the caller's thread"
+    seen = []
+    for frame in frames:
+        seen.append((frame.sheet, _sheet_threads()))
+    assert [sheet for sheet, _ in seen] == [f"第{k}团" for k in range(4)]
+    assert max(threads for _, threads in seen) <= 2, "one sheet's two stages at a time"
+    assert _sheet_threads() == 0
