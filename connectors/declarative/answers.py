@@ -3,9 +3,10 @@
 Vendors answer HTTP 200 with an error inside (`{"code": 40001}`, `<Code>9001</Code>`). The registry
 file (or its dialect's preset) declares where the code is and what each value means:
 
-    error: {path: code, ok: [0], retry: [42900, 50001], auth: [40001, 40003], message: msg}
+    error: {path: code, ok: [0], retry: [42900, 50001], throttle: [42900], auth: [40001, 40003], message: msg}
 
-`ok` passes, `retry` is retried like an HTTP 429, `auth` fails at once as rejected credentials, any
+`ok` passes, `retry` is retried like an HTTP 5xx, `throttle` (the vendor's "too many requests") is
+retried like an HTTP 429, with fewer requests in flight (`connectors.http.gate`), `auth` fails at once as rejected credentials, any
 other code fails at once as a vendor error; `error: jsonapi` reads a JSON:API `errors` document.
 The check runs inside the HTTP client's retry loop (`HttpClient.request(check=…)`). An HTML page
 where JSON or XML was expected (a login page, a proxy's notice, a wrong `base_url`) fails at once,
@@ -22,7 +23,7 @@ from connectors.bodies import RawBody, as_raw
 from connectors.declarative.records import XmlPage, dig, snippet, xml_page
 from connectors.declarative.spec import Spec
 from connectors.http.decoding import decode_json
-from connectors.http.errors import AuthError, ParameterError, RetryableError
+from connectors.http.errors import AuthError, ParameterError, RateLimited, RetryableError
 
 Check = Callable[[bytes | RawBody, str], Any]
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -50,6 +51,8 @@ def raise_for_envelope(payload: Any, rule: dict[str, Any], what: str) -> None:
         return
     message = dig(payload, rule.get("message")) if rule.get("message") else None
     said = f"code {code} {message or ''}".strip() if code is not None else f"no `{rule.get('path')}` in the envelope"
+    if code is not None and str(code) in _codes(rule.get("throttle", [])):
+        raise RateLimited(f"{what}: vendor {said} (rate limited)")
     if code is not None and str(code) in _codes(rule.get("retry", [])):
         raise RetryableError(f"{what}: vendor {said}")
     if code is not None and str(code) in _codes(rule.get("auth", [])):
@@ -64,7 +67,9 @@ def raise_for_jsonapi(payload: Any, what: str) -> None:
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     status = str(first.get("status") or "")
     text = f"{what}: vendor error {status} {first.get('title') or ''} {first.get('detail') or ''}".strip()
-    if status.startswith("5") or status == "429":
+    if status == "429":
+        raise RateLimited(text)
+    if status.startswith("5"):
         raise RetryableError(text)
     if status in {"401", "403"}:
         raise AuthError(text)

@@ -29,6 +29,7 @@ from connectors.http.errors import (
     AuthError,
     BodyTooLarge,
     ParameterError,
+    RateLimited,
     RetryableError,
     SourceError,
     Unauthorized,
@@ -196,6 +197,7 @@ class HttpClient:
         while True:
             request = Request(method, path, {k: str(v) for k, v in (params or {}).items() if v is not None}, dict(headers or {}), body)
             what = ""
+            epoch = self._in_flight.epoch
             try:
                 if authenticate:
                     request = self.auth.apply(request)
@@ -210,7 +212,9 @@ class HttpClient:
                     if raw.spilled and not getattr(check, "reads_raw", False):  # a check that wants bytes: no file kept
                         spilled, raw = raw, RawBody(body=raw.read_bytes())
                         self._forget(spilled)
-                    return Response(response.status_code, raw, self._judge(response, raw, what, check), attempt + 1)
+                    answer = Response(response.status_code, raw, self._judge(response, raw, what, check), attempt + 1)
+                    self._in_flight.succeeded()
+                    return answer
                 except BaseException:  # this attempt's body is not kept: a spilled one goes now
                     self._forget(raw)
                     raise
@@ -229,6 +233,9 @@ class HttpClient:
                 log.info("%s: refreshing credentials", what)
                 continue
             except RetryableError as exc:
+                if isinstance(exc, RateLimited) and (cut := self._in_flight.throttled(epoch)) is not None:
+                    log.warning("%s: rate limited by the vendor; at most %d of %d requests in flight now",
+                                self.source, cut, self._in_flight.ceiling)  # fmt: skip
                 attempt += 1
                 if attempt >= self.retry.max_attempts:
                     raise SourceError(f"{self.scrub(str(exc))}; gave up after {attempt} attempts") from None
@@ -243,7 +250,7 @@ class HttpClient:
         if status == 401:
             raise Unauthorized(f"{what}: HTTP 401 (token expired or rejected)")
         if status == 429:
-            raise RetryableError(f"{what}: HTTP 429 rate limited", _retry_after(response))
+            raise RateLimited(f"{what}: HTTP 429 rate limited", _retry_after(response))
         if status >= 500:
             raise RetryableError(f"{what}: HTTP {status}", _retry_after(response))
         if status == 403:

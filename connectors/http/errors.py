@@ -27,6 +27,11 @@ class RetryableError(SourceError):
         self.retry_after = retry_after
 
 
+class RateLimited(RetryableError):
+    """The vendor says we ask too fast (HTTP 429, or its envelope's throttle code): retried after a
+    pause, and the client lets fewer requests in flight (`connectors.http.gate.InFlightGate.throttled`)."""
+
+
 class Unauthorized(RetryableError):
     """HTTP 401 / an expired token: refresh the credentials, then retry once."""
 

@@ -20,6 +20,7 @@ class Faults:
     update_while_paging: int = 0  # after a first page is served, touch N records (updated now)
     duplicate_across_pages: bool = False  # every page also repeats the previous page's last record
     expire_token_after: int | None = None  # oauth: tokens die after this many uses
+    max_in_flight: int | None = None  # a gateway's limit: more requests at once get the dialect's throttle answer
     retry_after_seconds: float = 0.05
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

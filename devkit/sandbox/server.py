@@ -46,6 +46,8 @@ class Sandbox:
         self.faults = Faults()
         self.lock = threading.RLock()
         self.requests: list[str] = []
+        self.in_flight = 0  # requests being answered now (`faults.max_in_flight`)
+        self.throttled = 0  # requests answered "too many" for being over `faults.max_in_flight`
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -74,7 +76,18 @@ class Sandbox:
                 parts = urlsplit(self.path)
                 query = dict(parse_qsl(parts.query, keep_blank_values=True))
                 sandbox.requests.append(f"{method} {parts.path}")
-                reply = sandbox.dispatch(self, method, parts.path, query, body)
+                with sandbox.lock:
+                    sandbox.in_flight += 1
+                    over = sandbox.faults.max_in_flight is not None and sandbox.in_flight > sandbox.faults.max_in_flight
+                    sandbox.throttled += over
+                try:
+                    reply = sandbox.throttle() if over else sandbox.dispatch(self, method, parts.path, query, body)
+                    self._reply(reply)
+                finally:
+                    with sandbox.lock:
+                        sandbox.in_flight -= 1
+
+            def _reply(self, reply: Reply | None) -> None:
                 if reply is None:  # connection reset
                     return
                 if sandbox.faults.latency_seconds:
@@ -128,9 +141,13 @@ class Sandbox:
         if self.faults.take("http_5xx"):
             return Reply(503, b"<html>503 Service Temporarily Unavailable</html>", "text/html")
         if self.faults.take("http_429"):
-            return Reply(429, b"Too Many Requests", "text/plain", {"Retry-After": str(self.faults.retry_after_seconds)})
+            return self.throttle()
         with self.lock:
             return self.route(handler, method, path, query, body)
+
+    def throttle(self) -> Reply:
+        """The answer to a request over the vendor's limit (a dialect may answer its own envelope code)."""
+        return Reply(429, b"Too Many Requests", "text/plain", {"Retry-After": str(self.faults.retry_after_seconds)})
 
     def route(self, handler: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""An envelope's codes mean what the declaration says: ok passes, retry is retried, auth fails at
+"""An envelope's codes mean what the declaration says: ok passes, retry is retried, throttle is retried as rate limited, auth fails at
 once as rejected credentials, anything else fails at once; an HTML page is never read as data."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pytest
 
 from connectors.declarative.answers import checker
 from connectors.declarative.spec import spec_of
-from connectors.http.errors import AuthError, ParameterError, RetryableError
+from connectors.http.errors import AuthError, ParameterError, RateLimited, RetryableError
 from connectors.registry import SourceConfig
 
-RULE = {"path": "code", "ok": [0], "retry": [42900, 50001], "auth": [40001, 40003], "message": "msg"}
+RULE = {"path": "code", "ok": [0], "retry": [50001], "throttle": [42900], "auth": [40001, 40003], "message": "msg"}
 
 
 def check(body: dict | bytes, **options):  # noqa: ANN003, ANN201
@@ -23,8 +23,11 @@ def check(body: dict | bytes, **options):  # noqa: ANN003, ANN201
 
 def test_each_declared_code_becomes_its_verdict():
     assert check({"code": 0, "items": []}) == {"code": 0, "items": []}
-    with pytest.raises(RetryableError, match="code 42900 请求过于频繁"):
+    with pytest.raises(RateLimited, match="code 42900 请求过于频繁"):  # retried, with fewer in flight
         check({"code": 42900, "msg": "请求过于频繁"})
+    with pytest.raises(RetryableError, match="code 50001") as internal:
+        check({"code": 50001, "msg": "系统繁忙"})
+    assert not isinstance(internal.value, RateLimited), "a vendor's internal error is not a reason to slow down"
     with pytest.raises(AuthError, match="code 40003"):
         check({"code": 40003, "msg": "时间戳超出允许范围"})
     with pytest.raises(ParameterError, match="code 40010"):

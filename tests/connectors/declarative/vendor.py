@@ -1,7 +1,8 @@
 """A page+total vendor on loopback for the reader's tests: `GET /v1/groups?page=N&size=S` →
 `{"total": T, "items": [...]}` (asked without `page`, a cursor walk: `cursor=N` → `{"items": [...], "next": N+1 | null}`),
 `GET /v1/groups/{id}/members` → `{"items": [...]}`, bearer token,
-an injected latency per request, and what a vendor's operator would see: when each request arrived
+an injected latency per request, a gateway that answers 429 beyond `gateway_limit` requests in
+flight, and what a vendor's operator would see: when each request arrived
 and how many were in flight at once."""
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class PagedVendor:
         self.arrivals: list[float] = []
         self.paths: list[str] = []  # every request's target, in order of arrival
         self.in_flight = self.max_in_flight = 0
+        self.gateway_limit: int | None = None  # more in flight than this: 429, Retry-After 0.05 s
+        self.throttled = 0  # requests answered 429 by the gateway
         self.body_override: bytes | None = None
         self.announce_length = True
         self._lock = threading.Lock()
@@ -38,8 +41,12 @@ class PagedVendor:
             self.paths.append(target)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            over = self.gateway_limit is not None and self.in_flight > self.gateway_limit
+            self.throttled += over
         try:
             time.sleep(self.latency)
+            if over:
+                return 429, b'{"error": "too many requests"}'
             return self.answer(target, headers.get("Authorization", ""))
         finally:
             with self._lock:

@@ -1,5 +1,6 @@
 """The ERP readers under the sandboxes' faults, without a warehouse: a token expiring mid-read is
-renewed, and records updated while paging make the stream be read again rather than leave a gap."""
+renewed, records updated while paging make the stream be read again rather than leave a gap, and a
+gateway taking fewer requests at once than the preset sends is met with fewer, not a failed read."""
 
 from __future__ import annotations
 
@@ -24,3 +25,13 @@ def test_records_updated_while_paging_force_a_re_read_not_a_gap(sandbox_signed_j
     # the first page of teams was served twice: once for the abandoned read, once for the re-read
     first_pages = [r for r in box.sandbox.requests if r.endswith("/teams")]
     assert len(first_pages) > 30 // 7 + 1
+
+
+def test_a_gateway_taking_two_requests_at_once_slows_the_preset_s_eight_down_and_loses_nothing(sandbox_signed_json, tourlink_home, caplog):
+    box = sandbox_signed_json
+    box.sandbox.faults.max_in_flight = 2
+    box.sandbox.faults.latency_seconds = 0.02  # answers overlap, as a real vendor's do
+    with caplog.at_level("WARNING", logger="connectors.http.client"):
+        assert differences(extract(box.source), _truth(box)) == []
+    assert 0 < box.sandbox.throttled <= 12, "42900 请求过于频繁 a few times, then the client keeps to two"
+    assert "at most 4 of 8 requests in flight now" in caplog.text

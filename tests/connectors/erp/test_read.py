@@ -3,6 +3,7 @@ soon as it is read whole (`read_parts`); `read` puts the parts together in the s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -53,3 +54,17 @@ def test_read_puts_the_parts_together_in_the_order_of_the_streams_whatever_order
     assert [r.name for r in together.raw][:2] == ["groups-page-0001.json", "groups-page-0002.json"]
     assert [r.body for r in together.raw] == [r.body for r in alone.raw]
     assert together.state == alone.state and together.pages == alone.pages == 20
+
+
+def test_a_vendor_that_throttles_gets_fewer_requests_in_flight_not_a_retry_storm(vendor, caplog):
+    """Configured for 8 in flight against a gateway that takes 2: each round of 429s halves the slots
+    (`http.gate`) and normal answers give them back one by one, so the read completes, every record
+    once, with a few 429s where 8 requests hammering a 2-request gateway would spend their retries."""
+    vendor.gateway_limit = 2
+    with caplog.at_level(logging.WARNING, logger="connectors.http.client"):
+        extract = read(source(vendor.url, max_concurrency=8, max_attempts=4, backoff_seconds=0.02), {})
+    assert extract.streams == {"groups": 40, "plain": 40} and extract.pages == 20
+    assert len(vendor.paths) - vendor.throttled == 60, "every request answered once in the end"
+    assert vendor.throttled <= 20, f"{vendor.throttled} answers of 429 for 60 requests"
+    assert "rate limited by the vendor; at most 4 of 8 requests in flight now" in caplog.text
+    assert "at most 2 of 8" in caplog.text
