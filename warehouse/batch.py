@@ -237,6 +237,7 @@ class BatchWriter(MergeWriter, QuarantineWriter, StateWriter):
         self._carried: dict[str, list[Path]] = {}  # child entity -> spooled keys this batch carries
         self._spool = _Spool()
         self._deleted: dict[str, int] = {}
+        self.open_elsewhere: dict[str, int] = {}  # batch id -> rejected rows of this batch already open there
         self._keyless = KeylessTables(connection)  # keys dropped for a first load, rebuilt before use
         self._counts: dict[str, Any] = {}
         self._timings: dict[str, float] = {}

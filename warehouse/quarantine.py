@@ -94,6 +94,7 @@ class QuarantineWriter:
         ).select_from(joined).where(~already)
         cols = ["batch_id", "source", "file", "row", "entity", "natural_key", "agency_uscc", "division_code", "raw",
                 "rules", "status", "created_at", "updated_at"]  # fmt: skip
+        self._count_open_elsewhere(entity, stage)
         self.connection.execute(q.insert().from_select(cols, select))
         self._supersede(spec, stage, complete_keys, now)
         if spec.parent is not None:
@@ -155,6 +156,22 @@ class QuarantineWriter:
         cols = ["batch_id", "entity", "natural_key", "agency_uscc", "rule", "severity", "field", "message", "detail",
                 "created_at"]  # fmt: skip
         return self.connection.execute(f.insert().from_select(cols, select), execution_options=_ROWCOUNT).rowcount
+
+    def _count_open_elsewhere(self, entity: str, stage: sa.Table) -> None:
+        """Rows rejected again exactly as an open entry of an earlier batch holds them (a file
+        imported again with `--force`) stay in that entry: count them by that batch, so the batch's
+        report can say where its rejected rows are (`open_elsewhere`)."""
+        q = tables.quarantine
+        held = (
+            sa.select(q.c.batch_id, sa.func.count())
+            .select_from(stage.join(q, sa.and_(
+                q.c.entity == entity, q.c.status == "open", q.c.natural_key == stage.c.natural_key,
+                q.c.raw == stage.c.raw, sa.cast(q.c.rules, sa.Text) == stage.c.rules,
+            )))
+            .group_by(q.c.batch_id)
+        )  # fmt: skip
+        for batch_id, rows in self.connection.execute(held):
+            self.open_elsewhere[batch_id] = self.open_elsewhere.get(batch_id, 0) + rows
 
     def _supersede(self, spec: schema.Entity, stage: sa.Table, complete_keys: pl.Series, now: Any) -> None:
         """Open entries of earlier batches that share a complete key and a rule with an entry this

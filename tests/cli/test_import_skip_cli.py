@@ -77,3 +77,23 @@ def test_only_the_unchanged_file_of_a_call_is_skipped(tourlink_home, groups_csv,
     assert str(other) not in printed  # imported, so counted in the table, not listed as skipped
     assert "tour_group" in printed  # the counts table of the new batch
     assert query(tourlink_home, "select count(*) from tour_group") == [(6,)]
+
+
+def test_rows_rejected_again_on_a_forced_import_are_pointed_to_where_their_entries_are(tourlink_home, groups_csv):
+    """The same row with the same rules stays in its earlier entry (never two open entries for one
+    row): the hint names that batch, and only the rows new to quarantine under the new batch."""
+    text = groups_csv.read_text(encoding="utf-8").replace(f"DOM-2,{ORGANIZER}", "DOM-2,91210102MA0U43210X")
+    groups_csv.write_text(text, encoding="utf-8")
+    first = json.loads(tourlink("import", str(groups_csv), "--json"))
+    assert first["entities"]["tour_group"]["quarantined"] == 1 and first["quarantined_elsewhere"] == {}
+
+    groups_csv.write_text(text.replace(f"DOM-3,{ORGANIZER}", "DOM-3,91210102MA0U43211X"), encoding="utf-8")
+    printed = tourlink("import", str(groups_csv), "--force")
+
+    (forced,) = query(tourlink_home, f"select batch_id from batch where batch_id != '{first['batch_id']}'")[0]
+    assert "2 rows quarantined" in printed
+    assert f"1 new: `tourlink quarantine list --batch {forced}`" in printed
+    assert f"1 already open from batch {first['batch_id']}" in printed
+    assert f"`tourlink quarantine list --batch {first['batch_id']}`" in printed
+    held = query(tourlink_home, "select batch_id, natural_key from quarantine where status = 'open' order by id")
+    assert [b for b, _ in held] == [first["batch_id"], forced] and "DOM-2" in held[0][1] and "DOM-3" in held[1][1]

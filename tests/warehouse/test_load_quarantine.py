@@ -57,12 +57,16 @@ def test_a_malformed_agency_code_is_no_agency(warehouse):
     assert entries(warehouse)[0].agency_uscc is None
 
 
-def test_reimporting_the_same_bad_row_adds_no_second_open_entry(warehouse):
+def test_reimporting_the_same_bad_row_adds_no_second_open_entry_and_says_which_batch_holds_it(warehouse):
     bad = entity_frame("group_member", [member("G1", 31, issues=[BAD_ID]), member("G1", 31, issues=[BAD_ID])])
+    batches = []
     for _ in range(2):
         with warehouse.batch("t") as b:
             assert b.quarantine("group_member", bad, source="t") == 2
+            batches.append((b.batch_id, dict(b.open_elsewhere)))
     assert len(entries(warehouse)) == 1
+    (first, before), (_, again) = batches
+    assert before == {} and again == {first: 1}, "the second batch's row is the first batch's open entry"
 
 
 def test_a_bad_row_read_again_supersedes_its_older_open_entry_with_history(warehouse):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -87,7 +88,7 @@ def import_command(
         raise typer.Exit(EXIT_UNREADABLE) from None
     if as_json:
         summary = result.to_json()
-        _print_json({k: summary[k] for k in ("batch_id", "files", "entities", "skipped", "sheets")})
+        _print_json({k: summary[k] for k in ("batch_id", "files", "entities", "skipped", "sheets", "quarantined_elsewhere")})
         return
     from rich.console import Console  # only for the table: ~35 ms of start-up a `--json` run does not pay
 
@@ -104,9 +105,24 @@ def import_command(
         if not sheet["read"]:
             console.print(f"{sheet['file']}: 工作表“{sheet['sheet']}”未导入：{sheet['reason']}",
                           markup=False, highlight=False, soft_wrap=True)
+    _quarantine_hint(console, result)
+
+
+def _quarantine_hint(console: Any, result: Any) -> None:
+    """Where the batch's rejected rows are: its own entries, and those of an earlier batch that
+    already held the same row with the same rules (a file imported again), which stay there."""
     quarantined = sum(c.quarantined for c in result.entities.values())
-    if quarantined:
-        console.print(f"{quarantined:,} rows quarantined: `tourlink quarantine list --batch {result.batch_id}`")
+    if not quarantined:
+        return
+    elsewhere = result.quarantined_elsewhere
+    here = quarantined - sum(elsewhere.values())
+    lines = [f"{quarantined:,} rows quarantined / 条记录被隔离:"]
+    if here > 0:
+        lines.append(f"  {here:,} new: `tourlink quarantine list --batch {result.batch_id}`")
+    for batch_id, rows in elsewhere.items():
+        lines.append(f"  {rows:,} already open from batch {batch_id} (same row, same rules / 同一行、同样的问题，"
+                     f"沿用原隔离记录): `tourlink quarantine list --batch {batch_id}`")
+    console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
 
 def validate_command(

@@ -51,6 +51,8 @@ class BatchResult:
     sheets: list[dict[str, Any]] = field(default_factory=list)
     # What the warehouse derived after the commit (`warehouse.derived`), e.g. {"travel_agency": {"folded": 4}}.
     derived: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Rejected rows left in an open entry of an earlier batch (the same row, the same rules): batch id -> rows.
+    quarantined_elsewhere: dict[str, int] = field(default_factory=dict)
 
     def counts(self, entity: str) -> EntityCounts:
         return self.entities.setdefault(entity, EntityCounts())
@@ -65,6 +67,7 @@ class BatchResult:
             "skipped": self.skipped,
             "sheets": self.sheets,
             "derived": self.derived,
+            "quarantined_elsewhere": self.quarantined_elsewhere,
         }
 
 
@@ -123,6 +126,7 @@ def _finish_batch(b: Any, result: BatchResult, staged: StagedBatch) -> None:
         b.set_watermark(stream, value)
     if staged.sheets:
         b.record_sheets(staged.sheets)
+    result.quarantined_elsewhere = dict(b.open_elsewhere)
     b.record_counts({e: vars(c) for e, c in result.entities.items()}, result.timings)
     crash_points.reached("before-commit")
 
