@@ -266,6 +266,7 @@ class Declarative:
         named = self.resources[stream].tombstones if stream in self.resources else None
         if named:
             self.state_out.update(TOMBSTONES[named](read.pages, self.state, end, source=self.source.name))
+            read.frames.clear()  # tombstones completed in place: frames made from the records as they came are stale
 
 
 def bind(dialect: str, name: str) -> type[Declarative]:

@@ -3,13 +3,16 @@
 Mapping and validation cost a fixed ~0.5 s per frame whatever its size, so the pages of a stream are
 grouped into frames of about `ROWS_PER_FRAME` records; each row keeps its page's name (`__file`) and
 its position on that page (`__row`), so quarantine still points at the exact raw body and record.
+Each page's records become a frame as the page arrives, while the next pages are in flight; once the
+stream is read whole its frames are put together, so the flow is not kept waiting for a frame built
+from every record of the stream (0.29 s for 5,000 signed-json teams).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,6 +35,9 @@ class StreamRead:
     """What reading one stream produced: records per page, raw bodies, the max update time seen."""
 
     pages: list[tuple[str, list[dict[str, Any]], RawBody]] = field(default_factory=list)  # (file, records, body)
+    # Each page's records as a frame, made as the page arrives while the next pages are in flight, so
+    # the stream's frames are put together, not built from every record, once it is read whole.
+    frames: dict[str, Any] = field(default_factory=dict)  # file -> polars DataFrame
     records: int = 0
     max_updated: datetime | None = None
 
@@ -50,6 +56,7 @@ def read_stream(dialect: Dialect, stream: str, start: datetime | None, end: date
                     body.discard()  # re-encoded below: a spilled page's file is not kept
                     body = RawBody(body=json.dumps(whole, ensure_ascii=False).encode())
                 read.pages.append((name, page.records, body))
+                read.frames[name] = records_frame(page.records)
                 read.records += len(page.records)
                 moment = dialect.latest(page.records)
                 if moment is not None and (read.max_updated is None or moment > read.max_updated):
@@ -72,13 +79,52 @@ def page_frame(records: list[dict[str, Any]], file: str, list_columns: tuple[str
     return pages_frame([(file, records, list(range(1, len(records) + 1)))], list_columns)
 
 
-def pages_frame(pages: Pages, list_columns: tuple[str, ...]) -> SourceFrame:
-    """Several API pages as ONE SourceFrame: each row keeps its page's name (`__file`) and its
-    position on that page (`__row`), so quarantine still points at the exact raw body and record."""
+def records_frame(records: list[dict[str, Any]]) -> Any:
+    """Records as a polars DataFrame, every record read for the column types."""
     import polars as pl
 
-    records = [r for _, page, _ in pages for r in page]
-    data = pl.DataFrame(records, infer_schema_length=None) if records else pl.DataFrame()
+    return pl.DataFrame(records, infer_schema_length=None) if records else pl.DataFrame()
+
+
+def _from_page_frames(pages: Pages, built: Mapping[str, Any]) -> Any:
+    """The pages' kept records from their frames made as they arrived (`StreamRead.frames`), or None
+    when their columns do not put together as one frame built from the records would have them."""
+    import polars as pl
+
+    parts = []
+    for name, _, positions in pages:
+        frame = built.get(name)
+        if frame is None:
+            return None
+        if not positions:
+            continue
+        if len(positions) != frame.height:  # a record repeated on a later page, or a bare tombstone
+            frame = frame[[n - 1 for n in positions]]
+        parts.append(frame)
+    if not parts:
+        return pl.DataFrame()
+    kinds: dict[str, set[bool]] = {}
+    for frame in parts:
+        for column, dtype in frame.schema.items():
+            if dtype != pl.Null and dtype != pl.List(pl.Null):
+                kinds.setdefault(column, set()).add(dtype.is_nested())
+    if any(len(seen) > 1 for seen in kinds.values()):  # a list or object on one page, a value on another:
+        return None  # relaxed concatenation would write the object as text; made from the records, it fails
+    try:  # the types each page inferred, widened as inference over all records widens them
+        return pl.concat(parts, how="diagonal_relaxed")
+    except (pl.exceptions.PolarsError, TypeError):
+        return None
+
+
+def pages_frame(pages: Pages, list_columns: tuple[str, ...], built: Mapping[str, Any] | None = None) -> SourceFrame:
+    """Several API pages as ONE SourceFrame: each row keeps its page's name (`__file`) and its
+    position on that page (`__row`), so quarantine still points at the exact raw body and record.
+    `built`: the pages' frames made as they arrived, put together instead of the records."""
+    import polars as pl
+
+    data = _from_page_frames(pages, built) if built else None
+    if data is None:
+        data = records_frame([r for _, page, _ in pages for r in page])
     for column in list_columns:
         if column not in data.columns:
             data = data.with_columns(pl.lit(None, pl.List(pl.String)).alias(column))
@@ -103,7 +149,9 @@ def distinct_pages(pages: list[tuple[str, list[dict[str, Any]]]], key: Callable[
     return out
 
 
-def grouped_frames(pages: Pages, list_columns: tuple[str, ...], rows_per_frame: int) -> Iterator[SourceFrame]:
+def grouped_frames(
+    pages: Pages, list_columns: tuple[str, ...], rows_per_frame: int, built: Mapping[str, Any] | None = None
+) -> Iterator[SourceFrame]:
     """The pages of one stream grouped into frames of about `rows_per_frame` records."""
     chunk: Pages = []
     size = 0
@@ -111,7 +159,7 @@ def grouped_frames(pages: Pages, list_columns: tuple[str, ...], rows_per_frame: 
         chunk.append(page)
         size += len(page[1])
         if size >= rows_per_frame:
-            yield pages_frame(chunk, list_columns)
+            yield pages_frame(chunk, list_columns, built)
             chunk, size = [], 0
     if chunk and size:
-        yield pages_frame(chunk, list_columns)
+        yield pages_frame(chunk, list_columns, built)

@@ -113,7 +113,7 @@ def _stream_part(
     for name, records, rows in distinct_pages([(n, r) for n, r, _ in got.pages], dialect.key(stream)):
         kept = [(r, n) for r, n in zip(records, rows, strict=True) if not bare_tombstone(r)]
         mapped.append((name, [r for r, _ in kept], [n for _, n in kept]))
-    part.frames = list(grouped_frames(mapped, dialect.list_columns, rows_per_frame))
+    part.frames = list(grouped_frames(mapped, dialect.list_columns, rows_per_frame, got.frames))
     part.streams[stream] = got.records
     part.pages = len(got.pages)
     previous = stored.get(stream)
