@@ -6,6 +6,7 @@ parent's peak RSS into the children it forks, so the orchestrator stays small an
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -39,7 +40,9 @@ def child(stage: str, *args: str) -> dict:
 
 def _warm_imports() -> None:
     """Import every module of the load path before the clock starts: the table times loading, not
-    Python start-up (`bench/startup.py` measures that)."""
+    Python start-up (`bench/startup.py` measures that). `tourlink` first, as the `tourlink` script
+    imports it: it sets polars' allocator before polars loads (`tourlink/memory.py`)."""
+    importlib.import_module("tourlink")
     import connectors.files  # noqa: F401
     import mappings.engine  # noqa: F401
     import tourlink.flow  # noqa: F401

@@ -22,6 +22,7 @@ from connectors.files.errors import UnreadableFile
 from connectors.files.limits import ReaderLimits
 from connectors.files.table import HEADER_SEARCH_ROWS, Header, empty_frame, is_filler_line, locate_header, table_frame
 from tourlink.frames import ROW, SourceFrame
+from tourlink.memory import arrow_pool
 
 # Arrow's streaming CSV reader reads up to 32 blocks ahead of the parser on its IO thread (a fixed
 # read-ahead queue), each block a Python `bytes` of this size: 4 MB blocks held up to 128 MB of the
@@ -149,6 +150,7 @@ def _csv_chunks(
         # whole file sits in memory while the first chunks are still being parsed).
         return pa_csv.open_csv(
             handle,
+            memory_pool=arrow_pool(),  # freed blocks go back to the system (`tourlink.memory`)
             read_options=pa_csv.ReadOptions(
                 encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding,
                 skip_rows=header.index + 1,
@@ -285,9 +287,9 @@ def _rechunk(batches: Iterable[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.
             table = pa.Table.from_batches(pending)
             head, rest = table.slice(0, chunk_rows), table.slice(chunk_rows)
             pending, pending_rows = rest.to_batches(), rest.num_rows
-            del table, rest  # while the caller holds the chunk, this generator holds only the rows after it
-            yield head
-            del head
+            handed = [head]
+            del table, rest, head  # while the caller holds the chunk, this generator holds only the rows after it
+            yield handed.pop()
     if pending_rows:
         yield pa.Table.from_batches(pending)
 

@@ -189,6 +189,27 @@ def test_a_large_csv_is_not_read_far_ahead_of_the_chunk_being_handed_out(tmp_pat
     assert position <= 40 << 20
 
 
+def test_a_chunk_s_arrow_buffers_are_freed_once_the_caller_drops_it(tmp_path):
+    # A chunk's strings are views into the Arrow buffers the reader parsed, taken from
+    # `tourlink.memory.arrow_pool()`. The generator kept the chunk's Arrow table while suspended at
+    # its yield, so each chunk's buffers stayed alive beside the next one being mapped.
+    from tourlink.memory import arrow_pool
+
+    path = tmp_path / "large.csv"
+    n = 200_000
+    write_guides_csv(path, n, 备注=pl.repeat("x" * 60, n))
+    pool = arrow_pool()
+    before = pool.bytes_allocated()
+    frames = read_source(path, known_headers=KNOWN, chunk_rows=100_000)
+    first = next(frames)
+    held = pool.bytes_allocated() - before
+    assert held > 6 << 20  # the chunk's ~70 B a row of text, in the reader's pool
+    del first
+    left = pool.bytes_allocated() - before
+    frames.close()
+    assert left < held / 4
+
+
 def test_a_short_line_is_a_total_only_when_its_first_field_says_so(tmp_path):
     path = tmp_path / "short.csv"
     path.write_text("导游证号,姓名,证件号码\nD-1,张三,1\nD-2,合计\n合计,2人\n", encoding="utf-8")

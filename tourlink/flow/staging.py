@@ -24,6 +24,7 @@ from tourlink import schema
 from tourlink.flow.handover import Handover, StagedBatch, scratch_handover
 from tourlink.flow.inputs import Input, parents_first, progress
 from tourlink.frames import ISSUES, RAW
+from tourlink.memory import release
 
 
 class ForeignAgencyRows(Exception):
@@ -228,6 +229,7 @@ def stage(
             handed = [frame]
             del frame
             chunk(item, handed)
+            release()  # the pages the chunk freed go back before the next one is read (`tourlink.memory`)
             started = time.perf_counter()
     started = time.perf_counter()
     for entity, df in held:
