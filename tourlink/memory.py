@@ -26,17 +26,13 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 POLARS_JEMALLOC = "muzzy_decay_ms:0"
 ARROW_DECAY_MS = 0
 _JEMALLOC_ENV = "_RJEM_MALLOC_CONF"  # polars appends it to its own defaults: a later key wins
-
-_lock = threading.Lock()
-_trim: list[Callable[[int], int] | None] = []  # glibc's malloc_trim once looked up; [None] off glibc
-_pool: list[Any] = []
 
 
 def configure_polars() -> bool:
@@ -53,16 +49,14 @@ def configure_polars() -> bool:
 
 def release() -> bool:
     """Hand glibc's free pages back to the system (`malloc_trim(0)`); False off glibc."""
-    with _lock:
-        if not _trim:
-            _trim.append(_malloc_trim())
-    trim = _trim[0]
+    trim = _malloc_trim()
     if trim is None:
         return False
     trim(0)
     return True
 
 
+@cache
 def _malloc_trim() -> Callable[[int], int] | None:
     import ctypes
     import ctypes.util
@@ -76,17 +70,15 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return trim
 
 
+@cache
 def arrow_pool() -> Any:
     """The memory pool of the CSV reader's Arrow buffers: Arrow's jemalloc, a freed block's pages
     returned after `ARROW_DECAY_MS`; else pyarrow's default pool."""
     import pyarrow as pa
 
-    with _lock:
-        if not _pool:
-            try:
-                pool = pa.jemalloc_memory_pool()
-                pa.jemalloc_set_decay_ms(ARROW_DECAY_MS)
-            except (NotImplementedError, pa.ArrowNotImplementedError):  # a pyarrow built without it
-                pool = pa.default_memory_pool()
-            _pool.append(pool)
-        return _pool[0]
+    try:
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(ARROW_DECAY_MS)
+    except (NotImplementedError, pa.ArrowNotImplementedError):  # a pyarrow built without it
+        pool = pa.default_memory_pool()
+    return pool
