@@ -16,6 +16,7 @@ JSON line. OPTIONS_JSON: registry options over the source's (`{"max_concurrency"
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import resource
@@ -40,6 +41,7 @@ def _source(name: str, url: str, credentials: dict[str, str], **options: object)
 
 
 def main(mode: str, name: str, url: str, credentials: str, options: str = "{}", warehouse_url: str = "") -> None:
+    importlib.import_module("tourlink")  # first (isort would move an import), as the `tourlink` script: polars' allocator
     import mappings.engine  # noqa: F401 - imported before the clock starts: the table times syncing
     import tourlink.flow  # noqa: F401
     import validators.batch  # noqa: F401

@@ -3,7 +3,7 @@
 Vendors answer HTTP 200 with an error inside (`{"code": 40001}`, `<Code>9001</Code>`). The registry
 file (or its dialect's preset) declares where the code is and what each value means:
 
-    error: {path: code, ok: [0], retry: [42900, 50001], throttle: [42900], auth: [40001, 40003], message: msg}
+    error: {path: code, ok: [0], retry: [50001], throttle: [42900], auth: [40001, 40003], message: msg}
 
 `ok` passes, `retry` is retried like an HTTP 5xx, `throttle` (the vendor's "too many requests") is
 retried like an HTTP 429, with fewer requests in flight (`connectors.http.gate`), `auth` fails at once as rejected credentials, any
