@@ -237,7 +237,8 @@ class BatchWriter(MergeWriter, QuarantineWriter, StateWriter):
         self._carried: dict[str, list[Path]] = {}  # child entity -> spooled keys this batch carries
         self._spool = _Spool()
         self._deleted: dict[str, int] = {}
-        self.open_elsewhere: dict[str, int] = {}  # batch id -> rejected rows of this batch already open there
+        self._entries_opened = 0  # quarantine entries this batch opened (`quarantine_entries`)
+        self._entries_elsewhere: dict[int, str] = {}  # an earlier batch's open entry id -> its batch
         self._keyless = KeylessTables(connection)  # keys dropped for a first load, rebuilt before use
         self._counts: dict[str, Any] = {}
         self._timings: dict[str, float] = {}

@@ -11,6 +11,7 @@ queues are grouped and region-scoped. A key that loads later resolves its open q
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -70,13 +71,8 @@ class QuarantineWriter:
         q = tables.quarantine
         now = _utcnow()
         agency, division, joined = self._agency_join(spec, stage)
-        already = sa.exists().where(
-            q.c.entity == entity,
-            q.c.status == "open",
-            q.c.natural_key == stage.c.natural_key,
-            q.c.raw == stage.c.raw,
-            sa.cast(q.c.rules, sa.Text) == stage.c.rules,
-        )
+        same = _same_open_entry(entity, stage)
+        already = sa.exists().where(same)
         select = sa.select(
             sa.literal(self.batch_id),
             sa.literal(source or self.source),
@@ -94,8 +90,8 @@ class QuarantineWriter:
         ).select_from(joined).where(~already)
         cols = ["batch_id", "source", "file", "row", "entity", "natural_key", "agency_uscc", "division_code", "raw",
                 "rules", "status", "created_at", "updated_at"]  # fmt: skip
-        self._count_open_elsewhere(entity, stage)
-        self.connection.execute(q.insert().from_select(cols, select))
+        self._count_entries_held_elsewhere(stage, same)
+        self._entries_opened += self.connection.execute(q.insert().from_select(cols, select), execution_options=_ROWCOUNT).rowcount
         self._supersede(spec, stage, complete_keys, now)
         if spec.parent is not None:
             complete = bad.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in spec.natural_key))
@@ -157,21 +153,19 @@ class QuarantineWriter:
                 "created_at"]  # fmt: skip
         return self.connection.execute(f.insert().from_select(cols, select), execution_options=_ROWCOUNT).rowcount
 
-    def _count_open_elsewhere(self, entity: str, stage: sa.Table) -> None:
-        """Rows rejected again exactly as an open entry of an earlier batch holds them (a file
-        imported again with `--force`) stay in that entry: count them by that batch, so the batch's
-        report can say where its rejected rows are (`open_elsewhere`)."""
+    @property
+    def quarantine_entries(self) -> dict[str, int]:
+        """Batch id -> the open entries holding this batch's rejected rows: those it opened, and an
+        earlier batch's that already held the same row with the same rules (a file imported again)."""
+        held = Counter(self._entries_elsewhere.values())
+        return {**({self.batch_id: self._entries_opened} if self._entries_opened else {}), **held}
+
+    def _count_entries_held_elsewhere(self, stage: sa.Table, same: sa.ColumnElement[bool]) -> None:
+        """Rows rejected again exactly as an open entry of an earlier batch holds them stay in that
+        entry (`quarantine_entries`); each entry counted once, however many chunks meet it again."""
         q = tables.quarantine
-        held = (
-            sa.select(q.c.batch_id, sa.func.count())
-            .select_from(stage.join(q, sa.and_(
-                q.c.entity == entity, q.c.status == "open", q.c.natural_key == stage.c.natural_key,
-                q.c.raw == stage.c.raw, sa.cast(q.c.rules, sa.Text) == stage.c.rules,
-            )))
-            .group_by(q.c.batch_id)
-        )  # fmt: skip
-        for batch_id, rows in self.connection.execute(held):
-            self.open_elsewhere[batch_id] = self.open_elsewhere.get(batch_id, 0) + rows
+        held = sa.select(q.c.id, q.c.batch_id).select_from(stage.join(q, same)).where(q.c.batch_id != self.batch_id)
+        self._entries_elsewhere.update((entry, batch) for entry, batch in self.connection.execute(held))
 
     def _supersede(self, spec: schema.Entity, stage: sa.Table, complete_keys: pl.Series, now: Any) -> None:
         """Open entries of earlier batches that share a complete key and a rule with an entry this
@@ -306,3 +300,15 @@ def _issues_json(frame: pl.DataFrame) -> pl.Expr:
         return pl.lit("[]")
     encoded = pl.col("_issues").list.eval(pl.element().struct.json_encode()).list.join(",")
     return pl.concat_str(pl.lit("["), encoded.fill_null(""), pl.lit("]"))
+
+
+def _same_open_entry(entity: str, stage: sa.Table) -> sa.ColumnElement[bool]:
+    """An open entry holding a staged row as it is: the same key, raw row and rules (never two)."""
+    q = tables.quarantine
+    return sa.and_(
+        q.c.entity == entity,
+        q.c.status == "open",
+        q.c.natural_key == stage.c.natural_key,
+        q.c.raw == stage.c.raw,
+        sa.cast(q.c.rules, sa.Text) == stage.c.rules,
+    )

@@ -85,14 +85,15 @@ def test_rows_rejected_again_on_a_forced_import_are_pointed_to_where_their_entri
     text = groups_csv.read_text(encoding="utf-8").replace(f"DOM-2,{ORGANIZER}", "DOM-2,91210102MA0U43210X")
     groups_csv.write_text(text, encoding="utf-8")
     first = json.loads(tourlink("import", str(groups_csv), "--json"))
-    assert first["entities"]["tour_group"]["quarantined"] == 1 and first["quarantined_elsewhere"] == {}
+    assert first["entities"]["tour_group"]["quarantined"] == 1
+    assert first["quarantine_entries"] == {first["batch_id"]: 1}
 
     groups_csv.write_text(text.replace(f"DOM-3,{ORGANIZER}", "DOM-3,91210102MA0U43211X"), encoding="utf-8")
     printed = tourlink("import", str(groups_csv), "--force")
 
     (forced,) = query(tourlink_home, f"select batch_id from batch where batch_id != '{first['batch_id']}'")[0]
     assert "2 rows quarantined" in printed
-    assert f"1 new: `tourlink quarantine list --batch {forced}`" in printed
+    assert f"1 new entries: `tourlink quarantine list --batch {forced}`" in printed
     assert f"1 already open from batch {first['batch_id']}" in printed
     assert f"`tourlink quarantine list --batch {first['batch_id']}`" in printed
     held = query(tourlink_home, "select batch_id, natural_key from quarantine where status = 'open' order by id")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from tourlink.flow.merge import BatchResult
 
 EXIT_UNREADABLE = 2
 EXIT_WAREHOUSE_FAILED = 4  # the database failed under the batch (a cut connection): nothing half-written
@@ -88,7 +91,7 @@ def import_command(
         raise typer.Exit(EXIT_UNREADABLE) from None
     if as_json:
         summary = result.to_json()
-        _print_json({k: summary[k] for k in ("batch_id", "files", "entities", "skipped", "sheets", "quarantined_elsewhere")})
+        _print_json({k: summary[k] for k in ("batch_id", "files", "entities", "skipped", "sheets", "quarantine_entries")})
         return
     from rich.console import Console  # only for the table: ~35 ms of start-up a `--json` run does not pay
 
@@ -108,20 +111,19 @@ def import_command(
     _quarantine_hint(console, result)
 
 
-def _quarantine_hint(console: Any, result: Any) -> None:
-    """Where the batch's rejected rows are: its own entries, and those of an earlier batch that
-    already held the same row with the same rules (a file imported again), which stay there."""
+def _quarantine_hint(console: Any, result: BatchResult) -> None:
+    """Where the batch's rejected rows are: the entries it opened, and those of an earlier batch
+    that already held the same row with the same rules (a file imported again), which stay there."""
     quarantined = sum(c.quarantined for c in result.entities.values())
     if not quarantined:
         return
-    elsewhere = result.quarantined_elsewhere
-    here = quarantined - sum(elsewhere.values())
     lines = [f"{quarantined:,} rows quarantined / 条记录被隔离:"]
-    if here > 0:
-        lines.append(f"  {here:,} new: `tourlink quarantine list --batch {result.batch_id}`")
-    for batch_id, rows in elsewhere.items():
-        lines.append(f"  {rows:,} already open from batch {batch_id} (same row, same rules / 同一行、同样的问题，"
-                     f"沿用原隔离记录): `tourlink quarantine list --batch {batch_id}`")
+    for batch_id, entries in result.quarantine_entries.items():
+        if batch_id == result.batch_id:
+            lines.append(f"  {entries:,} new entries: `tourlink quarantine list --batch {batch_id}`")
+        else:
+            lines.append(f"  {entries:,} already open from batch {batch_id} (same row, same rules / 同一行、同样的问题，"
+                         f"沿用原隔离记录): `tourlink quarantine list --batch {batch_id}`")
     console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
 

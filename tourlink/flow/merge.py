@@ -51,8 +51,9 @@ class BatchResult:
     sheets: list[dict[str, Any]] = field(default_factory=list)
     # What the warehouse derived after the commit (`warehouse.derived`), e.g. {"travel_agency": {"folded": 4}}.
     derived: dict[str, dict[str, int]] = field(default_factory=dict)
-    # Rejected rows left in an open entry of an earlier batch (the same row, the same rules): batch id -> rows.
-    quarantined_elsewhere: dict[str, int] = field(default_factory=dict)
+    # Where the rejected rows are: batch id -> open quarantine entries holding them (this batch's, and an
+    # earlier batch's that already held the same row with the same rules: a file imported again).
+    quarantine_entries: dict[str, int] = field(default_factory=dict)
 
     def counts(self, entity: str) -> EntityCounts:
         return self.entities.setdefault(entity, EntityCounts())
@@ -67,7 +68,7 @@ class BatchResult:
             "skipped": self.skipped,
             "sheets": self.sheets,
             "derived": self.derived,
-            "quarantined_elsewhere": self.quarantined_elsewhere,
+            "quarantine_entries": self.quarantine_entries,
         }
 
 
@@ -126,7 +127,7 @@ def _finish_batch(b: Any, result: BatchResult, staged: StagedBatch) -> None:
         b.set_watermark(stream, value)
     if staged.sheets:
         b.record_sheets(staged.sheets)
-    result.quarantined_elsewhere = dict(b.open_elsewhere)
+    result.quarantine_entries = dict(b.quarantine_entries)
     b.record_counts({e: vars(c) for e, c in result.entities.items()}, result.timings)
     crash_points.reached("before-commit")
 
