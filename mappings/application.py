@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 SAMPLE_ROWS = 20_000
 DISTINCT_RATIO = 4  # compute per distinct value when values repeat at least this often on average
+# ... and only in frames of at least this many rows: below it, the per-value path's few operations a
+# field (~0.4 ms each, whatever the rows) cost more than computing every row (an API page, a template).
+BY_VALUE_ROWS = 2_000
 _HIDDEN = "__"  # prefix of the engine's working columns (ROW too)
 
 
@@ -255,7 +258,7 @@ def _mapped_fields(df: pl.DataFrame, stages: dict[str, tuple[pl.Expr, pl.Expr, b
         column = df.get_column(raw_col)
         # Estimate from the first rows, so unique identifiers are never hashed in full for nothing.
         sample = column.head(SAMPLE_ROWS)
-        if by_value and sample.n_unique() * DISTINCT_RATIO <= len(sample):
+        if by_value and len(sample) >= BY_VALUE_ROWS and sample.n_unique() * DISTINCT_RATIO <= len(sample):
             distinct = column.unique().drop_nulls().to_frame().with_columns(normalised).with_columns(typed)
             per_value.append((raw_col, distinct))
         else:

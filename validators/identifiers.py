@@ -90,23 +90,27 @@ def ric_gender(number: pl.Expr) -> pl.Expr:
     return pl.when(digit % 2 == 1).then(pl.lit("M")).when(digit.is_not_null()).then(pl.lit("F"))
 
 
-def uscc_check(code: pl.Expr) -> pl.Expr:
-    """The GB 32100 check character of the first 17 characters (null if outside the alphabet)."""
-    values = {c: i for i, c in enumerate(USCC_ALPHABET)}
-    terms = [
-        code.str.slice(i, 1).replace_strict(values, default=None, return_dtype=pl.Int64) * w
-        for i, w in enumerate(USCC_WEIGHTS)
-    ]
-    total = pl.sum_horizontal(terms)
-    index = (31 - total % 31) % 31
-    lookup = {i: c for i, c in enumerate(USCC_ALPHABET)}
-    check = index.replace_strict(lookup, default=None, return_dtype=pl.String)
-    return pl.when(code.str.contains(USCC_PATTERN)).then(check)
+# The alphabet's letters skip I, O, S, V and Z: a letter's base-36 value (A = 10 … Y = 34) minus the
+# skipped letters below it is its GB 32100 value (J = 19 - 1 = 18, Y = 34 - 4 = 30).
+_USCC_SKIPPED = tuple(int(c, 36) for c in "IOSV")
+
+
+def _uscc_value(symbol: pl.Expr) -> pl.Expr:
+    """One symbol's GB 32100 value, by arithmetic (garbage outside the alphabet, which callers guard):
+    17 `replace_strict` lookups cost ~15 ms per frame to plan, however few its rows (an API page)."""
+    raw = symbol.str.to_integer(base=36, strict=False)
+    value = raw
+    for skipped in _USCC_SKIPPED:  # a chain of subtractions plans and runs faster than sum_horizontal
+        value = value - (raw > skipped).cast(pl.Int64)
+    return value
 
 
 def uscc_valid(code: pl.Expr) -> pl.Expr:
-    """18 symbols of the GB 32100 alphabet (letters allowed in positions 1-2) with a matching check."""
-    return (code.str.slice(17, 1) == uscc_check(code)).fill_null(False)
+    """18 symbols of the GB 32100 alphabet (letters allowed in positions 1-2) with a matching check:
+    the 18th symbol's value is (31 - Σ valueᵢ·weightᵢ mod 31) mod 31."""
+    total = pl.sum_horizontal([_uscc_value(code.str.slice(i, 1)) * w for i, w in enumerate(USCC_WEIGHTS)])
+    expected = (31 - total % 31) % 31
+    return (code.str.contains(USCC_PATTERN) & (_uscc_value(code.str.slice(17, 1)) == expected)).fill_null(False)
 
 
 def mobile_digits(number: pl.Expr) -> pl.Expr:

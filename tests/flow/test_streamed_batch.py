@@ -103,10 +103,8 @@ def test_a_database_error_in_the_writer_reaches_the_caller_and_the_batch_rolls_b
     assert rows(warehouse, "select status from batch") == [("failed",)]
 
 
-def test_the_reader_stays_at_most_one_part_ahead_of_the_writer(warehouse, batch_files, monkeypatch):
-    """Memory stays bounded however large the file: a slow database holds the reader back, and a part
-    is handed over (not queued) — `put` returns once the writer has taken it, so at most the part
-    being written and the next one are alive."""
+def _reader_and_writer(monkeypatch) -> list[str]:
+    """The order in which parts are handed over ("read") and written ("write", each 0.3 s)."""
     events: list[str] = []
     real_put, real_write = committing.StreamedBatch.put, committing._write_part
 
@@ -121,13 +119,39 @@ def test_the_reader_stays_at_most_one_part_ahead_of_the_writer(warehouse, batch_
 
     monkeypatch.setattr(committing.StreamedBatch, "put", handed_over)
     monkeypatch.setattr(committing, "_write_part", slow_write)
+    return events
+
+
+def _most_ahead(events: list[str]) -> int:
+    return max(events[: i + 1].count("read") - events[: i + 1].count("write") for i in range(len(events)))
+
+
+def test_a_part_over_the_waiting_budget_is_handed_over_not_queued(warehouse, batch_files, monkeypatch):
+    """Memory stays bounded however large the file: a slow database holds the reader back, and a part
+    bigger than `WAITING_BYTES` (a file's 100,000-row chunk) is handed over, not queued — `put`
+    returns once the writer has taken it, so at most the part being written and the next one are alive."""
+    events = _reader_and_writer(monkeypatch)
+    monkeypatch.setattr(committing.StreamedBatch, "WAITING_BYTES", 0)
 
     result = import_files(batch_files, warehouse=warehouse, chunk_rows=5)
 
-    ahead = [events[: i + 1].count("read") - events[: i + 1].count("write") for i in range(len(events))]
     assert events.count("read") == events.count("write") >= 12
-    assert max(ahead) <= 1  # the writer has taken every part handed over (with a queue: up to 3)
+    assert _most_ahead(events) <= 1  # the writer has taken every part handed over (with a queue: up to 3)
     assert result.counts("group_member").loaded == 47
+
+
+def test_small_parts_wait_for_the_writer_while_the_reader_goes_on(warehouse, batch_files, monkeypatch):
+    """Parts that add up to at most `WAITING_BYTES` (a sync's teams, while its contracts are mapped)
+    queue for the writer: the reader is not held back by each merge, and every part is still written,
+    in the order it was handed over."""
+    events = _reader_and_writer(monkeypatch)
+
+    result = import_files(batch_files, warehouse=warehouse, chunk_rows=5)
+
+    assert events.count("read") == events.count("write") >= 12
+    assert _most_ahead(events) >= 3  # the reader went on while the writer slept on earlier parts
+    assert result.counts("group_member").loaded == 47
+    assert result.counts("group_member").quarantined == 1
 
 
 def test_a_files_first_chunk_is_handed_over_in_a_quarter_part_first(batch_files):

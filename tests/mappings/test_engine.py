@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from mappings.engine import load_mapping
 from tests.mappings.conftest import source_frame
@@ -310,13 +311,21 @@ def test_a_column_that_is_empty_on_every_row_still_has_its_canonical_type(receiv
     assert out["destinations"].null_count() == 100
 
 
-def test_repeated_and_unique_values_map_the_same(received_at):
-    groups = ["出境", "国内", "入境游", "bad"] * 50
-    out = _map("canonical:tour_group", {"group_type": groups, "destinations": ["日本、韩国|美国"] * 200,
-                                        "group_code": [f"T{i}" for i in range(200)]}, received_at)["tour_group"]
-    assert out["group_type"].to_list() == ["OUTBOUND", "DOMESTIC", "INBOUND", None] * 50
-    assert out["destinations"].to_list() == [["日本、韩国", "USA"]] * 200
-    assert out["_issues"].list.len().to_list() == [0, 0, 0, 1] * 50
+@pytest.mark.parametrize("rows", [200, 2_000])
+def test_repeated_and_unique_values_map_the_same(received_at, rows, monkeypatch):
+    """Repeated values are mapped once per distinct value in a frame of `BY_VALUE_ROWS` rows or more,
+    every row in a smaller one (an API page): the same rows either way."""
+    import mappings.application as application
+
+    data = {"group_type": ["出境", "国内", "入境游", "bad"] * (rows // 4), "destinations": ["日本、韩国|美国"] * rows,
+            "group_code": [f"T{i}" for i in range(rows)]}  # fmt: skip
+    out = _map("canonical:tour_group", data, received_at)["tour_group"]
+    assert out["group_type"].to_list() == ["OUTBOUND", "DOMESTIC", "INBOUND", None] * (rows // 4)
+    assert out["destinations"].to_list() == [["日本、韩国", "USA"]] * rows
+    assert out["_issues"].list.len().to_list() == [0, 0, 0, 1] * (rows // 4)
+    monkeypatch.setattr(application, "BY_VALUE_ROWS", 0 if rows < application.BY_VALUE_ROWS else 10**9)
+    other_way = _map("canonical:tour_group", data, received_at)["tour_group"]
+    assert_frame_equal(other_way, out)
 
 
 def test_json_lists_fill_list_fields_and_nested_items_are_rejected_not_a_crash(received_at):

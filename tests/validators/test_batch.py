@@ -240,3 +240,18 @@ def test_batch_rules_keep_row_order_and_lineage():
     out = run(tour_group=[group()], group_member=[member(seq=n) for n in range(1, 6)])
     assert out["group_member"]["seq_no"].to_list() == [1, 2, 3, 4, 5]
     assert out["group_member"]["_row"].to_list() == [2, 3, 4, 5, 6]
+
+
+def test_an_entity_with_no_rows_comes_back_conformed_beside_one_with_rows():
+    """A sync's teams frame has no contracts: the empty entity gets no rule (nothing to check, nor
+    any warehouse question) and comes back with its canonical columns and `_issues`, as a checked
+    frame with rows does."""
+    warehouse = Warehouse()
+    out = run(warehouse, tour_group=[group()], group_member=[member(), member(seq=2)], e_contract=[], contract_tourist=[])
+
+    assert out["e_contract"].is_empty() and out["contract_tourist"].is_empty()
+    filled = run(e_contract=[contract()], contract_tourist=[tourist(), tourist(seq=2)])
+    assert out["e_contract"].schema == filled["e_contract"].schema
+    assert out["contract_tourist"].schema == filled["contract_tourist"].schema
+    assert [parent for parent, _ in warehouse.asked] == []  # the members' group is the batch's own
+    assert rule_ids(out["group_member"]) == set()

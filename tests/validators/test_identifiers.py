@@ -128,6 +128,19 @@ def test_uscc_agrees_with_stdnum_on_digit_led_codes():
     assert 0 < sum(ours) < len(ours)
 
 
+def test_uscc_agrees_with_stdnum_with_any_symbol_of_the_alphabet_in_any_position():
+    """Every symbol's value counts (the check is computed by arithmetic on base-36 values, the letters
+    GB 32100 skips taken out); letters outside the alphabet (I, O, S, V, Z) never pass."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    bodies = ["".join(alphabet[(n * 7 + i * (n % 5 + 1)) % 31] for i in range(17)) for n in range(400)]
+    candidates = [b + c for b in bodies for c in alphabet]
+    ours = pl.DataFrame({"c": candidates}).select(uscc_valid(pl.col("c")).alias("c"))["c"].to_list()
+    assert ours == [c[17] == stdnum_uscc.calc_check_digit(c[:17]) for c in candidates]  # is_valid also wants a division code
+    assert sum(ours) == len(bodies)  # exactly one check symbol fits each body
+    skipped = [uscc()[:position] + letter + uscc()[position + 1:] for position in (2, 9, 17) for letter in "IOSVZ"]
+    assert not any(pl.DataFrame({"c": skipped}).select(uscc_valid(pl.col("c")))["c"].to_list())
+
+
 def test_a_group_with_a_bad_organizer_uscc_is_rejected():
     rows = [dict(group_code="G1", organizer_uscc=wrong_check(uscc()), group_type="DOMESTIC")]
     df = validate("tour_group", frame("tour_group", rows), today=TODAY)

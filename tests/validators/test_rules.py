@@ -198,3 +198,10 @@ def test_split_of_a_frame_without_issues_keeps_every_row_good_and_an_empty_bad_f
     good, bad = split(df)
     assert good.equals(df)
     assert bad.is_empty() and bad.schema == df.schema
+
+
+@pytest.mark.parametrize("name", sorted(entities()))
+def test_an_empty_frame_comes_back_with_the_columns_a_checked_frame_has(name):
+    empty = check(name)
+    assert empty.is_empty()
+    assert empty.schema == validate(name, frame(name, [{}]), today=TODAY).schema

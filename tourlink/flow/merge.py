@@ -137,18 +137,25 @@ class StreamedBatch:
 
     The direct paths (`tourlink.flow.batch.load_batch`) have no task boundary to cross, so they need no
     Parquet parts: a writer thread holds the batch's transaction and takes each part as it is handed
-    over (`put` returns once the writer has it: at most two parts alive, the one being written and
-    the next), and the database's work overlaps the Python stages. Parts
+    over (`put` returns once the parts waiting for it hold at most `WAITING_BYTES`: a file's chunk
+    waits alone, so at most two are alive, the one being written and the next), and the database's
+    work overlaps the Python stages. Parts
     arrive chunk by chunk, parents before children within each chunk. Still ONE transaction: if
     staging fails (a rejected input), the writer withdraws the batch — rolled back, no batch row, as
     when staging ran first — and staging's error reaches the caller.
     """
 
     _END = ("end", "", None, None)
-    QUEUE_PARTS = 1
+    # Parts handed over may wait for the writer while they add up to at most this many bytes: a
+    # sync's parts (a few MB each) queue and the next stream is mapped while the writer merges the
+    # last one's; a file's 100,000-row chunk (~23 MB) is bigger, so its hand-over still returns only
+    # once the writer has it (at most two chunks alive: peak memory).
+    WAITING_BYTES = 8 << 20
 
     def __init__(self, wh: Any, source: str, files: Sequence[tuple[str, str]], raw_files: Sequence[Path | str]):
-        self._queue: queue.Queue[tuple[str, str, pl.DataFrame | None, StorableRows | None]] = queue.Queue(maxsize=self.QUEUE_PARTS)
+        self._queue: queue.Queue[tuple[tuple[str, str, pl.DataFrame | None, StorableRows | None], int]] = queue.Queue()
+        self._taken = threading.Condition()
+        self._waiting_bytes = 0  # of the parts queued and not yet taken by the writer
         self._staged: StagedBatch | None = None
         self._error: BaseException | None = None
         self.result = BatchResult(batch_id=None, source=source)
@@ -165,7 +172,8 @@ class StreamedBatch:
         from warehouse.load import storable
 
         prepared = storable(entity, frame) if kind == "good" else None
-        self._hand_over((entity, kind, frame, prepared))
+        size = frame.estimated_size() + (prepared.stored.estimated_size() if prepared is not None else 0)
+        self._hand_over((entity, kind, frame, prepared), size)
         if self._error is not None:
             raise self._error
 
@@ -191,22 +199,27 @@ class StreamedBatch:
         self._hand_over(("abort", "", None, None))
         self._thread.join()
 
-    def _hand_over(self, item: tuple[str, str, pl.DataFrame | None, StorableRows | None]) -> None:
-        """Queue `item` unless the writer has ended (it ends only by committing, withdrawing or failing)."""
-        while self._thread.is_alive():
-            try:
-                self._queue.put(item, timeout=0.2)
-                break
-            except queue.Full:
-                continue
-        # A hand-off, not a queue: return once the writer has taken it. Parts alive are then the one
-        # being written and the one staged next (each ~23 MB at 100 k rows: its strings are views
-        # into the chunk's read buffers); two queued parts and one waiting to queue held ~70 MB
-        # more at the same speed, since the writer is the slower side either way.
-        done = self._queue.all_tasks_done
-        with done:
-            while self._queue.unfinished_tasks and self._thread.is_alive():
-                done.wait(0.2)
+    def _hand_over(self, item: tuple[str, str, pl.DataFrame | None, StorableRows | None], size: int = 0) -> None:
+        """Queue `item` (`size` bytes) and return once the parts still waiting for the writer hold at
+        most `WAITING_BYTES`, or the writer has ended (it ends only by committing, withdrawing or
+        failing). Parts alive are then the one being written and those waiting: a file's chunk
+        (~23 MB at 100 k rows: its strings are views into the chunk's read buffers) waits alone,
+        as two queued chunks and one waiting to queue held ~70 MB more at the same speed, since the
+        writer is the slower side of a file import either way."""
+        with self._taken:
+            self._waiting_bytes += size
+        self._queue.put((item, size))
+        with self._taken:
+            while self._waiting_bytes > self.WAITING_BYTES and self._thread.is_alive():
+                self._taken.wait(0.2)
+
+    def _next(self) -> tuple[str, str, pl.DataFrame | None, StorableRows | None]:
+        """The writer takes the next part: a hand-over waiting for room goes on."""
+        item, size = self._queue.get()
+        with self._taken:
+            self._waiting_bytes -= size
+            self._taken.notify_all()
+        return item
 
     def _write(self, wh: Any, source: str, files: Sequence[tuple[str, str]], raw_files: Sequence[Path | str]) -> None:
         from warehouse.load import BatchWithdrawn
@@ -216,8 +229,7 @@ class StreamedBatch:
             with wh.batch(source) as b:
                 _keep_inputs(b, self.result, files, raw_files)
                 while True:
-                    entity, kind, frame, prepared = self._queue.get()
-                    self._queue.task_done()
+                    entity, kind, frame, prepared = self._next()
                     if entity == "abort":
                         raise BatchWithdrawn()
                     if entity == "files":

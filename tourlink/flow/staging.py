@@ -55,9 +55,20 @@ class _ParentKeys:
             self._staged.setdefault(entity, []).append(good.select(key).unique())
 
     def existing(self, parent: str, keys: pl.DataFrame) -> pl.DataFrame:
-        found = [self._warehouse.existing_keys_readonly(parent, keys)]
-        found += [keys.join(staged, on=keys.columns, how="semi") for staged in self._staged.get(parent, [])]
-        return pl.concat([f.select(keys.columns) for f in found], how="vertical_relaxed").unique()
+        """Of `keys`, those of a parent staged in this batch or stored. The batch's own parents answer
+        first: the warehouse is asked (a connection, a temporary table, a join) only for the rest,
+        and not at all when the batch staged them all (a roster after its groups, a sync's
+        contracts after its teams)."""
+        columns = keys.columns
+        found = [keys.join(staged, on=columns, how="semi") for staged in self._staged.get(parent, [])]
+        rest = keys
+        for part in found:
+            rest = rest.join(part, on=columns, how="anti")
+        if not rest.is_empty():
+            found.append(self._warehouse.existing_keys_readonly(parent, rest))
+        if not found:
+            return keys.clear()
+        return pl.concat([f.select(columns) for f in found], how="vertical_relaxed").unique()
 
 
 def _ordered(frames: dict[str, pl.DataFrame]) -> list[tuple[str, pl.DataFrame]]:
