@@ -7,7 +7,7 @@ replay itself is plain Python; reading and writing is set-based over all touched
 
 The fold writes two things in one transaction:
 - `travel_agency`: the current state (`updated_at` = newest `received_at` of the applied events,
-  `_batch_id` = the batch that loaded the newest of them, so its source is the portal's);
+  `_batch_no` = the batch that loaded the newest of them, so its source is the portal's);
 - `agency_state_history`: one row per state version, `[valid_from, valid_to)`, with the case
   numbers that produced it, so "what was its scope on 2024-03-01" is a query (`agency_state_on`).
 
@@ -80,7 +80,7 @@ class LicensingEvent:
     licence_no: str | None = None
     division_code: str | None = None
     changed_fields: dict[str, list[Any]] | None = None
-    batch_id: str | None = field(default=None, compare=False)  # lineage: the batch that loaded it
+    batch_no: int | None = field(default=None, compare=False)  # lineage: the batch that loaded it (`_batch_no`)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -208,8 +208,8 @@ def fold(events: Iterable[LicensingEvent], baseline: AgencyState | None = None) 
 _STATE_COLUMNS = [f.name for f in dataclasses.fields(AgencyState)]
 
 
-# The `licensing_event` columns read as stored (`changed_fields` is JSON text, `batch_id` is `_batch_id`).
-_EVENT_COLUMNS = [f.name for f in dataclasses.fields(LicensingEvent) if f.name not in ("changed_fields", "batch_id")]
+# The `licensing_event` columns read as stored (`changed_fields` is JSON text, `batch_no` is `_batch_no`).
+_EVENT_COLUMNS = [f.name for f in dataclasses.fields(LicensingEvent) if f.name not in ("changed_fields", "batch_no")]
 
 
 def _event_from_row(row: Any) -> LicensingEvent:
@@ -222,7 +222,7 @@ def _event_from_row(row: Any) -> LicensingEvent:
     return LicensingEvent(
         **{c: getattr(row, c) for c in _EVENT_COLUMNS},
         changed_fields=changed if isinstance(changed, dict) else None,
-        batch_id=row._batch_id,
+        batch_no=row._batch_no,
     )
 
 
@@ -245,11 +245,11 @@ def _rows_in(conn: sa.Connection, table: sa.Table, column: sa.Column, keys: Sequ
     return rows
 
 
-def refold(conn: sa.Connection, subjects: Iterable[str], *, batch_id: str = "fold") -> int:
+def refold(conn: sa.Connection, subjects: Iterable[str]) -> int:
     """Recompute `travel_agency` and `agency_state_history` of these subjects from all their events.
 
     Runs inside the caller's transaction. Returns how many subjects got a state. A folded row's
-    `_batch_id` is the batch that loaded its newest applied event (`batch_id` if unknown).
+    `_batch_no` is the batch that loaded its newest applied event.
     """
     keys = sorted({s for s in subjects if s})
     if not keys:
@@ -292,7 +292,7 @@ def refold(conn: sa.Connection, subjects: Iterable[str], *, batch_id: str = "fol
                 "deposit_amount": kept.deposit_amount if kept is not None else None,
                 "insurance_end_date": kept.insurance_end_date if kept is not None else None,
                 "updated_at": newest.received_at,
-                "_batch_id": newest.batch_id or batch_id,
+                "_batch_no": newest.batch_no,
                 "_file": None,
                 "_row": None,
             }
@@ -333,7 +333,7 @@ def refold_pending(engine: sa.Engine, *, source: str, batch_id: str = "fold") ->
         loaded_at = batch.c.started_at.label("loaded_at")
         query = (
             sa.select(ev.c.subject_uscc, loaded_at)
-            .join(batch, batch.c.batch_id == ev.c._batch_id)
+            .join(batch, batch.c.batch_no == ev.c._batch_no)
             .where(batch.c.source == source)
         )
         if since:
@@ -341,7 +341,7 @@ def refold_pending(engine: sa.Engine, *, source: str, batch_id: str = "fold") ->
         pending = conn.execute(query).all()
         if not pending:
             return 0
-        folded = refold(conn, {r.subject_uscc for r in pending}, batch_id=batch_id)
+        folded = refold(conn, {r.subject_uscc for r in pending})
         newest = max(r.loaded_at for r in pending).isoformat()
         write_state(conn, source, FOLD_STREAM, newest, batch_id)
         return folded

@@ -152,11 +152,11 @@ class Warehouse:
                 # Alive first, then visible as running: no sweep can mistake it for abandoned.
                 locks.hold_batch(conn, batch_id)
                 with self.engine.begin() as side:
-                    side.execute(tables.batch.insert().values(**row))
+                    row["batch_no"] = _insert_batch_row(side, row)
             else:
-                conn.execute(tables.batch.insert().values(**row))  # SQLite: the write lock is the liveness
+                row["batch_no"] = _insert_batch_row(conn, row)  # SQLite: the write lock is the liveness
             _sweep_abandoned(conn, batch_id)
-            writer = BatchWriter(self, conn, batch_id, source, started, entities)
+            writer = BatchWriter(self, conn, batch_id, source, started, entities, batch_no=row["batch_no"])
             yield writer
             writer._finish()
             tx.commit()
@@ -188,8 +188,8 @@ class Warehouse:
                 t = tables.batch
                 update = t.update().where(t.c.batch_id == row["batch_id"]).values(**values)
                 done = conn.execute(update, execution_options=_ROWCOUNT).rowcount
-                if not done:
-                    conn.execute(t.insert().values(**{**row, **values}))
+                if not done:  # SQLite: the row went with the rollback (its number may be taken since)
+                    _insert_batch_row(conn, {k: v for k, v in {**row, **values}.items() if k != "batch_no"})
         except sa.exc.SQLAlchemyError:  # the database itself is gone: the batch row stays `running`
             pass
 
@@ -198,6 +198,18 @@ class BatchWithdrawn(Exception):
     """Raised inside `Warehouse.batch` by a caller whose input was rejected before the batch could
     complete (an unreadable file, another agency's rows): rolled back, and no batch row is kept,
     exactly as if the batch had never opened."""
+
+
+def _insert_batch_row(conn: sa.Connection, row: dict[str, Any]) -> int:
+    """Insert a batch row numbered in the same statement; its `batch_no`. PostgreSQL draws the number
+    from `BATCH_NO_SEQUENCE` (never reused, whatever commits); SQLite takes one above the highest,
+    under the write lock its batches hold from their first statement."""
+    t = tables.batch
+    if conn.dialect.name == "postgresql":
+        number: sa.ColumnElement = sa.func.nextval(tables.BATCH_NO_SEQUENCE)
+    else:
+        number = sa.select(sa.func.coalesce(sa.func.max(t.c.batch_no), 0) + 1).scalar_subquery()
+    return int(conn.execute(t.insert().values(**row, batch_no=number).returning(t.c.batch_no)).scalar_one())
 
 
 def _sweep_abandoned(conn: sa.Connection, batch_id: str) -> None:
@@ -223,10 +235,13 @@ class BatchWriter(MergeWriter, QuarantineWriter, StateWriter):
         source: str,
         received_at: datetime,
         entities: Iterable[str] | None,
+        *,
+        batch_no: int,
     ):
         self.warehouse = warehouse
         self.connection = connection
         self.batch_id = batch_id
+        self.batch_no = batch_no  # what its rows carry as `_batch_no`
         self.source = source
         self.received_at: datetime = received_at  # naive UTC
         self._lock_names = sorted(entities) if entities is not None else sorted(tables.entity_tables)

@@ -91,6 +91,7 @@ class MergeWriter:
     warehouse: Warehouse
     connection: sa.Connection
     batch_id: str
+    batch_no: int
     _temps: dict[str, sa.Table]
     _written: set[str]
     _carried: dict[str, list[Path]]
@@ -110,7 +111,7 @@ class MergeWriter:
         self._lock()
         rows = prepared if prepared is not None else storable(entity, good)
         latest = rows.latest
-        stored = rows.stored.with_columns(_batch_id=pl.lit(self.batch_id, pl.String))  # lineage: tables.LINEAGE_COLUMNS
+        stored = rows.stored.with_columns(_batch_no=pl.lit(self.batch_no, pl.Int64))  # lineage: tables.LINEAGE_COLUMNS
         if spec.parent is not None:
             self._carry(spec, stored)  # every key carried, changed or not: the set that replaces the stored one
         new, differing = self._against_stored(spec, table, stored)

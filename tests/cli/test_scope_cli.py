@@ -33,7 +33,7 @@ def home(tourlink_home):
     with wh.engine.begin() as conn:
         conn.execute(t.entity_tables["travel_agency"].insert().values(
             uscc=BEIJING, name="北京长城旅行社", unit_type="HEAD", division_code="110101", business_scope="DOMESTIC",
-            status="ACTIVE", updated_at=qs.EARLIER, _batch_id="b-agencies"))
+            status="ACTIVE", updated_at=qs.EARLIER, _batch_no=1))
         raw = {"团号": "BJ1", "组团社统一社会信用代码": BEIJING, "序号": "1", "姓名": "李四", "证件类型": "身份证", "证件号码": BEIJING_ID}
         conn.execute(t.quarantine.insert().values(
             batch_id="b-day", source="files", file="/in/长城/名单.xlsx", row=4, entity="group_member",

@@ -81,7 +81,7 @@ def seed(engine: sa.Engine) -> dict[str, int]:
         for uscc, name, division in AGENCIES:
             conn.execute(ta.insert().values(
                 uscc=uscc, name=name, unit_type="HEAD", division_code=division, business_scope="DOMESTIC",
-                status="ACTIVE", updated_at=EARLIER, _batch_id="b-agencies",
+                status="ACTIVE", updated_at=EARLIER, _batch_no=1,
             ))
         for batch, source, file, row, entity, key, agency, division, raw, rules, created in ENTRIES:
             result = conn.execute(t.quarantine.insert().values(

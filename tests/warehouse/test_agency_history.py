@@ -115,7 +115,7 @@ def _store(conn: sa.Connection, events: list[LicensingEvent]) -> None:
             "licence_no": e.licence_no, "division_code": e.division_code, "decision": e.decision,
             "effective_date": e.effective_date, "authority_division_code": "210000",
             "changed_fields": json.dumps(e.changed_fields, ensure_ascii=False) if e.changed_fields else None,
-            "received_at": e.received_at, "_batch_id": "b",
+            "received_at": e.received_at, "_batch_no": 7,
         }
         conn.execute(table.delete().where(table.c.case_no == e.case_no, table.c.event_type == e.event_type))
         conn.execute(table.insert().values(**row))
@@ -129,23 +129,23 @@ def _agency(conn: sa.Connection, key: str):
 def test_the_warehouse_fold_writes_current_state_and_lineage(conn):
     late = event("C8", "CHANGE", "2024-06-01", changed_fields={"phone": ["024-1", "024-88886666"]}, received_at=datetime(2024, 12, 3, 9, 30))
     _store(conn, [*LIFE, late])
-    assert refold(conn, [HEAD, BRANCH], batch_id="b1") == 2
+    assert refold(conn, [HEAD, BRANCH]) == 2
     head = _agency(conn, HEAD)
     assert (head.name, head.business_scope, head.status, head.phone) == ("辽宁远航国际旅行社有限公司", "DOMESTIC|INBOUND|OUTBOUND", "ACTIVE", "024-88886666")
     assert head.updated_at == datetime(2024, 12, 3, 9, 30)  # newest received_at of the applied events
-    assert head._batch_id == "b"  # lineage: the batch that loaded the newest applied event
+    assert head._batch_no == 7  # lineage: the batch that loaded the newest applied event
     branch = _agency(conn, BRANCH)
     assert (branch.unit_type, branch.parent_uscc, branch.status, branch.status_date) == ("BRANCH", HEAD, "CANCELLED", date(2024, 3, 1))
 
 
 def test_a_late_event_with_an_earlier_effective_date_refolds_history(conn):
     _store(conn, LIFE)
-    refold(conn, [HEAD], batch_id="b1")
+    refold(conn, [HEAD])
     assert agency_state_on(conn, HEAD, date(2021, 6, 1)).address is None
     # arrives last, effective before the outbound grant and the name change
     late = event("C0", "CHANGE", "2021-01-05", changed_fields={"address": [None, "沈阳市和平区南京北街1号"]}, received_at=datetime(2024, 12, 9))
     _store(conn, [late])
-    refold(conn, [HEAD], batch_id="b2")
+    refold(conn, [HEAD])
     assert agency_state_on(conn, HEAD, date(2021, 6, 1)).address == "沈阳市和平区南京北街1号"
     assert _agency(conn, HEAD).address == "沈阳市和平区南京北街1号"
     assert _agency(conn, HEAD).name == "辽宁远航国际旅行社有限公司"  # later change still wins
@@ -154,7 +154,7 @@ def test_a_late_event_with_an_earlier_effective_date_refolds_history(conn):
 
 def test_state_history_answers_what_the_agency_was_on_a_date(conn):
     _store(conn, LIFE)
-    refold(conn, [HEAD, BRANCH], batch_id="b1")
+    refold(conn, [HEAD, BRANCH])
     assert agency_state_on(conn, HEAD, date(2019, 12, 31)) is None  # not yet established
     assert agency_state_on(conn, HEAD, date(2022, 6, 14)).business_scope == ("DOMESTIC", "INBOUND")
     assert agency_state_on(conn, HEAD, date(2022, 6, 15)).business_scope == ("DOMESTIC", "INBOUND", "OUTBOUND")
@@ -173,14 +173,14 @@ def test_events_on_an_agency_known_before_the_feed_fold_on_top_of_its_row(conn):
     conn.execute(ta.insert().values(
         uscc=old, name="大连老字号旅行社", unit_type="HEAD", licence_no="L-LN-00007", division_code="210202",
         business_scope="DOMESTIC|INBOUND", status="ACTIVE", deposit_amount=200000, updated_at=datetime(2019, 1, 1),
-        _batch_id="b0",
+        _batch_no=1,
     ))
     grant = event("D1", "OUTBOUND_GRANT", "2024-01-02", subject=old)
     change = event("D2", "CHANGE", "2023-05-05", subject=old, changed_fields={"name": ["大连老字号旅行社", "大连老字号国际旅行社"]})
     _store(conn, [grant])
-    refold(conn, [old], batch_id="b1")
+    refold(conn, [old])
     _store(conn, [change])  # late, earlier-dated: the re-fold starts again from the row as first found
-    refold(conn, [old], batch_id="b2")
+    refold(conn, [old])
     row = _agency(conn, old)
     assert (row.name, row.business_scope, row.deposit_amount) == ("大连老字号国际旅行社", "DOMESTIC|INBOUND|OUTBOUND", 200000)
     assert agency_state_on(conn, old, date(2023, 1, 1)).name == "大连老字号旅行社"

@@ -205,8 +205,8 @@ def test_a_rebuild_that_meets_a_key_twice_fails_the_batch_which_rolls_back_with_
             b.merge("group_member", members)
             # a row written behind the merge's back, with a key the load already has
             b.connection.exec_driver_sql(
-                "insert into group_member (organizer_uscc, group_code, seq_no, _batch_id)"
-                " select organizer_uscc, group_code, seq_no, _batch_id from group_member limit 1"
+                "insert into group_member (organizer_uscc, group_code, seq_no, _batch_no)"
+                " select organizer_uscc, group_code, seq_no, _batch_no from group_member limit 1"
             )
     assert any("group_member: its primary key" in note for note in raised.value.__notes__)
     with wh.engine.connect() as conn:

@@ -30,7 +30,7 @@ def test_new_keys_are_inserted_with_lineage(warehouse):
     rows = stored(
         warehouse,
         "select g.group_code, g.route_name, g.destinations, g.start_date, g.updated_at, b.source, g._file, g._row"
-        " from tour_group g join batch b on b.batch_id = g._batch_id order by g.group_code",
+        " from tour_group g join batch b on b.batch_no = g._batch_no order by g.group_code",
     )
     assert [r[:3] for r in rows] == [("G1", "北京五日游", "110000"), ("G2", "北京五日游", "110000")]
     assert str(rows[0][3]).startswith("2026-10-01") and str(rows[0][4]).startswith("2026-10-01 08:00:00")
@@ -57,9 +57,9 @@ def test_an_equal_timestamp_with_a_change_replaces(warehouse):
 
 def test_a_newer_row_with_nothing_different_is_unchanged_and_not_written(warehouse):
     load(warehouse, "tour_group", [group("G1", updated=at(3))])
-    first_batch = stored(warehouse, "select _batch_id from tour_group")
+    first_batch = stored(warehouse, "select _batch_no from tour_group")
     assert load(warehouse, "tour_group", [group("G1", updated=at(3))]) == MergeCounts(0, 1)
-    assert stored(warehouse, "select _batch_id from tour_group") == first_batch
+    assert stored(warehouse, "select _batch_no from tour_group") == first_batch
 
 
 def test_a_null_becoming_a_value_is_a_change(warehouse):

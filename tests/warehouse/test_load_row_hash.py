@@ -90,14 +90,14 @@ def test_a_receipt_time_default_is_no_version_and_never_rewrites_the_same_conten
 
 def test_a_row_stored_without_a_hash_is_compared_exactly_then_gets_its_hash(warehouse):
     load(warehouse, "group_member", [member("G1", 1, name="张三"), member("G1", 2, name="李四")])
-    [(batch,)] = set(stored(warehouse, "select _batch_id from group_member"))
+    [(batch,)] = set(stored(warehouse, "select _batch_no from group_member"))
     hashes = stored(warehouse, "select seq_no, _row_hash from group_member order by seq_no")
     execute(warehouse, "update group_member set _row_hash = null")  # as stored before migration 0004
     assert load(warehouse, "group_member", [member("G1", 1, name="张三"), member("G1", 2, name="李四")]) == MergeCounts(
         0, 2
     )
     assert stored(warehouse, "select seq_no, _row_hash from group_member order by seq_no") == hashes
-    assert set(stored(warehouse, "select _batch_id from group_member")) == {(batch,)}  # content and lineage kept
+    assert set(stored(warehouse, "select _batch_no from group_member")) == {(batch,)}  # content and lineage kept
     assert load(warehouse, "group_member", [member("G1", 1, name="王五")]) == MergeCounts(1, 0)
     assert stored(warehouse, "select name from group_member order by seq_no") == [("王五",), ("李四",)]
 

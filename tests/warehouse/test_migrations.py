@@ -102,7 +102,7 @@ def test_rows_of_revision_0004_keep_their_source_and_time_on_the_batch_row(wareh
     assert schema_drift(engine) == []
     lineage = (
         "select g.group_code, b.source, b.started_at, g._file, g._row"
-        " from tour_group g join batch b on b.batch_id = g._batch_id order by 1"
+        " from tour_group g join batch b on b.batch_no = g._batch_no order by 1"
     )
     with engine.connect() as conn:
         rows = [tuple(r) for r in conn.exec_driver_sql(lineage).all()]
@@ -122,7 +122,41 @@ def test_rows_of_revision_0004_keep_their_source_and_time_on_the_batch_row(wareh
     engine.dispose()
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002", "0004"])
+def test_rows_of_revision_0008_name_their_batch_by_its_number(warehouse_url, tmp_path):
+    """0009: the batches are numbered in the order they started, every row carries its batch's number
+    (`_batch_no`), a batch opened afterwards takes the next one, and a downgrade gives the ids back."""
+    engine = make_engine(warehouse_url)
+    with engine.begin() as conn:
+        migrations.upgrade(conn, "0008")
+        for batch_id, started in (("b-late", datetime(2026, 9, 3)), ("b-early", datetime(2026, 9, 1))):
+            conn.execute(
+                sa.text("insert into batch (batch_id, source, status, started_at) values (:b, 'erp_a', 'committed', :t)"),
+                {"b": batch_id, "t": started},
+            )
+        insert = sa.text("insert into tour_group (group_code, organizer_uscc, _batch_id, _file, _row) values (:g, :o, :b, 'g.csv', 2)")
+        conn.execute(insert, {"g": "G1", "o": ORGANIZER, "b": "b-late"})
+        conn.execute(insert, {"g": "G2", "o": ORGANIZER, "b": "b-early"})
+        migrations.upgrade(conn)
+    engine.dispose()
+
+    wh = Warehouse(warehouse_url, landing_dir=tmp_path)
+    assert schema_drift(wh.engine) == []
+    with wh.batch("new") as b:
+        b.merge("tour_group", entity_frame("tour_group", [group("G3")]))
+        opened = b.batch_id
+    lineage = "select g.group_code, b.batch_id, g._batch_no from tour_group g join batch b on b.batch_no = g._batch_no order by 1"
+    with wh.engine.connect() as conn:
+        assert [tuple(r) for r in conn.exec_driver_sql(lineage)] == [("G1", "b-late", 2), ("G2", "b-early", 1), ("G3", opened, 3)]
+        from alembic import command
+
+        command.downgrade(migrations.config(conn), "0008")
+        back = conn.exec_driver_sql("select group_code, _batch_id from tour_group order by 1").all()
+        conn.commit()
+    assert [tuple(r) for r in back] == [("G1", "b-late"), ("G2", "b-early"), ("G3", opened)]
+    wh.engine.dispose()
+
+
+@pytest.mark.parametrize("revision", ["0001", "0002", "0004", "0008"])
 def test_every_revision_downgrades_cleanly(warehouse_url, revision):
     engine = make_engine(warehouse_url)
     with engine.begin() as conn:

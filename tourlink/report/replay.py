@@ -98,7 +98,9 @@ def replay(path: Path, *, engine: sa.Engine | None = None, warehouse: Any = None
             loaded |= {
                 (entity, f, r)
                 for f, r in conn.execute(
-                    sa.select(table.c._file, table.c._row).where(table.c._batch_id == batch_id, table.c._file.in_(names))
+                    sa.select(table.c._file, table.c._row)
+                    .join(t.batch, t.batch.c.batch_no == table.c._batch_no)
+                    .where(t.batch.c.batch_id == batch_id, table.c._file.in_(names))
                 )
             }
         # entries whose corrected row loaded under a new key (the key field itself was the mistake)

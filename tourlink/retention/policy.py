@@ -50,12 +50,13 @@ class RetentionResult:
 
 def _last_group_end(conn: sa.Connection) -> dict[str, date]:
     """landing_path → the latest end date of the groups its rows belong to."""
-    bf, tg, gm = t.batch_file, t.entity_tables["tour_group"], t.entity_tables["group_member"]
+    bf, b, tg, gm = t.batch_file, t.batch, t.entity_tables["tour_group"], t.entity_tables["group_member"]
+    files = bf.join(b, b.c.batch_id == bf.c.batch_id)  # rows name their batch by its number
     direct = sa.select(bf.c.landing_path, tg.c.end_date).select_from(
-        bf.join(tg, sa.and_(tg.c._batch_id == bf.c.batch_id, tg.c._file == bf.c.file))
+        files.join(tg, sa.and_(tg.c._batch_no == b.c.batch_no, tg.c._file == bf.c.file))
     )
     via_members = sa.select(bf.c.landing_path, tg.c.end_date).select_from(
-        bf.join(gm, sa.and_(gm.c._batch_id == bf.c.batch_id, gm.c._file == bf.c.file)).join(
+        files.join(gm, sa.and_(gm.c._batch_no == b.c.batch_no, gm.c._file == bf.c.file)).join(
             tg, sa.and_(tg.c.organizer_uscc == gm.c.organizer_uscc, tg.c.group_code == gm.c.group_code)
         )
     )

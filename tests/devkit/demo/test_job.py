@@ -38,7 +38,7 @@ def test_the_demo_syncs_every_sandbox_source_through_airflow_and_prints_the_publ
         states = dict(db.execute("select source, count(*) from batch where status != 'committed' group by source"))
         snapshot = db.execute("select version, figures from indicator_snapshot where month = '2026-10'").fetchall()
         groups_by_source = dict(
-            db.execute("select b.source, count(*) from tour_group g join batch b on b.batch_id = g._batch_id group by b.source")
+            db.execute("select b.source, count(*) from tour_group g join batch b on b.batch_no = g._batch_no group by b.source")
         )
     for name in sandbox_sources:
         assert f"tourlink_sync__{name}" in demo.stdout and name in committed, name
