@@ -217,3 +217,25 @@ def test_the_report_links_the_months_indicator_page_and_the_gx_data_docs(bad_upl
     assert docs.stat().st_mtime_ns == built  # today's build is reused, not rebuilt per region
     assert again["indicators"] is None  # a district has no indicators of its own (prefecture at most)
     assert 'id="indicator-page"' not in Path(again["html"]).read_text(encoding="utf-8")
+
+
+def test_the_list_narrows_to_one_file_as_listed_or_by_its_path_and_to_one_rule(bad_upload, tmp_path):
+    """A steward who imported several files lists one of them (the name `quarantine list` shows, or
+    the path they gave `tourlink import`) and one rule; a rule id the catalogue lacks is refused."""
+    agency = load_agencies(tmp_path / "more").agencies[1]
+    other = write_roster(tmp_path / "团队名单_另一个.xlsx", agency.uscc, "GN2610002",
+                         [Member("赵六", "M", "1975-13-12", make_ric(random.Random(3), "210102", date(1975, 1, 2), "M"))])
+    tourlink("import", str(other))
+    names = {Path(e["file"]).name for e in (json.loads(line) for line in tourlink("quarantine", "list", "--json").splitlines())}
+    assert names == {"团队名单_沈阳.xlsx", other.name}
+
+    by_name = [json.loads(line) for line in tourlink("quarantine", "list", "--json", "--file", "团队名单_沈阳.xlsx").splitlines()]
+    by_path = [json.loads(line) for line in tourlink("quarantine", "list", "--json", "--file", str(other)).splitlines()]
+    assert {Path(e["file"]).name for e in by_name} == {"团队名单_沈阳.xlsx"} and len(by_name) == 2
+    assert {e["file"] for e in by_path} == {str(other)} and len(by_path) == 1
+    assert tourlink("quarantine", "list", "--json", "--file", "团队名单_沈%.xlsx") == ""  # a name, not a pattern
+
+    checksum = [json.loads(line) for line in tourlink("quarantine", "list", "--json", "--rule", "ric_checksum").splitlines()]
+    assert [(Path(e["file"]).name, e["key"]["seq_no"]) for e in checksum] == [("团队名单_沈阳.xlsx", 2)]
+    refused = runner.invoke(app, ["quarantine", "list", "--rule", "RIC_CHECKSUMM"])
+    assert refused.exit_code == 2 and "unknown rule 'RIC_CHECKSUMM'" in refused.output

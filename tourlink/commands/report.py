@@ -47,6 +47,18 @@ def _statuses(status: str) -> tuple[str, ...]:
     return parts
 
 
+def _rule(rule: str | None) -> str | None:
+    """A rule id as the catalogue has it (`ric_checksum` works too); an unknown one is refused."""
+    if rule is None:
+        return None
+    from validators.catalogue import catalogue
+
+    known = catalogue()
+    if rule.strip().upper() not in known:
+        _fail(f"unknown rule {rule!r}: known rules are {', '.join(sorted(known))}")
+    return rule.strip().upper()
+
+
 def _scope(region: str | None, **kwargs):
     from tourlink.report.failures import Scope
 
@@ -120,6 +132,8 @@ def quarantine_list(
     status: Annotated[str, typer.Option("--status", help="open (default), resolved, waived, a comma list, or all")] = "open",
     region: RegionOpt = None,
     agency: Annotated[str | None, typer.Option("--agency", help="only this agency's USCC")] = None,
+    file: Annotated[str | None, typer.Option("--file", help="only rows of this file (as listed, or its path)")] = None,
+    rule: Annotated[str | None, typer.Option("--rule", help="only entries failing this rule, e.g. RIC_CHECKSUM")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """List quarantine entries (values of personal fields masked)."""
@@ -128,12 +142,13 @@ def quarantine_list(
 
     op = operator()
     engine = _engine()
+    rule = _rule(rule)
     scope = _scope(scoped_region(op, "quarantine_list", region, engine=engine), batch_id=batch,
-                   statuses=_statuses(status), agency=agency)
+                   statuses=_statuses(status), agency=agency, file=file, rule=rule)
     with engine.connect() as conn:
         entries = list_entries(conn, scope)
     done(op, "quarantine_list", engine=engine, region=scope.region, rows=len(entries),
-         detail={"status": list(scope.statuses), "agency": agency, "batch": batch})
+         detail={"status": list(scope.statuses), "agency": agency, "batch": batch, "file": file, "rule": scope.rule})
     if as_json:
         for e in entries:
             typer.echo(json.dumps(e, ensure_ascii=False, default=str))

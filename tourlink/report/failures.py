@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
+from pathlib import PurePath
 from typing import Any
 
 import sqlalchemy as sa
@@ -96,6 +97,7 @@ class Scope:
     agency: str | None = None
     rule: str | None = None
     source: str | None = None
+    file: str | None = None  # the file (or API page) as recorded, or the name such paths end in
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "region", region_prefix(self.region))
@@ -221,6 +223,9 @@ def _scoped(scope: Scope, *, with_day: bool = True, with_status: bool = True) ->
         stmt = stmt.where(q.c.agency_uscc == scope.agency)
     if scope.source:
         stmt = stmt.where(q.c.source == scope.source)
+    if scope.file:  # as listed (the path given to `tourlink import`), or any path ending in its name
+        name = PurePath(scope.file).name
+        stmt = stmt.where(sa.or_(q.c.file.in_(sorted({scope.file, name})), q.c.file.endswith("/" + name, autoescape=True)))
     if with_status and scope.statuses:
         stmt = stmt.where(q.c.status.in_(scope.statuses))
     if with_day and scope.day:
