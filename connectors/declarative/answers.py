@@ -6,7 +6,8 @@ file (or its dialect's preset) declares where the code is and what each value me
     error: {path: code, ok: [0], retry: [50001], throttle: [42900], auth: [40001, 40003], message: msg}
 
 `ok` passes, `retry` is retried like an HTTP 5xx, `throttle` (the vendor's "too many requests") is
-retried like an HTTP 429, with fewer requests in flight (`connectors.http.gate`), `auth` fails at once as rejected credentials, any
+retried like an HTTP 429 and `busy` (系统繁忙, its service overloaded) like an HTTP 503, both with
+fewer requests in flight (`connectors.http.gate`), `auth` fails at once as rejected credentials, any
 other code fails at once as a vendor error; `error: jsonapi` reads a JSON:API `errors` document.
 The check runs inside the HTTP client's retry loop (`HttpClient.request(check=…)`). An HTML page
 where JSON or XML was expected (a login page, a proxy's notice, a wrong `base_url`) fails at once,
@@ -23,7 +24,7 @@ from connectors.bodies import RawBody, as_raw
 from connectors.declarative.records import XmlPage, dig, snippet, xml_page
 from connectors.declarative.spec import Spec
 from connectors.http.decoding import decode_json
-from connectors.http.errors import AuthError, ParameterError, RateLimited, RetryableError
+from connectors.http.errors import AuthError, Overloaded, ParameterError, RateLimited, RetryableError
 
 Check = Callable[[bytes | RawBody, str], Any]
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -53,6 +54,8 @@ def raise_for_envelope(payload: Any, rule: dict[str, Any], what: str) -> None:
     said = f"code {code} {message or ''}".strip() if code is not None else f"no `{rule.get('path')}` in the envelope"
     if code is not None and str(code) in _codes(rule.get("throttle", [])):
         raise RateLimited(f"{what}: vendor {said} (rate limited)")
+    if code is not None and str(code) in _codes(rule.get("busy", [])):
+        raise Overloaded(f"{what}: vendor {said} (overloaded)")
     if code is not None and str(code) in _codes(rule.get("retry", [])):
         raise RetryableError(f"{what}: vendor {said}")
     if code is not None and str(code) in _codes(rule.get("auth", [])):
@@ -69,6 +72,8 @@ def raise_for_jsonapi(payload: Any, what: str) -> None:
     text = f"{what}: vendor error {status} {first.get('title') or ''} {first.get('detail') or ''}".strip()
     if status == "429":
         raise RateLimited(text)
+    if status in {"503", "504"}:
+        raise Overloaded(text)
     if status.startswith("5"):
         raise RetryableError(text)
     if status in {"401", "403"}:

@@ -10,7 +10,7 @@ a preset's dialect and only what differs. The keys:
     xml                      {namespaces, head, records: "t:Body/t:Team", lists, trust_detected_encoding}
                              (the last: read a body declared GBK that is UTF-8 as UTF-8, not refuse it)
     total                    dotted path of the announced total (xml: within the head)
-    error                    {path, ok, retry, throttle, auth, message} (xml: paths within the head), or `jsonapi`
+    error                    {path, ok, retry, throttle, busy, auth, message} (xml: paths within the head), or `jsonapi`
     paging                   {style: page-number|offset|cursor|next-link|after-id|single, param,
                               size_param, max_size, default_size, next, more}
     window                   {since_param, until_param, format: iso|strftime, timezone, since_default}

@@ -10,7 +10,8 @@ while the others are fetched. No slot is ever left idle while a request waits, s
 whole takes as long as before.
 
 The vendor decides how fast is too fast: a rate-limited answer (`RateLimited`: HTTP 429, or an
-envelope's throttle code such as signed-json's 42900) halves the slots (`throttled`), once per
+envelope's throttle code such as signed-json's 42900) or an overloaded one (`Overloaded`: HTTP 503
+or 504, or a busy code such as legacy-xml's 9999 系统繁忙) halves the slots (`throttled`), once per
 round: the answers to requests sent before that cut do not cut again. Each run of `REGROW_AFTER`
 normal answers per slot gives one slot back, up to the configured `max_concurrency` (additive
 increase, multiplicative decrease, as TCP does): a source may be configured with many requests in

@@ -1,5 +1,6 @@
-"""An envelope's codes mean what the declaration says: ok passes, retry is retried, throttle is retried as rate limited, auth fails at
-once as rejected credentials, anything else fails at once; an HTML page is never read as data."""
+"""An envelope's codes mean what the declaration says: ok passes, retry is retried, throttle is retried as rate limited, busy as
+overloaded (both with fewer requests in flight), auth fails at once as rejected credentials, anything else fails at once; an HTML
+page is never read as data."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from connectors.declarative.answers import checker
 from connectors.declarative.spec import spec_of
-from connectors.http.errors import AuthError, ParameterError, RateLimited, RetryableError
+from connectors.http.errors import AuthError, Overloaded, ParameterError, RateLimited, RetryableError
 from connectors.registry import SourceConfig
 
 RULE = {"path": "code", "ok": [0], "retry": [50001], "throttle": [42900], "auth": [40001, 40003], "message": "msg"}
@@ -34,6 +35,17 @@ def test_each_declared_code_becomes_its_verdict():
         check({"code": 40010, "msg": "参数错误"})
     with pytest.raises(ParameterError, match="no `code` in the envelope"):
         check({"items": []})
+
+
+def test_a_busy_code_is_retried_as_an_overloaded_vendor():
+    """legacy-xml's 9999 系统繁忙 (its preset's `busy`), a JSON:API 503: retried with fewer requests in flight."""
+    with pytest.raises(Overloaded, match="code 9999 系统繁忙"):
+        check({"code": 9999, "msg": "系统繁忙"}, error={**RULE, "busy": [9999]})
+    with pytest.raises(Overloaded, match="503"):
+        check({"errors": [{"status": "503", "title": "Service Unavailable"}]}, error="jsonapi")
+    with pytest.raises(RetryableError) as failed:
+        check({"errors": [{"status": "500", "title": "Internal Server Error"}]}, error="jsonapi")
+    assert not isinstance(failed.value, Overloaded | RateLimited), "a vendor's bug is retried at the same pace"
 
 
 def test_an_html_page_names_its_title_and_is_not_retried():

@@ -1,7 +1,7 @@
 """A page+total vendor on loopback for the reader's tests: `GET /v1/groups?page=N&size=S` →
 `{"total": T, "items": [...]}` (asked without `page`, a cursor walk: `cursor=N` → `{"items": [...], "next": N+1 | null}`),
 `GET /v1/groups/{id}/members` → `{"items": [...]}`, bearer token,
-an injected latency per request, a gateway that answers 429 beyond `gateway_limit` requests in
+an injected latency per request, a gateway that answers 429 (or 503) beyond `gateway_limit` requests in
 flight, and what a vendor's operator would see: when each request arrived
 and how many were in flight at once."""
 
@@ -26,8 +26,9 @@ class PagedVendor:
         self.arrivals: list[float] = []
         self.paths: list[str] = []  # every request's target, in order of arrival
         self.in_flight = self.max_in_flight = 0
-        self.gateway_limit: int | None = None  # more in flight than this: 429, Retry-After 0.05 s
-        self.throttled = 0  # requests answered 429 by the gateway
+        self.gateway_limit: int | None = None  # more in flight than this: `gateway_status`
+        self.gateway_status = 429  # or 503, an overloaded backend behind the gateway
+        self.throttled = 0  # requests answered `gateway_status` by the gateway
         self.body_override: bytes | None = None
         self.announce_length = True
         self._lock = threading.Lock()
@@ -46,7 +47,7 @@ class PagedVendor:
         try:
             time.sleep(self.latency)
             if over:
-                return 429, b'{"error": "too many requests"}'
+                return self.gateway_status, b'{"error": "too many requests"}'
             return self.answer(target, headers.get("Authorization", ""))
         finally:
             with self._lock:

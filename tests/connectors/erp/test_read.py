@@ -68,3 +68,14 @@ def test_a_vendor_that_throttles_gets_fewer_requests_in_flight_not_a_retry_storm
     assert vendor.throttled <= 20, f"{vendor.throttled} answers of 429 for 60 requests"
     assert "rate limited by the vendor; at most 4 of 8 requests in flight now" in caplog.text
     assert "at most 2 of 8" in caplog.text
+
+
+def test_a_vendor_overloaded_behind_its_gateway_gets_fewer_requests_in_flight_too(vendor, caplog):
+    """HTTP 503 (or 504) beyond two requests at once: the same halving as for 429, logged as overload."""
+    vendor.gateway_limit, vendor.gateway_status = 2, 503
+    with caplog.at_level(logging.WARNING, logger="connectors.http.client"):
+        extract = read(source(vendor.url, max_concurrency=8, max_attempts=4, backoff_seconds=0.02), {})
+    assert extract.streams == {"groups": 40, "plain": 40} and extract.pages == 20
+    assert len(vendor.paths) - vendor.throttled == 60, "every request answered once in the end"
+    assert vendor.throttled <= 20, f"{vendor.throttled} answers of 503 for 60 requests"
+    assert "the vendor is overloaded; at most 4 of 8 requests in flight now" in caplog.text
