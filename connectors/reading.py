@@ -44,6 +44,10 @@ class Extract:
     streams: dict[str, int] = field(default_factory=dict)  # records read per stream
     pages: int = 0
     requests: int = 0
+    # Answers asking the read to slow down (429, 503/504, an envelope's throttle or busy code), and the
+    # requests in flight it ended with of those configured, when it had to go below them.
+    pushback: int = 0
+    in_flight: tuple[int, int] | None = None
 
     @property
     def watermarks(self) -> dict[str, str]:

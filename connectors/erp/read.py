@@ -57,6 +57,8 @@ def read(source: SourceConfig, state: Mapping[str, str], window: Window = Window
         extract.streams.update(part.streams)
         extract.pages += part.pages
         extract.requests += part.requests
+        extract.pushback += part.pushback
+        extract.in_flight = part.in_flight or extract.in_flight
     return extract
 
 
@@ -97,7 +99,8 @@ def read_parts(source: SourceConfig, state: Mapping[str, str], window: Window = 
                     yield part
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        last = Extract(source=source.name, mapping=mapping, requests=client.requests)
+        last = Extract(source=source.name, mapping=mapping, requests=client.requests, pushback=client.pushback)
+        last.in_flight = client.in_flight if client.pushback else None
         last.streams = {s: counts[s] for s in streams}
     last.state.update(dialect.state_out)  # committed with the rows, like the watermarks
     yield last

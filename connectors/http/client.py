@@ -81,6 +81,7 @@ class HttpClient:
         self.limiter = RateLimiter(rate_limit)
         self.source = source
         self.requests = 0
+        self.pushback = 0  # answers asking us to slow down: rate limited (429, throttle codes) or overloaded (503/504, busy)
         self.max_body_bytes = int(max_body_bytes)
         self.spill_body_bytes = int(spill_body_bytes)
         self._spilled: list[RawBody] = []  # every body this client spilled: deleted if the read fails
@@ -94,6 +95,11 @@ class HttpClient:
 
     def close(self) -> None:
         self._http.close()
+
+    @property
+    def in_flight(self) -> tuple[int, int]:
+        """(requests allowed in flight now, the configured `max_concurrency`): lower while the vendor pushes back."""
+        return self._in_flight.limit, self._in_flight.ceiling
 
     def __enter__(self) -> HttpClient:
         return self
@@ -235,6 +241,9 @@ class HttpClient:
                 log.info("%s: refreshing credentials", what)
                 continue
             except RetryableError as exc:
+                if isinstance(exc, RateLimited | Overloaded):
+                    with self._count:
+                        self.pushback += 1
                 if isinstance(exc, RateLimited | Overloaded) and (cut := self._in_flight.throttled(epoch)) is not None:
                     why = "rate limited by the vendor" if isinstance(exc, RateLimited) else "the vendor is overloaded"
                     log.warning("%s: %s; at most %d of %d requests in flight now",

@@ -136,3 +136,18 @@ def test_full_refresh_and_since_backfill_from_the_command_line(sandbox_signed_js
     backfill = sync("--since", shanghai(since).replace(" ", "T"))  # a naive time is Asia/Shanghai
     assert backfill["streams"]["teams"] == sum(1 for g in teams if g["updated_at"] >= since) < 30
     assert backfill["watermarks"] == first["watermarks"], "a backfill never moves the watermark back"
+
+
+def test_a_sync_the_vendor_slowed_down_says_so(sandbox_signed_json, tourlink_home, tmp_path):
+    """A gateway taking two requests at once answers 42900 to the rest: the sync completes, and its
+    summary says how often the vendor pushed back and how many requests in flight it ended with."""
+    folder = _registry(sandbox_signed_json, tmp_path)
+    sandbox_signed_json.sandbox.faults.max_in_flight = 2
+    sandbox_signed_json.sandbox.faults.latency_seconds = 0.02  # answers overlap, as a real vendor's do
+    synced = subprocess.run([TOURLINK, "sync", "sandbox_signed_json", "--registry", str(folder)],
+                            env=os.environ.copy(), capture_output=True, text=True, timeout=300)
+    assert synced.returncode == 0, synced.stderr
+    pushed = sandbox_signed_json.sandbox.throttled
+    assert pushed > 0
+    assert f"the vendor asked {pushed} times to slow down (rate limited or overloaded);" in synced.stdout
+    assert "of 8 requests in flight at the end" in synced.stdout

@@ -60,6 +60,10 @@ def sync_command(
         typer.echo(result.to_json())
         return
     typer.echo(f"{result.source}: batch {result.batch_id}, {result.pages} pages, {result.requests} requests")
+    if result.pushback:
+        now, configured = result.in_flight or (None, None)
+        typer.echo(f"  the vendor asked {result.pushback} times to slow down (rate limited or overloaded);"
+                   f" {now} of {configured} requests in flight at the end / 接口限流或繁忙，已降低并发")  # fmt: skip
     for stream, count in result.streams.items():
         typer.echo(f"  stream {stream}: {count} records")
     for entity, counts in result.entities.items():

@@ -53,6 +53,8 @@ class SyncResult:
     pages: int = 0
     requests: int = 0
     watermarks: dict[str, str] = field(default_factory=dict)
+    pushback: int = 0  # answers of the vendor asking to slow down (`Extract.pushback`)
+    in_flight: tuple[int, int] | None = None  # (requests in flight at the end, configured) after pushback
 
     def to_json(self) -> str:
         def default(value: Any) -> Any:
@@ -128,7 +130,7 @@ def sync(
 def _result(extract: Extract) -> SyncResult:
     return SyncResult(
         source=extract.source, batch_id=None, streams=dict(extract.streams), pages=extract.pages,
-        requests=extract.requests, watermarks=extract.watermarks,
+        requests=extract.requests, watermarks=extract.watermarks, pushback=extract.pushback, in_flight=extract.in_flight,
     )
 
 
@@ -233,6 +235,8 @@ class _Arrival:
             whole.streams.update(part.streams)
             whole.pages += part.pages
             whole.requests += part.requests
+            whole.pushback += part.pushback
+            whole.in_flight = part.in_flight or whole.in_flight
             self.had_frames = self.had_frames or bool(part.frames)
             frames, part.frames = part.frames, []
             yield from frames

@@ -68,6 +68,8 @@ def test_a_vendor_that_throttles_gets_fewer_requests_in_flight_not_a_retry_storm
     assert vendor.throttled <= 20, f"{vendor.throttled} answers of 429 for 60 requests"
     assert "rate limited by the vendor; at most 4 of 8 requests in flight now" in caplog.text
     assert "at most 2 of 8" in caplog.text
+    assert extract.pushback == vendor.throttled, "every 429 counted, for the sync's summary"
+    assert extract.in_flight is not None and extract.in_flight[1] == 8 and extract.in_flight[0] < 8
 
 
 def test_a_vendor_overloaded_behind_its_gateway_gets_fewer_requests_in_flight_too(vendor, caplog):
