@@ -22,7 +22,7 @@ HEADERS = [
 NUMERIC = {"游客人数", "序号"}
 PER_GROUP = 30
 XLS_SHEET_ROWS = 60_000
-ORGANIZER = "91110105MA01ABCD2X"
+ORGANIZER = "91110105MA01ABCD26"  # a valid USCC: every row loads, none is quarantined
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 

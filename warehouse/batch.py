@@ -263,22 +263,24 @@ class BatchWriter(MergeWriter, QuarantineWriter, StateWriter):
 
     def add_file(self, path: Path, *, name: str | None = None) -> FileRecord:
         """Keep the raw input in the landing folder (by SHA-256) and record it in this batch."""
-        path = Path(path)
-        landed = land(path, self.warehouse.landing_dir)
-        record = FileRecord(landed.sha256, name or path.name, landed.landing_path, landed.size)
-        if landed.sha256 not in self._files:
-            self._files.add(landed.sha256)
-            self.connection.execute(
-                tables.batch_file.insert().values(
-                    batch_id=self.batch_id,
-                    sha256=record.sha256,
-                    file=record.name,
-                    landing_path=record.landing_path,
-                    size=record.size,
-                    received_at=self.received_at,
-                )
-            )
-        return record
+        return self.add_files([(Path(path), name)])[0]
+
+    def add_files(self, files: Iterable[tuple[Path, str | None]]) -> list[FileRecord]:
+        """`add_file` for many (path, name) at once, recorded in ONE statement: a sync keeps one raw
+        body per page, thousands for a province (one INSERT each was ~0.5 ms per page)."""
+        records, rows = [], []
+        for path, name in files:
+            path = Path(path)
+            landed = land(path, self.warehouse.landing_dir)
+            record = FileRecord(landed.sha256, name or path.name, landed.landing_path, landed.size)
+            records.append(record)
+            if landed.sha256 not in self._files:
+                self._files.add(landed.sha256)
+                rows.append({"batch_id": self.batch_id, "sha256": record.sha256, "file": record.name,
+                             "landing_path": record.landing_path, "size": record.size, "received_at": self.received_at})  # fmt: skip
+        if rows:
+            self.connection.execute(tables.batch_file.insert(), rows)
+        return records
 
     def record_sheets(self, sheets: dict[str, dict[str, Any]]) -> None:
         """Store on this batch's file rows (by the name the steward gave) which workbook sheets were

@@ -232,6 +232,23 @@ def test_files_land_by_content_hash_and_count_as_loaded_once_committed(warehouse
     assert not [p for p in landed.parent.iterdir() if p.name.startswith(".landing-")]
 
 
+def test_a_syncs_pages_are_kept_together_each_content_once_under_the_name_given(warehouse, tmp_path):
+    """`add_files`: every page landed and recorded in one statement; a page served twice with the
+    same bytes is one file of the batch, under the name it came first with."""
+    pages = []
+    for n in range(1, 121):
+        page = tmp_path / f"teams-page-{n:04d}.json"
+        page.write_text(f'{{"page": {min(n, 119)}}}', encoding="utf-8")  # pages 119 and 120: the same bytes
+        pages.append(page)
+    with warehouse.batch("erp") as b:
+        records = b.add_files((p, None) for p in pages)
+        renamed = b.add_files([(pages[0], "first.json")])
+    assert [r.name for r in records] == [p.name for p in pages] and renamed[0].sha256 == records[0].sha256
+    kept = stored(warehouse, "select file from batch_file order by file")
+    assert len(kept) == 119 and ("teams-page-0120.json",) not in kept and ("first.json",) not in kept
+    assert all((warehouse.landing_dir / r.landing_path).read_bytes() == p.read_bytes() for r, p in zip(records, pages, strict=True))
+
+
 def test_a_file_of_a_failed_batch_is_not_loaded(warehouse, tmp_path):
     upload = tmp_path / "a.csv"
     upload.write_text("x\n1\n")

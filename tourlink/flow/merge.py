@@ -96,11 +96,9 @@ def commit(staged: StagedBatch, *, warehouse: Any = None, raw_files: Sequence[Pa
 
 def _keep_inputs(b: Any, result: BatchResult, files: Sequence[tuple[str, str]], raw_files: Sequence[Path | str]) -> None:
     result.batch_id = b.batch_id
-    for local, name in files:
-        b.add_file(Path(local), name=name)
-        result.files.append(name)
-    for raw in raw_files:
-        result.files.append(b.add_file(Path(raw)).name)
+    b.add_files((Path(local), name) for local, name in files)
+    result.files += [name for _, name in files]
+    result.files += [record.name for record in b.add_files((Path(raw), None) for raw in raw_files)]
 
 
 def _write_part(
