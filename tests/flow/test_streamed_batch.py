@@ -103,8 +103,8 @@ def test_a_database_error_in_the_writer_reaches_the_caller_and_the_batch_rolls_b
     assert rows(warehouse, "select status from batch") == [("failed",)]
 
 
-def _reader_and_writer(monkeypatch) -> list[str]:
-    """The order in which parts are handed over ("read") and written ("write", each 0.3 s)."""
+def _reader_and_writer(monkeypatch, pause: float) -> list[str]:
+    """The order in which parts are handed over ("read") and written ("write", each `pause` s)."""
     events: list[str] = []
     real_put, real_write = committing.StreamedBatch.put, committing._write_part
 
@@ -114,7 +114,7 @@ def _reader_and_writer(monkeypatch) -> list[str]:
 
     def slow_write(b, result, entity, kind, frame, prepared):
         events.append("write")
-        time.sleep(0.3)
+        time.sleep(pause)
         real_write(b, result, entity, kind, frame, prepared)
 
     monkeypatch.setattr(committing.StreamedBatch, "put", handed_over)
@@ -130,7 +130,7 @@ def test_a_part_over_the_waiting_budget_is_handed_over_not_queued(warehouse, bat
     """Memory stays bounded however large the file: a slow database holds the reader back, and a part
     bigger than `WAITING_BYTES` (a file's 100,000-row chunk) is handed over, not queued — `put`
     returns once the writer has taken it, so at most the part being written and the next one are alive."""
-    events = _reader_and_writer(monkeypatch)
+    events = _reader_and_writer(monkeypatch, pause=0.1)
     monkeypatch.setattr(committing.StreamedBatch, "WAITING_BYTES", 0)
 
     result = import_files(batch_files, warehouse=warehouse, chunk_rows=5)
@@ -144,7 +144,7 @@ def test_small_parts_wait_for_the_writer_while_the_reader_goes_on(warehouse, bat
     """Parts that add up to at most `WAITING_BYTES` (a sync's teams, while its contracts are mapped)
     queue for the writer: the reader is not held back by each merge, and every part is still written,
     in the order it was handed over."""
-    events = _reader_and_writer(monkeypatch)
+    events = _reader_and_writer(monkeypatch, pause=0.3)
 
     result = import_files(batch_files, warehouse=warehouse, chunk_rows=5)
 
