@@ -56,28 +56,19 @@ def test_read_puts_the_parts_together_in_the_order_of_the_streams_whatever_order
     assert together.state == alone.state and together.pages == alone.pages == 20
 
 
-def test_a_vendor_that_throttles_gets_fewer_requests_in_flight_not_a_retry_storm(vendor, caplog):
-    """Configured for 8 in flight against a gateway that takes 2: each round of 429s halves the slots
+@pytest.mark.parametrize(("status", "said"), [(429, "rate limited by the vendor"), (503, "the vendor is overloaded")])
+def test_a_vendor_that_pushes_back_gets_fewer_requests_in_flight_not_a_retry_storm(vendor, caplog, status, said):
+    """Configured for 8 in flight against a gateway that takes 2 and answers 429 (rate limited) or
+    503 (the service behind it overloaded) to the rest: each round of such answers halves the slots
     (`http.gate`) and normal answers give them back one by one, so the read completes, every record
-    once, with a few 429s where 8 requests hammering a 2-request gateway would spend their retries."""
-    vendor.gateway_limit = 2
+    once, with a few refusals where 8 requests hammering a 2-request gateway would spend their retries."""
+    vendor.gateway_limit, vendor.gateway_status = 2, status
     with caplog.at_level(logging.WARNING, logger="connectors.http.client"):
         extract = read(source(vendor.url, max_concurrency=8, max_attempts=4, backoff_seconds=0.02), {})
     assert extract.streams == {"groups": 40, "plain": 40} and extract.pages == 20
     assert len(vendor.paths) - vendor.throttled == 60, "every request answered once in the end"
-    assert vendor.throttled <= 20, f"{vendor.throttled} answers of 429 for 60 requests"
-    assert "rate limited by the vendor; at most 4 of 8 requests in flight now" in caplog.text
+    assert vendor.throttled <= 20, f"{vendor.throttled} answers of {status} for 60 requests"
+    assert f"{said}; at most 4 of 8 requests in flight now" in caplog.text
     assert "at most 2 of 8" in caplog.text
-    assert extract.pushback == vendor.throttled, "every 429 counted, for the sync's summary"
+    assert extract.pushback == vendor.throttled, "every refusal counted, for the sync's summary"
     assert extract.in_flight is not None and extract.in_flight[1] == 8 and extract.in_flight[0] < 8
-
-
-def test_a_vendor_overloaded_behind_its_gateway_gets_fewer_requests_in_flight_too(vendor, caplog):
-    """HTTP 503 (or 504) beyond two requests at once: the same halving as for 429, logged as overload."""
-    vendor.gateway_limit, vendor.gateway_status = 2, 503
-    with caplog.at_level(logging.WARNING, logger="connectors.http.client"):
-        extract = read(source(vendor.url, max_concurrency=8, max_attempts=4, backoff_seconds=0.02), {})
-    assert extract.streams == {"groups": 40, "plain": 40} and extract.pages == 20
-    assert len(vendor.paths) - vendor.throttled == 60, "every request answered once in the end"
-    assert vendor.throttled <= 20, f"{vendor.throttled} answers of 503 for 60 requests"
-    assert "the vendor is overloaded; at most 4 of 8 requests in flight now" in caplog.text
