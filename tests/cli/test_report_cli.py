@@ -234,6 +234,9 @@ def test_the_list_narrows_to_one_file_as_listed_or_by_its_path_and_to_one_rule(b
     assert {Path(e["file"]).name for e in by_name} == {"团队名单_沈阳.xlsx"} and len(by_name) == 2
     assert {e["file"] for e in by_path} == {str(other)} and len(by_path) == 1
     assert tourlink("quarantine", "list", "--json", "--file", "团队名单_沈%.xlsx") == ""  # a name, not a pattern
+    mistyped = runner.invoke(app, ["quarantine", "list", "--file", "团队名单_沈洋.xlsx"])
+    assert mistyped.exit_code == 0 and mistyped.stdout == ""
+    assert f"no entries of '团队名单_沈洋.xlsx'; entries are in: {other.name}, 团队名单_沈阳.xlsx" in mistyped.stderr
 
     checksum = [json.loads(line) for line in tourlink("quarantine", "list", "--json", "--rule", "ric_checksum").splitlines()]
     assert [(Path(e["file"]).name, e["key"]["seq_no"]) for e in checksum] == [("团队名单_沈阳.xlsx", 2)]
