@@ -49,6 +49,17 @@ class Extract:
     pushback: int = 0
     in_flight: tuple[int, int] | None = None
 
+    def take(self, part: Extract) -> None:
+        """Count `part` (one stream of the same read, or its last part) into this whole: its raw
+        bodies, state, streams and traffic. Its frames are the caller's: gathered or handed on."""
+        self.raw += part.raw
+        self.state.update(part.state)
+        self.streams.update(part.streams)
+        self.pages += part.pages
+        self.requests += part.requests
+        self.pushback += part.pushback
+        self.in_flight = part.in_flight or self.in_flight
+
     @property
     def watermarks(self) -> dict[str, str]:
         """The streams' watermarks (what a person is shown), without the connector's state rows."""

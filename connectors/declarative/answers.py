@@ -24,7 +24,14 @@ from connectors.bodies import RawBody, as_raw
 from connectors.declarative.records import XmlPage, dig, snippet, xml_page
 from connectors.declarative.spec import Spec
 from connectors.http.decoding import decode_json
-from connectors.http.errors import AuthError, Overloaded, ParameterError, RateLimited, RetryableError
+from connectors.http.errors import (
+    OVERLOADED_STATUSES,
+    AuthError,
+    Overloaded,
+    ParameterError,
+    RateLimited,
+    RetryableError,
+)
 
 Check = Callable[[bytes | RawBody, str], Any]
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -72,7 +79,7 @@ def raise_for_jsonapi(payload: Any, what: str) -> None:
     text = f"{what}: vendor error {status} {first.get('title') or ''} {first.get('detail') or ''}".strip()
     if status == "429":
         raise RateLimited(text)
-    if status in {"503", "504"}:
+    if status.isdigit() and int(status) in OVERLOADED_STATUSES:
         raise Overloaded(text)
     if status.startswith("5"):
         raise RetryableError(text)

@@ -52,13 +52,7 @@ def read(source: SourceConfig, state: Mapping[str, str], window: Window = Window
     extract = Extract(source=source.name, mapping=parts[-1].mapping)
     for part in [*streams, parts[-1]]:
         extract.frames += part.frames
-        extract.raw += part.raw
-        extract.state.update(part.state)
-        extract.streams.update(part.streams)
-        extract.pages += part.pages
-        extract.requests += part.requests
-        extract.pushback += part.pushback
-        extract.in_flight = part.in_flight or extract.in_flight
+        extract.take(part)
     return extract
 
 

@@ -26,6 +26,7 @@ from connectors import bodies
 from connectors.bodies import HEAD_BYTES, RawBody
 from connectors.http.auth import Auth, Request
 from connectors.http.errors import (
+    OVERLOADED_STATUSES,
     AuthError,
     BodyTooLarge,
     Overloaded,
@@ -48,7 +49,6 @@ MAX_REFRESHES = 3  # credential renewals per request (401 → new token → retr
 MAX_STALE_RETRIES = 64  # retries of a 401 on a token other requests in flight renewed or shared
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a page larger than this is refused (the source's `max_body_bytes`)
 SPILL_BODY_BYTES = 8 * 1024 * 1024  # a page larger than this goes to a temp file (the source's `spill_body_bytes`)
-_OVERLOADED = (503, 504)  # service unavailable, gateway timeout: the vendor cannot keep up, ask less at once
 
 
 @dataclass
@@ -244,10 +244,10 @@ class HttpClient:
                 if isinstance(exc, RateLimited | Overloaded):
                     with self._count:
                         self.pushback += 1
-                if isinstance(exc, RateLimited | Overloaded) and (cut := self._in_flight.throttled(epoch)) is not None:
-                    why = "rate limited by the vendor" if isinstance(exc, RateLimited) else "the vendor is overloaded"
-                    log.warning("%s: %s; at most %d of %d requests in flight now",
-                                self.source, why, cut, self._in_flight.ceiling)  # fmt: skip
+                    if (cut := self._in_flight.throttled(epoch)) is not None:
+                        why = "rate limited by the vendor" if isinstance(exc, RateLimited) else "the vendor is overloaded"
+                        log.warning("%s: %s; at most %d of %d requests in flight now",
+                                    self.source, why, cut, self._in_flight.ceiling)  # fmt: skip
                 attempt += 1
                 if attempt >= self.retry.max_attempts:
                     raise SourceError(f"{self.scrub(str(exc))}; gave up after {attempt} attempts") from None
@@ -263,7 +263,7 @@ class HttpClient:
             raise Unauthorized(f"{what}: HTTP 401 (token expired or rejected)")
         if status == 429:
             raise RateLimited(f"{what}: HTTP 429 rate limited", _retry_after(response))
-        if status in _OVERLOADED:
+        if status in OVERLOADED_STATUSES:
             raise Overloaded(f"{what}: HTTP {status} overloaded", _retry_after(response))
         if status >= 500:
             raise RetryableError(f"{what}: HTTP {status}", _retry_after(response))

@@ -32,6 +32,9 @@ class RateLimited(RetryableError):
     pause, and the client lets fewer requests in flight (`connectors.http.gate.InFlightGate.throttled`)."""
 
 
+OVERLOADED_STATUSES = frozenset({503, 504})  # service unavailable, gateway timeout: ask less at once
+
+
 class Overloaded(RetryableError):
     """The vendor's service is overloaded (HTTP 503 or 504, or its envelope's busy code such as
     legacy-xml's 9999 系统繁忙): retried after a pause, with fewer requests in flight, as for `RateLimited`."""

@@ -32,3 +32,6 @@ def test_the_warehouse_equals_the_sandbox_despite(fault, any_sandbox, tourlink_h
         result = flow.sync(any_sandbox.source)
     assert all(c["quarantined"] == 0 for c in result.entities.values())
     assert differences(warehouse_rows(settings.warehouse_url()), _truth(any_sandbox)) == []
+    # 503, 429, and each dialect's envelope error (signed-json 42900 throttle, oauth-cursor 503,
+    # legacy-xml 9999 系统繁忙 busy) ask the client to slow down: the sync counts every one
+    assert result.pushback == (3 if fault in ("http_5xx", "http_429", "envelope_error") else 0)

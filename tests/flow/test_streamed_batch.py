@@ -164,3 +164,20 @@ def test_a_files_first_chunk_is_handed_over_in_a_quarter_part_first(batch_files)
     assert [f.data.height for f in frames] == [5, 15, 20, 8]
     numbers = [n for f in frames for n in f.data["__row"].to_list()]
     assert numbers == list(range(2, 50))  # CSV lines 2…49, each once, in order
+
+
+def test_a_withdrawn_batch_does_not_merge_the_parts_still_waiting_for_the_writer(warehouse, batch_files, monkeypatch):
+    """Parts queue for a slow writer; another agency's rows in the last chunk withdraw the batch, and
+    the writer rolls back at once instead of first merging what was still queued."""
+    events = _reader_and_writer(monkeypatch, pause=0.3)
+    members = batch_files[2]
+    members.write_text(members.read_text(encoding="utf-8") + member_line("G11", 9).replace(ORGANIZER, OTHER_AGENCY),
+                       encoding="utf-8")  # fmt: skip
+
+    with pytest.raises(ForeignAgencyRows):
+        import_files(batch_files, warehouse=warehouse, owner_uscc=ORGANIZER, chunk_rows=5)
+
+    assert events.count("read") >= 8
+    assert events.count("write") < events.count("read") - 2, events  # the queued parts were dropped, not written
+    assert rows(warehouse, "select count(*) from tour_group") == [(0,)]
+    assert rows(warehouse, "select count(*) from batch") == [(0,)]

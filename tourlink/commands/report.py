@@ -50,16 +50,6 @@ def _statuses(status: str) -> tuple[str, ...]:
 _FILES_SHOWN = 10
 
 
-def _files_listed(conn, scope) -> list[str]:  # noqa: ANN001 - a Connection and a report Scope
-    """The names of the files the scope's entries are in, its file filter left out (sorted)."""
-    import dataclasses
-    from pathlib import PurePath
-
-    from tourlink.report.stewardship import list_entries
-
-    return sorted({PurePath(e["file"]).name for e in list_entries(conn, dataclasses.replace(scope, file=None)) if e["file"]})
-
-
 def _rule(rule: str | None) -> str | None:
     """A rule id as the catalogue has it (`ric_checksum` works too); an unknown one is refused."""
     if rule is None:
@@ -151,7 +141,7 @@ def quarantine_list(
 ) -> None:
     """List quarantine entries (values of personal fields masked)."""
     from tourlink.audit.cli import done, operator, scoped_region
-    from tourlink.report.stewardship import list_entries
+    from tourlink.report.stewardship import files_with_entries, list_entries
 
     op = operator()
     engine = _engine()
@@ -160,7 +150,7 @@ def quarantine_list(
                    statuses=_statuses(status), agency=agency, file=file, rule=rule)
     with engine.connect() as conn:
         entries = list_entries(conn, scope)
-        elsewhere = _files_listed(conn, scope) if file and not entries else []
+        elsewhere = files_with_entries(conn, scope) if file and not entries else []
     done(op, "quarantine_list", engine=engine, region=scope.region, rows=len(entries),
          detail={"status": list(scope.statuses), "agency": agency, "batch": batch, "file": file, "rule": scope.rule})
     if elsewhere:  # a mistyped name: say which files the same filters do find

@@ -154,6 +154,7 @@ class StreamedBatch:
         self._queue: queue.Queue[tuple[tuple[str, str, pl.DataFrame | None, StorableRows | None], int]] = queue.Queue()
         self._taken = threading.Condition()
         self._waiting_bytes = 0  # of the parts queued and not yet taken by the writer
+        self._aborted = False  # staging failed: the parts still queued are not merged
         self._staged: StagedBatch | None = None
         self._error: BaseException | None = None
         self.result = BatchResult(batch_id=None, source=source)
@@ -193,7 +194,8 @@ class StreamedBatch:
         return self.result
 
     def abort(self) -> None:
-        """Staging failed: the writer rolls the batch back."""
+        """Staging failed: the writer rolls the batch back (without merging what is still queued)."""
+        self._aborted = True
         self._hand_over(("abort", "", None, None))
         self._thread.join()
 
@@ -228,7 +230,7 @@ class StreamedBatch:
                 _keep_inputs(b, self.result, files, raw_files)
                 while True:
                     entity, kind, frame, prepared = self._next()
-                    if entity == "abort":
+                    if entity == "abort" or self._aborted:
                         raise BatchWithdrawn()
                     if entity == "files":
                         _keep_inputs(b, self.result, (), prepared())  # type: ignore[misc, operator]

@@ -230,13 +230,7 @@ class _Arrival:
         for part in self._parts:
             observe_drift(part, self._wh)
             self._on_part(part.raw)
-            whole.raw += part.raw
-            whole.state.update(part.state)
-            whole.streams.update(part.streams)
-            whole.pages += part.pages
-            whole.requests += part.requests
-            whole.pushback += part.pushback
-            whole.in_flight = part.in_flight or whole.in_flight
+            whole.take(part)
             self.had_frames = self.had_frames or bool(part.frames)
             frames, part.frames = part.frames, []
             yield from frames

@@ -60,15 +60,13 @@ class _ParentKeys:
         and not at all when the batch staged them all (a roster after its groups, a sync's
         contracts after its teams)."""
         columns = keys.columns
-        found = [keys.join(staged, on=columns, how="semi") for staged in self._staged.get(parent, [])]
-        rest = keys
-        for part in found:
-            rest = rest.join(part, on=columns, how="anti")
+        staged = self._staged.get(parent)
+        found = keys.join(pl.concat(staged, how="vertical_relaxed"), on=columns, how="semi") if staged else keys.clear()
+        rest = keys.join(found, on=columns, how="anti")
         if not rest.is_empty():
-            found.append(self._warehouse.existing_keys_readonly(parent, rest))
-        if not found:
-            return keys.clear()
-        return pl.concat([f.select(columns) for f in found], how="vertical_relaxed").unique()
+            stored = self._warehouse.existing_keys_readonly(parent, rest).select(columns)
+            found = pl.concat([found, stored], how="vertical_relaxed")
+        return found.unique()
 
 
 def _ordered(frames: dict[str, pl.DataFrame]) -> list[tuple[str, pl.DataFrame]]:

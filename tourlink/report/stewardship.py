@@ -7,9 +7,11 @@ it is, so history reads as a straight line open → resolved | waived.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import PurePath
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +43,13 @@ class NotOpen(EntryError):
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def files_with_entries(conn: sa.Connection, scope: Scope) -> list[str]:
+    """The names of the files holding entries of `scope` with its file filter left out, sorted: what
+    a steward who named a file no entry has may have meant."""
+    everywhere = dataclasses.replace(scope, file=None)
+    return sorted({PurePath(e["file"]).name for e in list_entries(conn, everywhere, masked=False) if e["file"]})
 
 
 def list_entries(conn: sa.Connection, scope: Scope, *, masked: bool = True) -> list[dict[str, Any]]:
