@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from warehouse import tables  # noqa: E402
 from warehouse.indicators import compute_all_regions, compute_indicators  # noqa: E402
 
-LINEAGE = (1, None, None)  # tables.LINEAGE_COLUMNS: _batch_no, _file, _row
+LINEAGE = (1, None, None)  # tables.LINEAGE_COLUMNS: _batch_no, _file_no, _row
 PROVINCES = ["11", "12", "13", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44",
              "45", "46", "50", "51", "52", "53", "61", "62", "63", "64", "65"]
 

@@ -293,7 +293,7 @@ def refold(conn: sa.Connection, subjects: Iterable[str]) -> int:
                 "insurance_end_date": kept.insurance_end_date if kept is not None else None,
                 "updated_at": newest.received_at,
                 "_batch_no": newest.batch_no,
-                "_file": None,
+                "_file_no": None,
                 "_row": None,
             }
         )

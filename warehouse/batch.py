@@ -258,6 +258,7 @@ class BatchWriter(MergeWriter, QuarantineWriter, StateWriter):
         self._counts: dict[str, Any] = {}
         self._timings: dict[str, float] = {}
         self._files: set[str] = set()
+        self._file_numbers: dict[str, int] = {}
 
     # ------------------------------------------------------------------ files
 

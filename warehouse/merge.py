@@ -99,6 +99,7 @@ class MergeWriter:
     _deleted: dict[str, int]
     _lock_names: list[str]
     _keyless: KeylessTables
+    _file_numbers: dict[str, int]  # a file name its rows cite -> its `lineage_file.file_no` in this batch
     # and, from `BatchWriter`: `_lock()`, `_stage_table(...)`; from `QuarantineWriter`: `_resolve_quarantine(...)`
 
     def merge(self, entity: str, good: pl.DataFrame, *, prepared: StorableRows | None = None) -> MergeCounts:
@@ -111,7 +112,8 @@ class MergeWriter:
         self._lock()
         rows = prepared if prepared is not None else storable(entity, good)
         latest = rows.latest
-        stored = rows.stored.with_columns(_batch_no=pl.lit(self.batch_no, pl.Int64))  # lineage: tables.LINEAGE_COLUMNS
+        # lineage (tables.LINEAGE_COLUMNS): the batch and the file by number
+        stored = self._cite_files(rows.stored.with_columns(_batch_no=pl.lit(self.batch_no, pl.Int64)))
         if spec.parent is not None:
             self._carry(spec, stored)  # every key carried, changed or not: the set that replaces the stored one
         new, differing = self._against_stored(spec, table, stored)
@@ -133,6 +135,23 @@ class MergeWriter:
             self._refresh_hashes(spec, table, stage, versioned=versioned)
         self._resolve_quarantine(spec, latest)
         return MergeCounts(loaded=loaded, unchanged=good.height - loaded)
+
+    def _cite_files(self, stored: pl.DataFrame) -> pl.DataFrame:
+        """`stored` with each row's file (`_file`, its name) as the number this batch gives that name
+        (`_file_no`, a `lineage_file` row written the first time the batch meets the name)."""
+        names = stored.get_column("_file")
+        distinct = names.unique().drop_nulls().to_list()  # one per file (an API page each: hundreds)
+        new = [name for name in distinct if name not in self._file_numbers]
+        if new:
+            first = len(self._file_numbers) + 1
+            rows = [{"batch_no": self.batch_no, "file_no": first + i, "file": name} for i, name in enumerate(new)]
+            self.connection.execute(tables.lineage_file.insert(), rows)
+            self._file_numbers.update((row["file"], row["file_no"]) for row in rows)
+        if len(distinct) == 1 and not names.has_nulls():  # a file's chunk: one number for all its rows
+            number = pl.lit(self._file_numbers[distinct[0]], pl.Int32)
+        else:
+            number = pl.col("_file").replace_strict(self._file_numbers, default=None, return_dtype=pl.Int32)
+        return stored.with_columns(number.alias("_file_no")).drop("_file")
 
     def _against_stored(
         self, spec: schema.Entity, table: sa.Table, stored: pl.DataFrame

@@ -29,8 +29,10 @@ _TYPES = {
 # and the file and row within it. Source and time live only on the batch row: repeated on a million
 # roster rows they made each row a quarter wider and PostgreSQL's COPY ~20 % slower (issue 9). The
 # batch is named by its number (`batch.batch_no`), not its 36-character id: ~35 bytes less on every
-# row stored and sent through COPY, ~7 % of a first load (issue 19).
-LINEAGE_COLUMNS = ("_batch_no", "_file", "_row")
+# row stored and sent through COPY, ~7 % of a first load (issue 19). The file, likewise, by its number
+# within the batch (`lineage_file`): a path on every one of a million rows made COPY ~20 % slower and
+# a first load ~9 % (issue 19).
+LINEAGE_COLUMNS = ("_batch_no", "_file_no", "_row")
 BATCH_NO_SEQUENCE = "batch_no_seq"  # PostgreSQL's numbers; SQLite's batch takes one above the highest
 
 # Indexes the indicator and cross-check queries lean on (SPEC section 6 and 7).
@@ -56,7 +58,7 @@ def _entity_table(entity: schema.Entity) -> sa.Table:
     ]
     columns += [
         sa.Column("_batch_no", sa.BigInteger, nullable=False),  # batch.batch_no
-        sa.Column("_file", sa.Text),
+        sa.Column("_file_no", sa.Integer),  # lineage_file.file_no within the batch; NULL: no file (a fold)
         sa.Column("_row", sa.BigInteger),
         # hash of the content columns as last merged (NULL: unknown): lets a re-load skip unchanged rows
         sa.Column("_row_hash", sa.BigInteger),
@@ -97,6 +99,18 @@ batch_file = sa.Table(
     # workbook sheets: {"read": [{name, template}], "skipped": [{name, reason}]}; NULL for CSV etc.
     sa.Column("sheets", sa.JSON),
     sa.Index("ix_batch_file_sha256", "sha256"),  # checksum-keyed resume: was this file loaded before?
+)
+
+# The file names a batch's stored rows cite (`_file_no`), numbered within the batch from 1 in the
+# order its writer met them. Not `batch_file`: that one lists raw inputs by content (two names of the
+# same bytes are one input; a replay's rows cite the files of the batch they were first read in).
+lineage_file = sa.Table(
+    "lineage_file",
+    metadata,
+    sa.Column("batch_no", sa.BigInteger, primary_key=True),  # batch.batch_no
+    sa.Column("file_no", sa.Integer, primary_key=True),
+    sa.Column("file", sa.Text, nullable=False),  # the name as given, as `quarantine.file` has it
+    sa.Index("ix_lineage_file_file", "batch_no", "file", unique=True),
 )
 
 quarantine = sa.Table(

@@ -94,13 +94,18 @@ def parents_first(files: list[Path]) -> list[Path]:
 def snapshot(engine: sa.Engine, *, ignore: tuple[str, ...] = ()) -> dict[str, list]:
     """Every stored row of every entity, the quarantine and the findings, without batch ids or times
     (nor the `ignore`d fields: a template without 更新时间 stamps `updated_at` with the batch's time)."""
-    from warehouse.tables import entity_tables
+    from warehouse.tables import entity_tables, lineage_file
 
     out: dict[str, list] = {}
     with engine.connect() as conn:
         for name, entity in schema.entities().items():
             table = entity_tables[name]
-            rows = conn.execute(sa.select(*(table.c[f] for f in [*entity.field_names, "_file", "_row"] if f not in ignore))).all()
+            # the file by name: its number is the order the batch met its files in
+            cited = table.outerjoin(
+                lineage_file, sa.and_(lineage_file.c.batch_no == table.c._batch_no, lineage_file.c.file_no == table.c._file_no)
+            )
+            fields = [table.c[f] for f in entity.field_names if f not in ignore]
+            rows = conn.execute(sa.select(*fields, lineage_file.c.file, table.c._row).select_from(cited)).all()
             out[name] = sorted((tuple(r) for r in rows), key=repr)
         q = conn.execute(sa.text("select entity, file, row, natural_key, rules from quarantine")).all()
         out["quarantine"] = sorted(tuple(map(repr, r)) for r in q)

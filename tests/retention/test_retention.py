@@ -47,7 +47,9 @@ def _lineage(engine) -> list[tuple]:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(sa.text(
             "select m.seq_no, m._row, b.source, f.landing_path from group_member m"
-            " join batch b on b.batch_no = m._batch_no join batch_file f on f.batch_id = b.batch_id and f.file = m._file"
+            " join batch b on b.batch_no = m._batch_no"
+            " join lineage_file l on l.batch_no = m._batch_no and l.file_no = m._file_no"
+            " join batch_file f on f.batch_id = b.batch_id and f.file = l.file"
         ))]
 
 

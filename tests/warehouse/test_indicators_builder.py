@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from warehouse import tables
 
 T = tables.entity_tables
-_LINEAGE = {"_batch_no": 1, "_file": None, "_row": None}
+_LINEAGE = {"_batch_no": 1, "_file_no": None, "_row": None}
 
 
 class Builder:

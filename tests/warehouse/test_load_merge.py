@@ -29,12 +29,48 @@ def test_new_keys_are_inserted_with_lineage(warehouse):
     # the source and the time received are the batch row's; the file and row are the row's own
     rows = stored(
         warehouse,
-        "select g.group_code, g.route_name, g.destinations, g.start_date, g.updated_at, b.source, g._file, g._row"
-        " from tour_group g join batch b on b.batch_no = g._batch_no order by g.group_code",
+        "select g.group_code, g.route_name, g.destinations, g.start_date, g.updated_at, b.source, f.file, g._row"
+        " from tour_group g join batch b on b.batch_no = g._batch_no"
+        " join lineage_file f on f.batch_no = g._batch_no and f.file_no = g._file_no order by g.group_code",
     )
     assert [r[:3] for r in rows] == [("G1", "北京五日游", "110000"), ("G2", "北京五日游", "110000")]
     assert str(rows[0][3]).startswith("2026-10-01") and str(rows[0][4]).startswith("2026-10-01 08:00:00")
     assert rows[0][5:] == ("test", "upload.csv", 2)
+
+
+def test_rows_cite_their_file_by_a_number_the_batch_gives_each_name(warehouse):
+    """`_file_no`: one `lineage_file` row per name a batch's rows cite, numbered from 1 in the order
+    the batch met them; a name met again (a later chunk, another entity) keeps its number; rows of
+    one frame from many files (an API sync's pages) each get their own; a batch numbers afresh."""
+    with warehouse.batch("test") as b:
+        b.merge("tour_group", entity_frame("tour_group", [group("G1"), group("G2")], file="团队.xlsx"))
+        pages = entity_frame("tour_group", [group("G3"), group("G4"), group("G5")]).with_columns(
+            _file=pl.Series(["p2.json", "团队.xlsx", None])
+        )
+        b.merge("tour_group", pages)
+        b.merge("group_member", entity_frame("group_member", [member("G1", 1)], file="p2.json"))
+        first = b.batch_no
+    with warehouse.batch("test") as b:
+        b.merge("tour_group", entity_frame("tour_group", [group("G6")], file="p2.json"))
+        second = b.batch_no
+    assert stored(warehouse, "select batch_no, file_no, file from lineage_file order by 1, 2") == [
+        (first, 1, "团队.xlsx"), (first, 2, "p2.json"), (second, 1, "p2.json")
+    ]
+    cited = (
+        "select g.group_code, f.file from tour_group g"
+        " left join lineage_file f on f.batch_no = g._batch_no and f.file_no = g._file_no order by 1"
+    )
+    assert stored(warehouse, cited) == [
+        ("G1", "团队.xlsx"), ("G2", "团队.xlsx"), ("G3", "p2.json"), ("G4", "团队.xlsx"), ("G5", None), ("G6", "p2.json")
+    ]
+    assert stored(warehouse, "select _file_no from group_member") == [(2,)]
+
+
+def test_a_batch_rolled_back_leaves_no_file_numbers(warehouse):
+    with pytest.raises(RuntimeError), warehouse.batch("test") as b:
+        b.merge("tour_group", entity_frame("tour_group", [group("G1")], file="a.csv"))
+        raise RuntimeError("staging failed")
+    assert stored(warehouse, "select count(*) from lineage_file") == [(0,)]
 
 
 def test_a_newer_row_replaces_the_stored_one(warehouse):

@@ -101,8 +101,9 @@ def test_rows_of_revision_0004_keep_their_source_and_time_on_the_batch_row(wareh
         migrations.upgrade(conn)
     assert schema_drift(engine) == []
     lineage = (
-        "select g.group_code, b.source, b.started_at, g._file, g._row"
-        " from tour_group g join batch b on b.batch_no = g._batch_no order by 1"
+        "select g.group_code, b.source, b.started_at, f.file, g._row from tour_group g"
+        " join batch b on b.batch_no = g._batch_no"
+        " left join lineage_file f on f.batch_no = g._batch_no and f.file_no = g._file_no order by 1"
     )
     with engine.connect() as conn:
         rows = [tuple(r) for r in conn.exec_driver_sql(lineage).all()]
@@ -156,7 +157,55 @@ def test_rows_of_revision_0008_name_their_batch_by_its_number(warehouse_url, tmp
     wh.engine.dispose()
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002", "0004", "0008"])
+def test_rows_of_revision_0009_name_their_file_by_its_number_in_the_batch(warehouse_url, tmp_path):
+    """0010: each batch's file names (over every core table) are numbered in name order, every row
+    carries its file's number (`_file_no`, NULL where it had no file), a batch written afterwards
+    numbers its own files from 1, and a downgrade gives the names back."""
+    engine = make_engine(warehouse_url)
+    with engine.begin() as conn:
+        migrations.upgrade(conn, "0008")
+        for no in (1, 2):  # 0009 numbers them (and moves PostgreSQL's sequence past them)
+            conn.execute(
+                sa.text("insert into batch (batch_id, source, status, started_at) values (:b, 'files', 'committed', :t)"),
+                {"b": f"b{no}", "t": datetime(2026, 9, no)},
+            )
+        migrations.upgrade(conn, "0009")
+        group_row = sa.text("insert into tour_group (group_code, organizer_uscc, _batch_no, _file, _row) values (:g, :o, :n, :f, 2)")
+        conn.execute(group_row, {"g": "G1", "o": ORGANIZER, "n": 1, "f": "团队/b.csv"})
+        conn.execute(group_row, {"g": "G2", "o": ORGANIZER, "n": 2, "f": "a.csv"})
+        conn.execute(group_row, {"g": "G3", "o": ORGANIZER, "n": 2, "f": None})
+        conn.execute(
+            sa.text("insert into group_member (organizer_uscc, group_code, seq_no, _batch_no, _file, _row) values (:o, 'G1', 1, 1, 'a.csv', 3)"),
+            {"o": ORGANIZER},
+        )
+        migrations.upgrade(conn)
+    engine.dispose()
+
+    wh = Warehouse(warehouse_url, landing_dir=tmp_path)
+    assert schema_drift(wh.engine) == []
+    with wh.batch("new") as b:
+        b.merge("tour_group", entity_frame("tour_group", [group("G4")], file="新.xlsx"))
+        new_no = b.batch_no
+    cited = (
+        "select t.key, t._batch_no, t._file_no, f.file from ({}) t"
+        " left join lineage_file f on f.batch_no = t._batch_no and f.file_no = t._file_no order by 1"
+    ).format("select group_code as key, _batch_no, _file_no from tour_group"
+             " union all select group_code || '/' || seq_no, _batch_no, _file_no from group_member")
+    with wh.engine.connect() as conn:
+        assert [tuple(r) for r in conn.exec_driver_sql(cited)] == [
+            ("G1", 1, 2, "团队/b.csv"), ("G1/1", 1, 1, "a.csv"), ("G2", 2, 1, "a.csv"), ("G3", 2, None, None),
+            ("G4", new_no, 1, "新.xlsx"),
+        ]
+        from alembic import command
+
+        command.downgrade(migrations.config(conn), "0009")
+        back = conn.exec_driver_sql("select group_code, _file from tour_group order by 1").all()
+        conn.commit()
+    assert [tuple(r) for r in back] == [("G1", "团队/b.csv"), ("G2", "a.csv"), ("G3", None), ("G4", "新.xlsx")]
+    wh.engine.dispose()
+
+
+@pytest.mark.parametrize("revision", ["0001", "0002", "0004", "0008", "0009"])
 def test_every_revision_downgrades_cleanly(warehouse_url, revision):
     engine = make_engine(warehouse_url)
     with engine.begin() as conn:

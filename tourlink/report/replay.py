@@ -89,7 +89,7 @@ def replay(path: Path, *, engine: sa.Engine | None = None, warehouse: Any = None
         )
     with engine.begin() as conn:
         batch_id = _committed_batch(conn, names) or result.batch_id
-        q = t.quarantine
+        q, lf = t.quarantine, t.lineage_file
         ids = [i for rows in rows_of.values() for _n, _cells, row_ids in rows for i in row_ids]
         entity_of = dict(conn.execute(sa.select(q.c.id, q.c.entity).where(q.c.id.in_(ids))).all()) if ids else {}
         loaded: set[tuple[str, str, int]] = set()
@@ -98,9 +98,10 @@ def replay(path: Path, *, engine: sa.Engine | None = None, warehouse: Any = None
             loaded |= {
                 (entity, f, r)
                 for f, r in conn.execute(
-                    sa.select(table.c._file, table.c._row)
+                    sa.select(lf.c.file, table.c._row)
                     .join(t.batch, t.batch.c.batch_no == table.c._batch_no)
-                    .where(t.batch.c.batch_id == batch_id, table.c._file.in_(names))
+                    .join(lf, sa.and_(lf.c.batch_no == table.c._batch_no, lf.c.file_no == table.c._file_no))
+                    .where(t.batch.c.batch_id == batch_id, lf.c.file.in_(names))
                 )
             }
         # entries whose corrected row loaded under a new key (the key field itself was the mistake)

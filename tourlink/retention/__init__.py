@@ -2,7 +2,7 @@
 
 `plan` finds what is due, `apply` makes it so; `tourlink retention run` (dry run unless `--apply`) and
 the `tourlink_retention` DAG call `run`. The warehouse's core rows, batches, `batch_file` rows and
-quarantine entries stay: every indicator and lineage reference (`_batch_no`, `_file`, `_row`, the
+quarantine entries stay: every indicator and lineage reference (`_batch_no`, `_file_no`, `_row`, the
 quarantine id and history) keeps working; only the readable identity numbers go.
 """
 

@@ -50,13 +50,15 @@ class RetentionResult:
 
 def _last_group_end(conn: sa.Connection) -> dict[str, date]:
     """landing_path → the latest end date of the groups its rows belong to."""
-    bf, b, tg, gm = t.batch_file, t.batch, t.entity_tables["tour_group"], t.entity_tables["group_member"]
-    files = bf.join(b, b.c.batch_id == bf.c.batch_id)  # rows name their batch by its number
+    bf, b, lf = t.batch_file, t.batch, t.lineage_file
+    tg, gm = t.entity_tables["tour_group"], t.entity_tables["group_member"]
+    # rows name their batch and their file by number: batch.batch_no, lineage_file.file_no
+    files = bf.join(b, b.c.batch_id == bf.c.batch_id).join(lf, sa.and_(lf.c.batch_no == b.c.batch_no, lf.c.file == bf.c.file))
     direct = sa.select(bf.c.landing_path, tg.c.end_date).select_from(
-        files.join(tg, sa.and_(tg.c._batch_no == b.c.batch_no, tg.c._file == bf.c.file))
+        files.join(tg, sa.and_(tg.c._batch_no == lf.c.batch_no, tg.c._file_no == lf.c.file_no))
     )
     via_members = sa.select(bf.c.landing_path, tg.c.end_date).select_from(
-        files.join(gm, sa.and_(gm.c._batch_no == b.c.batch_no, gm.c._file == bf.c.file)).join(
+        files.join(gm, sa.and_(gm.c._batch_no == lf.c.batch_no, gm.c._file_no == lf.c.file_no)).join(
             tg, sa.and_(tg.c.organizer_uscc == gm.c.organizer_uscc, tg.c.group_code == gm.c.group_code)
         )
     )
