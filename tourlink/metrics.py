@@ -47,6 +47,8 @@ def _send_statsd(batch: Mapping[str, Any], address: tuple[str, int], seconds: fl
             for outcome in OUTCOMES:
                 pipe.incr(f"{_name(entity)}.{outcome}", int(counts.get(outcome, 0)))
         pipe.timing("duration", _duration(batch, seconds) * 1000)
+        if batch.get("pushback") is not None:  # a sync: how often the vendor asked it to slow down
+            pipe.incr("pushback", int(batch["pushback"]))
         pipe.incr("committed")
 
 
@@ -64,6 +66,9 @@ def write_textfile(batch: Mapping[str, Any], folder: Path, seconds: float | None
             rows.labels(source, entity, outcome).set(int(counts.get(outcome, 0)))
     Gauge("tourlink_batch_duration_seconds", "Wall time of the source's last committed batch.", ["source"],
           registry=registry).labels(source).set(round(_duration(batch, seconds), 3))
+    if batch.get("pushback") is not None:
+        Gauge("tourlink_batch_pushback", "Answers of the vendor asking the source's last sync to slow down (429, 503/504, busy).",
+              ["source"], registry=registry).labels(source).set(int(batch["pushback"]))
     Gauge("tourlink_batch_last_commit_timestamp_seconds", "When the source's last batch committed (Unix time).",
           ["source"], registry=registry).labels(source).set(round(time.time(), 3))
     folder.mkdir(parents=True, exist_ok=True)

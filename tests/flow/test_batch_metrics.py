@@ -9,6 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.flow.filings import AGENCY_CSV
+from tourlink import flow
 from tourlink.flow import import_files
 from tourlink.metrics import emit_batch
 
@@ -70,6 +71,31 @@ def test_an_import_sends_its_counts_as_statsd_and_writes_a_prometheus_textfile(
     again = {f.name: f for f in text_string_to_metric_families(path.read_text())}
     unchanged = [s.value for s in again["tourlink_batch_rows"].samples if s.labels["outcome"] == "unchanged"]
     assert unchanged == [float(counts["loaded"])]
+
+
+def test_a_sync_the_vendor_slowed_down_says_how_often_in_both_targets(
+    sandbox_signed_json, tourlink_home, udp_receiver, tmp_path, monkeypatch
+):
+    """Three 429s from the vendor: the sync's pushback reaches StatsD as a counter and the textfile as
+    a gauge, so an operator can alert on a vendor that pushes back every night."""
+    folder = tmp_path / "textfile-collector"
+    monkeypatch.setenv("TOURLINK_STATSD", f"127.0.0.1:{udp_receiver.getsockname()[1]}")
+    monkeypatch.setenv("TOURLINK_PROMETHEUS_DIR", str(folder))
+    sandbox_signed_json.sandbox.faults.http_429 = 3
+    result = flow.sync(sandbox_signed_json.source)
+    assert result.pushback == 3
+    name = sandbox_signed_json.source.name
+    assert f"tourlink.batch.{name}.pushback:3|c" in _lines(udp_receiver)
+    families = {f.name: f for f in text_string_to_metric_families((folder / f"tourlink_{name}.prom").read_text())}
+    assert [(s.labels, s.value) for s in families["tourlink_batch_pushback"].samples] == [({"source": name}, 3.0)]
+
+
+def test_an_import_sends_no_pushback(agency_csv, tourlink_home, udp_receiver, tmp_path, monkeypatch):
+    monkeypatch.setenv("TOURLINK_STATSD", f"127.0.0.1:{udp_receiver.getsockname()[1]}")
+    monkeypatch.setenv("TOURLINK_PROMETHEUS_DIR", str(tmp_path))
+    import_files([agency_csv], source="agency-upload")
+    assert not [line for line in _lines(udp_receiver) if ".pushback:" in line]
+    assert "tourlink_batch_pushback" not in (tmp_path / "tourlink_agency-upload.prom").read_text()
 
 
 def test_an_unreachable_or_misconfigured_target_never_fails_the_batch(agency_csv, tourlink_home, monkeypatch, tmp_path, caplog):

@@ -70,3 +70,15 @@ def test_an_extract_that_read_rows_never_ends_in_a_merge_of_nothing(registered, 
     with pytest.raises(HandoverMissing, match="validate task"):
         steps.merge(SOURCE, "run-3")
     assert _batches() == 0
+
+
+def test_the_vendors_pushback_read_by_the_extract_reaches_the_merges_metrics(registered, monkeypatch):
+    """Airflow's steps: the extract counts the 429s; the merge, on whatever worker, sends them with the
+    batch's counts (docs/metrics.md), as a direct sync does."""
+    registered.sandbox.faults.http_429 = 2
+    sent = []
+    monkeypatch.setattr(steps, "emit_batch", lambda payload, *a: sent.append(payload))
+    assert steps.extract(SOURCE, "run-4", Window())["pushback"] == 2
+    steps.validate(SOURCE, "run-4")
+    steps.merge(SOURCE, "run-4")
+    assert [(p["pushback"], p["entities"]["tour_group"]["loaded"]) for p in sent] == [(2, 30)]

@@ -277,7 +277,8 @@ def _sync_arriving(source: str, parts: Iterator[Extract], wh: Any) -> SyncResult
         raise as_failure(wh, exc, streamed.result.batch_id if streamed else None) from exc
     finally:  # spilled raw bodies: landed by now, or the batch failed
         discard(whole.raw)
-    emit_batch(batch.to_json(), time.perf_counter() - started)  # counts to StatsD / Prometheus (docs/metrics.md)
+    # counts (and the vendor's pushback) to StatsD / Prometheus (docs/metrics.md)
+    emit_batch({**batch.to_json(), "pushback": result.pushback}, time.perf_counter() - started)
     result.batch_id = batch.batch_id
     result.entities = {name: vars(counts) for name, counts in batch.entities.items()}
     result.entities.update(batch.derived)

@@ -52,7 +52,7 @@ def extract(source_name: str, run_id: str, window: Window) -> dict[str, Any]:
     finally:
         discard(got.raw)
     summary = {"pages": got.pages, "requests": got.requests, "streams": got.streams, "rows": got.rows,
-               "extracted": not nothing_to_commit(got)}
+               "pushback": got.pushback, "extracted": not nothing_to_commit(got)}
     handover.write_json(EXTRACTED, {**summary, "source": source.name, "mapping": got.mapping, "state": got.state,
                                     "frames": frames, "raw": raw})
     handover.publish("frames", "raw")
@@ -113,7 +113,9 @@ def merge(source_name: str, run_id: str) -> dict[str, Any]:
     payload = commit(staged).to_json()
     _keep_landed(payload["batch_id"])
     payload["derived"] = after_commit(warehouse_of(None), source=staged.source, entities=staged.entities)
-    emit_batch(payload)  # counts to StatsD / Prometheus (docs/metrics.md); duration = the steps' timings
+    extracted = handover.read_json(EXTRACTED) if handover.exists(EXTRACTED) else {}
+    # counts and the vendor's pushback to StatsD / Prometheus (docs/metrics.md); duration = the steps' timings
+    emit_batch({**payload, "pushback": extracted.get("pushback")})
     handover.clear()  # storage keeps only the answer for a retry
     handover.write_json(MERGED, payload)
     handover.publish()
