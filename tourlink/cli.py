@@ -110,8 +110,19 @@ else:  # the `tourlink` script running a built-in command: it is the only one ty
     narrow_to(app, sys.argv[1])
 
 
+EXIT_SCHEMA_AHEAD = 5
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:  # an exit is SystemExit: this path imports nothing on a normal run
+        from warehouse.migrations import SchemaAhead
+
+        if not isinstance(exc, SchemaAhead):
+            raise
+        typer.echo(f"error: {exc}\n错误：{exc.reason_zh}", err=True)
+        raise SystemExit(EXIT_SCHEMA_AHEAD) from None
 
 
 if __name__ == "__main__":

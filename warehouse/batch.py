@@ -54,23 +54,30 @@ class FileRecord:
 class Warehouse:
     """The warehouse at `url` (default `TOURLINK_WAREHOUSE_URL`, else the embedded SQLite)."""
 
-    def __init__(self, url: str | None = None, *, landing_dir: Path | None = None):
+    def __init__(self, url: str | None = None, *, landing_dir: Path | None = None, upgrade: bool = True):
+        """`upgrade=False`: leave the schema as stored (`tourlink db downgrade`)."""
         self.url: str = url or settings.warehouse_url()
         self.engine: sa.Engine = make_engine(self.url)
         self.dialect: str = self.engine.dialect.name
         self.landing_dir = Path(landing_dir) if landing_dir else settings.landing_dir()
-        if self.url not in _UPGRADED:
+        if upgrade and self.url not in _UPGRADED:
             self._upgrade_unless_current()
 
     # ------------------------------------------------------------------ schema
 
     def upgrade(self) -> None:
         """Bring the schema to the latest Alembic revision (`tourlink db upgrade`); idempotent."""
-        with self._write_transaction() as conn:
-            if self.dialect == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:c, hashtext(current_schema()))"), {"c": 0x746C0000})
+        with self._schema_transaction() as conn:
             migrations.upgrade(conn)
         _UPGRADED.add(self.url)
+
+    def downgrade(self, revision: str) -> list[tuple[str, str]]:
+        """Take the schema back to `revision` (`tourlink db downgrade`, before running an older
+        release): the revisions undone, newest first (`migrations.downgrade`)."""
+        with self._schema_transaction() as conn:
+            undone = migrations.downgrade(conn, revision)
+        _UPGRADED.discard(self.url)
+        return undone
 
     def _upgrade_unless_current(self) -> None:
         """`upgrade` when the schema is not at the head, checked first by a plain read: a process
@@ -86,6 +93,15 @@ class Warehouse:
             _UPGRADED.add(self.url)
         else:
             self.upgrade()
+
+    @contextmanager
+    def _schema_transaction(self) -> Iterator[sa.Connection]:
+        """A write transaction holding the schema's advisory lock on PostgreSQL: one process at a
+        time changes the schema (SQLite's write lock does it there)."""
+        with self._write_transaction() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:c, hashtext(current_schema()))"), {"c": 0x746C0000})
+            yield conn
 
     @contextmanager
     def _write_transaction(self) -> Iterator[sa.Connection]:

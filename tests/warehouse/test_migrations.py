@@ -221,6 +221,34 @@ def test_every_revision_downgrades_cleanly(warehouse_url, revision):
     engine.dispose()
 
 
+def test_pending_names_the_revisions_an_upgrade_would_run_oldest_first(warehouse_url):
+    engine = make_engine(warehouse_url)
+    with engine.begin() as conn:
+        migrations.upgrade(conn, "0008")
+        revisions = [revision for revision, _ in migrations.pending(conn)]
+        assert revisions[0] == "0009" and revisions[-1] == migrations.head() and revisions == sorted(revisions)
+        assert migrations.pending(conn)[0] == ("0009", "A batch number on every stored row: `_batch_no` in place of `_batch_id`")
+        migrations.upgrade(conn)
+        assert migrations.pending(conn) == []
+    engine.dispose()
+
+
+def test_a_warehouse_at_a_revision_this_code_does_not_know_is_refused_and_left_alone(warehouse_url):
+    engine = make_engine(warehouse_url)
+    with engine.begin() as conn:
+        migrations.upgrade(conn)
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    with engine.begin() as conn:
+        with pytest.raises(migrations.SchemaAhead, match="revision 9999, which this tourlink") as raised:
+            migrations.upgrade(conn)
+        assert raised.value.head == migrations.head()
+        with pytest.raises(migrations.SchemaAhead):
+            migrations.pending(conn)
+        assert migrations.current(conn) == "9999"
+        conn.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{migrations.head()}'")
+    engine.dispose()
+
+
 def test_the_head_read_from_the_version_files_is_alembics_head():
     # `upgrade` skips Alembic when the stored revision is this one: it must be Alembic's own answer
     assert migrations.declared_head() == migrations.head()

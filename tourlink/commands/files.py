@@ -169,11 +169,43 @@ def validate_command(
 
 def db_upgrade_command() -> None:
     """Create or upgrade the warehouse schema (Alembic) at TOURLINK_WAREHOUSE_URL."""
+    from tourlink import settings
+    from warehouse import migrations
+    from warehouse.engine import make_engine
     from warehouse.load import Warehouse
 
+    engine = make_engine(settings.warehouse_url())
+    with engine.connect() as conn:  # what is stored before any process upgrades it
+        stored, steps = migrations.current(conn), migrations.pending(conn)
+    engine.dispose()
     wh = Warehouse()
     wh.upgrade()
-    typer.echo(f"warehouse at {wh.engine.url.render_as_string(hide_password=True)} is at the latest revision")
+    where = wh.engine.url.render_as_string(hide_password=True)
+    if not steps:
+        typer.echo(f"warehouse at {where} was already at the latest revision ({stored})")
+        return
+    typer.echo(f"warehouse at {where} upgraded from {stored or 'an empty database'} to {steps[-1][0]}:")
+    for revision, title in steps:
+        typer.echo(f"  {revision}  {title}")
+
+
+def db_downgrade_command(
+    revision: str = typer.Argument(..., help="The revision to go back to: the newest one of the release you go back to."),
+) -> None:
+    """Take the warehouse schema back to REVISION, before running an older release (one transaction)."""
+    from warehouse.load import Warehouse
+
+    wh = Warehouse(upgrade=False)  # opening it as every command does would upgrade it first
+    try:
+        undone = wh.downgrade(revision)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    finally:
+        wh.engine.dispose()
+    typer.echo(f"warehouse at {wh.engine.url.render_as_string(hide_password=True)} downgraded to {revision}, undoing:")
+    for undone_revision, title in undone:
+        typer.echo(f"  {undone_revision}  {title}")
 
 
 def schema_docs_command(
@@ -196,5 +228,6 @@ def register(app: typer.Typer) -> None:
     app.command("validate")(validate_command)
     db = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
     db.command("upgrade")(db_upgrade_command)
+    db.command("downgrade")(db_downgrade_command)
     app.add_typer(db, name="db")
     app.command("schema-docs")(schema_docs_command)

@@ -38,6 +38,74 @@ def head() -> str:
     return ScriptDirectory.from_config(config()).get_current_head()
 
 
+class SchemaAhead(RuntimeError):
+    """The warehouse is at a revision these version files do not know: a newer tourlink upgraded
+    it (a deployment rolled back, or workers of two releases side by side). Nothing is changed."""
+
+    def __init__(self, stored: list[str], head: str | None):
+        self.stored, self.head = stored, head
+        super().__init__(
+            f"the warehouse's schema is at revision {', '.join(stored)}, which this tourlink (newest revision {head})"
+            " does not know: a newer tourlink upgraded it. Run that release on every component, or downgrade"
+            " the warehouse with it before going back to this one"
+        )
+        self.reason_zh = (
+            f"数据仓库的表结构版本为 {', '.join(stored)}，比当前 tourlink（最高版本 {head}）更新：请在所有组件上使用升级它的"
+            "那个版本，或先用该版本将数据仓库降级后再回退"
+        )
+
+
+def declared_revisions(versions: Path = SCRIPT_LOCATION / "versions") -> set[str]:
+    """Every revision the version files declare, read without Alembic."""
+    return {m[2] for path in versions.glob("*.py")
+            for m in _DECLARED.finditer(path.read_text(encoding="utf-8")) if m[1] == "revision" and m[2]}  # fmt: skip
+
+
+def _refuse_unknown(connection: sa.Connection) -> None:
+    """`SchemaAhead` when the stored revision is one the version files do not declare."""
+    if unknown := [r for r in _stored(connection) or [] if r not in declared_revisions()]:
+        raise SchemaAhead(unknown, declared_head())
+
+
+def pending(connection: sa.Connection) -> list[tuple[str, str]]:
+    """The revisions an upgrade would apply, oldest first: (revision, the first line of its docstring)."""
+    from alembic.script import ScriptDirectory
+
+    _refuse_unknown(connection)
+    scripts = ScriptDirectory.from_config(config())
+    stored = current(connection)
+    steps = scripts.iterate_revisions(scripts.get_current_head(), stored)  # newest first, `stored` excluded
+    return [(step.revision, _title(step.doc)) for step in reversed(list(steps))]
+
+
+def downgrade(connection: sa.Connection, revision: str) -> list[tuple[str, str]]:
+    """Take the schema on `connection` (inside its transaction) back to `revision`, a revision the
+    version files declare and older than the stored one; the revisions undone, newest first. A
+    revision that is not one, or not older, raises `ValueError` and changes nothing."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from alembic.script.revision import RevisionError
+
+    _refuse_unknown(connection)
+    stored = current(connection)
+    if revision not in declared_revisions():
+        raise ValueError(f"{revision!r} is not a revision of this tourlink: {', '.join(sorted(declared_revisions()))}")
+    scripts = ScriptDirectory.from_config(config())
+    try:
+        steps = list(scripts.iterate_revisions(stored, revision)) if stored else []
+    except RevisionError:  # `revision` comes after the stored one
+        steps = []
+    undone = [(step.revision, _title(step.doc)) for step in steps]
+    if not undone:
+        raise ValueError(f"the warehouse is at {stored or 'no revision'}: {revision} is not older")
+    command.downgrade(config(connection), revision)
+    return undone
+
+
+def _title(doc: str | None) -> str:
+    return (doc or "").strip().splitlines()[0] if (doc or "").strip() else ""
+
+
 def current(connection: sa.Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
@@ -84,6 +152,7 @@ def upgrade(connection: sa.Connection, revision: str = "head") -> None:
     """Upgrade the schema on `connection` (inside its transaction) to `revision`."""
     if revision == "head" and at_head(connection):
         return
+    _refuse_unknown(connection)
     from alembic import command
 
     command.upgrade(config(connection), revision)
