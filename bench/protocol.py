@@ -72,24 +72,26 @@ def rate(row: dict) -> float | None:
 
 
 def summarise(per_run: list[list[dict]], references: dict[str, str]) -> list[Summary]:
-    """One `Summary` per row name (first-seen order); `references` maps a ratio's label to the name of
-    the row it divides by (found by prefix in the same run)."""
-    table: dict[str, Summary] = {}
-    samples: dict[str, list[dict]] = {}
-    ratio_samples: dict[str, dict[str, list[float]]] = {}
+    """One `Summary` per row name and input (first-seen order: the same contender on the CSV and on
+    the xlsx is two rows); `references` maps a ratio's label to the name of the row it divides by
+    (found by prefix in the same run)."""
+    table: dict[tuple[str, str], Summary] = {}
+    samples: dict[tuple[str, str], list[dict]] = {}
+    ratio_samples: dict[tuple[str, str], dict[str, list[float]]] = {}
     for rows in per_run:
         refs = {label: next((rate(r) for r in rows if r["name"].startswith(p) and rate(r)), None)
                 for label, p in references.items()}  # fmt: skip
         for r in rows:
-            s = table.setdefault(r["name"], Summary(r["name"], r.get("input", ""), r.get("rows", 0)))
+            key = (r["name"], r.get("input", ""))
+            s = table.setdefault(key, Summary(r["name"], r.get("input", ""), r.get("rows", 0)))
             if "error" in r:
                 s.errors.append(r["error"])
                 continue
-            samples.setdefault(r["name"], []).append(r)
+            samples.setdefault(key, []).append(r)
             mine = rate(r)
             for label, ref in refs.items():
                 if mine and ref:
-                    ratio_samples.setdefault(r["name"], {}).setdefault(label, []).append(mine / ref)
+                    ratio_samples.setdefault(key, {}).setdefault(label, []).append(mine / ref)
     for name, s in table.items():
         got = samples.get(name, [])
         s.runs = len(got)
