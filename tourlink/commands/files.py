@@ -169,16 +169,12 @@ def validate_command(
 
 def db_upgrade_command() -> None:
     """Create or upgrade the warehouse schema (Alembic) at TOURLINK_WAREHOUSE_URL."""
-    from tourlink import settings
     from warehouse import migrations
-    from warehouse.engine import make_engine
     from warehouse.load import Warehouse
 
-    engine = make_engine(settings.warehouse_url())
-    with engine.connect() as conn:  # what is stored before any process upgrades it
+    wh = Warehouse(upgrade=False)  # read what is stored before upgrading it
+    with wh.engine.connect() as conn:
         stored, steps = migrations.current(conn), migrations.pending(conn)
-    engine.dispose()
-    wh = Warehouse()
     wh.upgrade()
     where = wh.engine.url.render_as_string(hide_password=True)
     if not steps:

@@ -56,9 +56,8 @@ class SchemaAhead(RuntimeError):
 
 
 def declared_revisions(versions: Path = SCRIPT_LOCATION / "versions") -> set[str]:
-    """Every revision the version files declare, read without Alembic."""
-    return {m[2] for path in versions.glob("*.py")
-            for m in _DECLARED.finditer(path.read_text(encoding="utf-8")) if m[1] == "revision" and m[2]}  # fmt: skip
+    """Every revision the version files declare plainly, read without Alembic."""
+    return set(_declarations(versions) or {})
 
 
 def _refuse_unknown(connection: sa.Connection) -> None:
@@ -103,7 +102,8 @@ def downgrade(connection: sa.Connection, revision: str) -> list[tuple[str, str]]
 
 
 def _title(doc: str | None) -> str:
-    return (doc or "").strip().splitlines()[0] if (doc or "").strip() else ""
+    lines = (doc or "").strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def current(connection: sa.Connection) -> str | None:
@@ -113,6 +113,18 @@ def current(connection: sa.Connection) -> str | None:
 
 
 @cache
+def _declarations(versions: Path = SCRIPT_LOCATION / "versions") -> dict[str, str | None] | None:
+    """revision -> down_revision of every version file, read without Alembic; None when a file
+    does not declare both plainly (then Alembic decides)."""
+    declared: dict[str, str | None] = {}
+    for path in versions.glob("*.py"):
+        found = {m[1]: m[2] for m in _DECLARED.finditer(path.read_text(encoding="utf-8"))}
+        if "revision" not in found or "down_revision" not in found or not found["revision"]:
+            return None
+        declared[found["revision"]] = found["down_revision"]
+    return declared
+
+
 def declared_head(versions: Path = SCRIPT_LOCATION / "versions") -> str | None:
     """The one revision no version file names as its `down_revision`, read from the files without
     Alembic; None whenever a file does not declare both plainly or the files do not end in one head
@@ -125,14 +137,10 @@ def declared_head(versions: Path = SCRIPT_LOCATION / "versions") -> str | None:
     read the seven files in 0.8–0.9 ms. Alembic still runs every migration and decides every case
     this reading does not answer plainly.
     """
-    revisions, parents = set(), set()
-    for path in versions.glob("*.py"):
-        found = {m[1]: m[2] for m in _DECLARED.finditer(path.read_text(encoding="utf-8"))}
-        if "revision" not in found or "down_revision" not in found or not found["revision"]:
-            return None
-        revisions.add(found["revision"])
-        parents.add(found["down_revision"])
-    heads = revisions - parents
+    declared = _declarations(versions)
+    if declared is None:
+        return None
+    heads = set(declared) - set(declared.values())
     return heads.pop() if len(heads) == 1 else None
 
 
