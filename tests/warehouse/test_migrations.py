@@ -233,6 +233,22 @@ def test_pending_names_the_revisions_an_upgrade_would_run_oldest_first(warehouse
     engine.dispose()
 
 
+def test_a_downgrade_lists_what_it_undid_and_refuses_a_revision_not_older(warehouse_url):
+    engine = make_engine(warehouse_url)
+    with engine.begin() as conn:
+        migrations.upgrade(conn)
+        undone = migrations.downgrade(conn, "0008")
+        assert [revision for revision, _ in undone][-1] == "0009" and undone[0][0] == migrations.head()
+        assert migrations.current(conn) == "0008"
+        for revision, refusal in (("0008", "is not older"), ("0010", "is not older"), ("12", "is not a revision")):
+            with pytest.raises(ValueError, match=refusal):
+                migrations.downgrade(conn, revision)
+        assert migrations.current(conn) == "0008"
+        migrations.upgrade(conn)
+    assert schema_drift(engine) == []
+    engine.dispose()
+
+
 def test_a_warehouse_at_a_revision_this_code_does_not_know_is_refused_and_left_alone(warehouse_url):
     engine = make_engine(warehouse_url)
     with engine.begin() as conn:
